@@ -1,0 +1,3 @@
+module github.com/downsignal/downsignal
+
+go 1.26
