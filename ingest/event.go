@@ -1,0 +1,171 @@
+package ingest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// SchemaVersion is the version of Event written to downsignal.posts.
+// Readers reject versions they do not know rather than guess.
+const SchemaVersion = 1
+
+// Kind says what an Event reports.
+type Kind string
+
+const (
+	// KindPost is a post created (or updated) on Bluesky.
+	KindPost Kind = "post"
+	// KindDelete is a post deleted by its author.
+	KindDelete Kind = "delete"
+	// KindAccount is an account status change: deactivation, takedown,
+	// suspension, deletion or reactivation.
+	KindAccount Kind = "account"
+)
+
+// Limits on untrusted fields. Bluesky caps a post at 3,000 bytes of text;
+// anything larger did not come from a conforming PDS and is cut, not trusted.
+const (
+	MaxTextBytes = 10 << 10
+	maxLangs     = 8
+	maxLinks     = 32
+	maxTags      = 32
+	maxFieldLen  = 2048
+)
+
+// Event is one record of downsignal.posts (schema version 1).
+type Event struct {
+	V    int    `json:"v"`
+	Kind Kind   `json:"kind"`
+	DID  string `json:"did"`
+	// URI is the post's at-URI (at://did/app.bsky.feed.post/rkey) for post
+	// and delete events. It is the post's identity everywhere downstream.
+	URI string `json:"uri,omitempty"`
+	CID string `json:"cid,omitempty"`
+	// Time is the event time: when the network saw the event (Jetstream
+	// time_us, the relay's commit time), else the post's createdAt. Never
+	// the time downsignal read it, so a replayed incident keeps its hour.
+	Time      time.Time `json:"time"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+
+	Text        string   `json:"text,omitempty"`
+	Langs       []string `json:"langs,omitempty"`
+	ReplyParent string   `json:"reply_parent,omitempty"`
+	ReplyRoot   string   `json:"reply_root,omitempty"`
+	Links       []string `json:"links,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+
+	// Active and Status describe an account event. Status is the reason an
+	// account is inactive (takendown, suspended, deleted, deactivated).
+	Active *bool  `json:"active,omitempty"`
+	Status string `json:"status,omitempty"`
+
+	// Source names where the event came from: jetstream, firehose, replay.
+	Source string `json:"source"`
+}
+
+// Key is the Kafka record key: the author DID, so an author's create and
+// delete land on one partition, in order.
+func (e *Event) Key() []byte { return []byte(e.DID) }
+
+// Validate reports why an event must not enter the pipeline.
+func (e *Event) Validate() error {
+	if e.V != SchemaVersion {
+		return fmt.Errorf("unsupported schema version %d", e.V)
+	}
+	if !strings.HasPrefix(e.DID, "did:") || len(e.DID) > 256 {
+		return fmt.Errorf("bad did %q", bounded(e.DID))
+	}
+	if e.Time.IsZero() {
+		return errors.New("missing event time")
+	}
+	switch e.Kind {
+	case KindPost, KindDelete:
+		if !strings.HasPrefix(e.URI, "at://"+e.DID+"/") {
+			return fmt.Errorf("uri %q does not belong to %s", bounded(e.URI), e.DID)
+		}
+		if e.Kind == KindPost && !utf8.ValidString(e.Text) {
+			return errors.New("text is not valid UTF-8")
+		}
+	case KindAccount:
+		if e.Active == nil {
+			return errors.New("account event without active flag")
+		}
+	default:
+		return fmt.Errorf("unknown kind %q", bounded(string(e.Kind)))
+	}
+	return nil
+}
+
+// Marshal encodes the event for Kafka.
+func (e *Event) Marshal() ([]byte, error) { return json.Marshal(e) }
+
+// DecodeEvent decodes and validates one downsignal.posts record.
+func DecodeEvent(b []byte) (Event, error) {
+	var e Event
+	if err := json.Unmarshal(b, &e); err != nil {
+		return Event{}, fmt.Errorf("decode event: %w", err)
+	}
+	if err := e.Validate(); err != nil {
+		return Event{}, fmt.Errorf("invalid event: %w", err)
+	}
+	return e, nil
+}
+
+// PostURI builds the at-URI of a post record.
+func PostURI(did, rkey string) string {
+	return "at://" + did + "/" + PostCollection + "/" + rkey
+}
+
+// PostCollection is the NSID of Bluesky posts.
+const PostCollection = "app.bsky.feed.post"
+
+// bounded keeps a value short enough to log or put in an error.
+func bounded(s string) string {
+	const n = 96
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "..."
+}
+
+// cleanText makes untrusted text safe to carry: valid UTF-8, no NULs, capped.
+func cleanText(s string) string {
+	if len(s) > MaxTextBytes {
+		s = s[:MaxTextBytes]
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	return s
+}
+
+// cleanField keeps a short untrusted value, or drops it when it is too long
+// or not UTF-8: a truncated URI would be worse than none.
+func cleanField(s string) string {
+	if len(s) > maxFieldLen || !utf8.ValidString(s) {
+		return ""
+	}
+	return s
+}
+
+// cleanList caps a list of short untrusted strings and drops bad entries.
+func cleanList(in []string, max int) []string {
+	var out []string
+	for _, s := range in {
+		if s = cleanField(s); s == "" {
+			continue
+		}
+		out = append(out, s)
+		if len(out) == max {
+			break
+		}
+	}
+	return out
+}
