@@ -1,0 +1,93 @@
+package api
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// paramError is a bad query parameter; it becomes a 400.
+type paramError struct{ msg string }
+
+func (e *paramError) Error() string { return e.msg }
+
+func badParam(format string, args ...any) error {
+	return &paramError{msg: fmt.Sprintf(format, args...)}
+}
+
+// maxParamLen bounds any one query parameter.
+const maxParamLen = 4096
+
+// params reads query parameters, refusing unknown, repeated or oversized
+// ones: a typo like "sevice=" must not silently widen a search.
+type params struct {
+	v   url.Values
+	now time.Time
+}
+
+func newParams(u *url.URL, now time.Time, known ...string) (*params, error) {
+	v, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, badParam("query string: %v", err)
+	}
+	allowed := make(map[string]bool, len(known))
+	for _, k := range known {
+		allowed[k] = true
+	}
+	for k, vals := range v {
+		if !allowed[k] {
+			return nil, badParam("unknown parameter %q (known: %s)", truncate(k, 64), strings.Join(known, ", "))
+		}
+		if len(vals) > 1 {
+			return nil, badParam("parameter %q given %d times", k, len(vals))
+		}
+		if len(vals[0]) > maxParamLen {
+			return nil, badParam("parameter %q longer than %d bytes", k, maxParamLen)
+		}
+	}
+	return &params{v: v, now: now}, nil
+}
+
+func (p *params) str(k string) string { return strings.TrimSpace(p.v.Get(k)) }
+
+// time accepts RFC 3339 ("2026-01-22T14:30:00Z"), or a duration before now
+// ("-90m", "-2h").
+func (p *params) time(k string) (time.Time, error) {
+	s := p.str(k)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if strings.HasPrefix(s, "-") {
+		d, err := time.ParseDuration(s[1:])
+		if err != nil || d <= 0 {
+			return time.Time{}, badParam("%s=%q: want RFC 3339 or a duration before now like -2h", k, truncate(s, 64))
+		}
+		return p.now.Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, badParam("%s=%q: want RFC 3339 (2026-01-22T14:30:00Z) or a duration before now like -2h", k, truncate(s, 64))
+	}
+	return t.UTC(), nil
+}
+
+func (p *params) int(k string, def, min, max int) (int, error) {
+	s := p.str(k)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < min || n > max {
+		return 0, badParam("%s=%q: want an integer from %d to %d", k, truncate(s, 32), min, max)
+	}
+	return n, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
