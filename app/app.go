@@ -1,0 +1,365 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/downsignal/downsignal/api"
+	"github.com/downsignal/downsignal/broker"
+	"github.com/downsignal/downsignal/classify"
+	"github.com/downsignal/downsignal/index"
+	"github.com/downsignal/downsignal/ingest"
+)
+
+// App is one downsignal process.
+type App struct {
+	o        Options
+	log      *slog.Logger
+	embedded *broker.Embedded
+	brokers  []string
+
+	ingest       *ingest.Stage
+	ingestWriter *kafka.Writer
+
+	classifyReader   *kafka.Reader
+	classifyWriter   *kafka.Writer
+	classifyConsumer *broker.Consumer
+
+	index         *index.Index
+	indexGroup    string
+	indexReader   *kafka.Reader
+	indexConsumer *broker.Consumer
+
+	api *api.Server
+}
+
+// Build prepares a process: it starts the embedded broker when there is
+// one (other stages need its address), creates the topics, opens the index
+// and binds the HTTP port. Nothing is consumed or produced until Run.
+// Close releases what Build acquired, also after a failed Build.
+func Build(ctx context.Context, o Options) (a *App, err error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	a = &App{o: o, log: o.Logger, brokers: o.Brokers}
+	defer func() {
+		if err != nil {
+			a.Close()
+			a = nil
+		}
+	}()
+	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	reg := o.Registry
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if len(a.brokers) == 0 {
+		a.embedded, err = broker.StartEmbedded(broker.EmbeddedOptions{
+			DataDir: filepath.Join(o.DataDir, "broker"),
+			Addr:    o.BrokerListen,
+			Logger:  o.Logger.With("component", "broker"),
+		})
+		if err != nil {
+			return nil, err
+		}
+		a.brokers = []string{a.embedded.Addr()}
+		a.log.Info("embedded broker started", "addr", a.embedded.Addr(), "dir", filepath.Join(o.DataDir, "broker"))
+	}
+	if err := a.ensureTopics(ctx); err != nil {
+		return nil, err
+	}
+
+	clf, err := classify.New()
+	if err != nil {
+		return nil, err
+	}
+
+	if o.runs(ModeIngest) {
+		if err := a.buildIngest(); err != nil {
+			return nil, err
+		}
+	}
+	if o.runs(ModeClassify) {
+		if err := a.buildClassify(clf); err != nil {
+			return nil, err
+		}
+	}
+	var searcher api.Searcher // nil: ingest and classify serve only health and metrics
+	if o.runs(ModeServe) {
+		if err := a.buildIndex(); err != nil {
+			return nil, err
+		}
+		searcher = a.index
+	}
+	a.api, err = api.New(api.Options{
+		Addr:     o.Listen,
+		Searcher: searcher,
+		Catalog:  clf.Catalog(),
+		Gatherer: reg,
+		Ready:    a.ready,
+		Logger:   o.Logger.With("component", "api"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.api.Listen(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// ensureTopics creates the topics, retrying while a real cluster is still
+// starting (compose starts Kafka and downsignal together).
+func (a *App) ensureTopics(ctx context.Context) error {
+	specs := broker.Topics(broker.TopicOptions{
+		Partitions:        a.o.TopicPartitions,
+		ReplicationFactor: a.o.TopicReplication,
+		Retention:         a.o.TopicRetention,
+	})
+	deadline := time.Now().Add(2 * time.Minute)
+	for wait := 500 * time.Millisecond; ; wait = min(wait*2, 10*time.Second) {
+		err := broker.EnsureTopics(ctx, a.brokers, specs)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		a.log.Warn("kafka not ready; retrying", "brokers", strings.Join(a.brokers, ","), "retry_in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (a *App) buildIngest() error {
+	logger := a.o.Logger.With("component", "ingest")
+	metrics := ingest.NewMetrics(a.o.Registry)
+	var src ingest.Source
+	var err error
+	if path, ok := strings.CutPrefix(a.o.Source, "replay:"); ok {
+		src, err = ingest.NewReplay(ingest.ReplayOptions{Path: path, Speed: a.o.ReplaySpeed, Logger: logger, Metrics: metrics})
+	} else {
+		src, err = ingest.NewJetstream(ingest.JetstreamOptions{URL: a.o.JetstreamURL, Logger: logger, Metrics: metrics})
+	}
+	if err != nil {
+		return err
+	}
+	a.ingestWriter = broker.NewWriter(broker.WriterOptions{Brokers: a.brokers, Topic: broker.PostsTopic, Logger: logger})
+	a.ingest, err = ingest.NewStage(ingest.StageOptions{
+		Source:   src,
+		Producer: a.ingestWriter,
+		Cursors:  ingest.FileCursors{Dir: filepath.Join(a.o.DataDir, "ingest")},
+		Logger:   logger,
+		Metrics:  metrics,
+	})
+	return err
+}
+
+func (a *App) buildClassify(clf *classify.Classifier) error {
+	logger := a.o.Logger.With("component", "classify")
+	a.classifyWriter = broker.NewWriter(broker.WriterOptions{Brokers: a.brokers, Topic: broker.SignalsTopic, Logger: logger})
+	stage, err := classify.NewStage(classify.StageOptions{
+		Classifier: clf,
+		Producer:   a.classifyWriter,
+		Logger:     logger,
+		Metrics:    classify.NewMetrics(a.o.Registry),
+	})
+	if err != nil {
+		return err
+	}
+	a.classifyReader = broker.NewReader(broker.ReaderOptions{
+		Brokers: a.brokers, Topic: broker.PostsTopic, GroupID: a.o.ClassifyGroup, Logger: logger,
+	})
+	a.classifyConsumer, err = broker.NewConsumer(broker.ConsumerOptions{
+		Reader: a.classifyReader, Handle: stage.Handle, Logger: logger,
+	})
+	return err
+}
+
+func (a *App) buildIndex() error {
+	logger := a.o.Logger.With("component", "index")
+	var err error
+	a.index, err = index.Open(index.Options{
+		Dir:     filepath.Join(a.o.DataDir, "index"),
+		Logger:  logger,
+		Metrics: index.NewMetrics(a.o.Registry),
+	})
+	if err != nil {
+		return err
+	}
+	stage, err := index.NewStage(a.index, logger)
+	if err != nil {
+		return err
+	}
+	a.indexGroup = a.o.IndexGroup
+	if a.indexGroup == "" {
+		a.indexGroup = "downsignal-index-" + a.index.InstanceID()
+	}
+	a.indexReader = broker.NewReader(broker.ReaderOptions{
+		Brokers: a.brokers, Topic: broker.SignalsTopic, GroupID: a.indexGroup, Logger: logger,
+	})
+	a.indexConsumer, err = broker.NewConsumer(broker.ConsumerOptions{
+		Reader: a.indexReader, Handle: stage.Handle, Logger: logger,
+	})
+	return err
+}
+
+// APIAddr is the address the HTTP server is bound to.
+func (a *App) APIAddr() string { return a.api.Addr() }
+
+// Brokers are the Kafka brokers the process uses (the embedded one's
+// address in run mode without --brokers).
+func (a *App) Brokers() []string { return a.brokers }
+
+// ready backs /readyz: Kafka must be reachable.
+func (a *App) ready(ctx context.Context) error {
+	if err := broker.Reachable(ctx, a.brokers); err != nil {
+		return fmt.Errorf("kafka unreachable: %w", err)
+	}
+	return nil
+}
+
+// component is one long-running part of the process.
+type component struct {
+	name string
+	run  func(context.Context) error
+}
+
+// errReplayDone ends Run cleanly after --exit-after-replay.
+var errReplayDone = errors.New("replay complete")
+
+// Run runs every stage until ctx ends, a stage fails, or (with
+// ExitAfterReplay) the replay is fully searchable. Shutdown goes from
+// upstream to downstream, each stage finishing before the next stops, so
+// in-flight work is flushed rather than redelivered.
+func (a *App) Run(ctx context.Context) error {
+	var comps []component
+	if a.ingest != nil {
+		comps = append(comps, component{"ingest", a.ingest.Run})
+	}
+	if a.classifyConsumer != nil {
+		comps = append(comps, component{"classify", a.classifyConsumer.Run})
+	}
+	if a.indexConsumer != nil {
+		comps = append(comps, component{"index", a.indexConsumer.Run})
+	}
+	comps = append(comps, component{"api", a.api.Run})
+
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	if a.o.ExitAfterReplay {
+		go func() {
+			if err := a.waitReplayed(runCtx); err == nil {
+				a.log.Info("replay complete: every replayed post is searchable")
+				stop(errReplayDone)
+			}
+		}()
+	}
+
+	type running struct {
+		cancel context.CancelFunc
+		done   chan error
+	}
+	rs := make([]running, len(comps))
+	for i, c := range comps {
+		cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan error, 1)
+		rs[i] = running{cancel, done}
+		go func() {
+			err := c.run(cctx)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				err = fmt.Errorf("%s: %w", c.name, err)
+				stop(err)
+			} else if cctx.Err() == nil {
+				// A component that returns on its own ends the process.
+				stop(fmt.Errorf("%s stopped", c.name))
+			}
+			done <- err
+		}()
+	}
+
+	<-runCtx.Done()
+	cause := context.Cause(runCtx)
+	a.log.Info("shutting down", "cause", cause)
+	var errs []error
+	for i, c := range comps {
+		rs[i].cancel()
+		if err := <-rs[i].done; err != nil && !errors.Is(err, context.Canceled) {
+			errs = append(errs, err)
+		}
+		a.log.Debug("stopped", "component", c.name)
+	}
+	switch {
+	case errors.Is(cause, errReplayDone), errors.Is(cause, context.Canceled) && ctx.Err() != nil:
+		return errors.Join(errs...)
+	default:
+		return errors.Join(append([]error{cause}, errs...)...)
+	}
+}
+
+// waitReplayed returns once the replay source is exhausted and everything
+// it produced went through classify and into the index.
+func (a *App) waitReplayed(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-a.ingest.Exhausted():
+	}
+	for _, hop := range []struct{ topic, group string }{
+		{broker.PostsTopic, a.o.ClassifyGroup},
+		{broker.SignalsTopic, a.indexGroup},
+	} {
+		end, err := broker.EndOffsets(ctx, a.brokers, hop.topic)
+		if err != nil {
+			return err
+		}
+		for {
+			committed, err := broker.CommittedOffsets(ctx, a.brokers, hop.group, hop.topic)
+			if err == nil && broker.CaughtUp(committed, end) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// Close releases everything Build acquired, downstream last: readers and
+// writers, then the index, then the broker.
+func (a *App) Close() error {
+	var errs []error
+	for _, r := range []*kafka.Reader{a.classifyReader, a.indexReader} {
+		if r != nil {
+			errs = append(errs, r.Close())
+		}
+	}
+	for _, w := range []*kafka.Writer{a.ingestWriter, a.classifyWriter} {
+		if w != nil {
+			errs = append(errs, w.Close())
+		}
+	}
+	if a.index != nil {
+		errs = append(errs, a.index.Close())
+	}
+	if a.embedded != nil {
+		a.embedded.Close()
+	}
+	return errors.Join(errs...)
+}

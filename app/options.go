@@ -1,0 +1,107 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Mode selects which stages a process runs.
+type Mode string
+
+const (
+	// ModeRun runs every stage, with an embedded broker unless Brokers is set.
+	ModeRun Mode = "run"
+	// ModeIngest runs only ingest, against Brokers.
+	ModeIngest Mode = "ingest"
+	// ModeClassify runs only the classify stage, against Brokers.
+	ModeClassify Mode = "classify"
+	// ModeServe runs the index stage and the API, against Brokers.
+	ModeServe Mode = "serve"
+)
+
+// Options is everything a process is configured with. The command line
+// fills it from flags and environment variables.
+type Options struct {
+	Mode    Mode
+	DataDir string
+	// Listen is the HTTP address: the API in run and serve, metrics and
+	// health checks in ingest and classify.
+	Listen string
+	// Brokers is a real Kafka cluster. Empty in run mode starts the
+	// embedded broker on BrokerListen.
+	Brokers      []string
+	BrokerListen string
+
+	// Source is "jetstream" or "replay:PATH".
+	Source          string
+	JetstreamURL    string
+	ReplaySpeed     float64
+	ExitAfterReplay bool
+
+	TopicPartitions  int
+	TopicReplication int
+	TopicRetention   time.Duration
+
+	ClassifyGroup string
+	// IndexGroup defaults to one group per index directory, so a new
+	// index (or another serve replica) reads the whole topic.
+	IndexGroup string
+
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
+}
+
+// validate fills defaults and reports options that cannot work.
+func (o *Options) validate() error {
+	switch o.Mode {
+	case ModeRun, ModeIngest, ModeClassify, ModeServe:
+	default:
+		return fmt.Errorf("unknown mode %q", o.Mode)
+	}
+	if o.Mode != ModeRun && len(o.Brokers) == 0 {
+		return fmt.Errorf("%s needs --brokers (only run starts an embedded broker)", o.Mode)
+	}
+	if o.DataDir == "" {
+		return errors.New("empty data dir")
+	}
+	if o.Listen == "" {
+		return errors.New("empty listen address")
+	}
+	if o.BrokerListen == "" {
+		o.BrokerListen = "127.0.0.1:19092"
+	}
+	if o.Source == "" {
+		o.Source = "jetstream"
+	}
+	if o.Source != "jetstream" && !strings.HasPrefix(o.Source, "replay:") {
+		return fmt.Errorf("unknown source %q (want jetstream or replay:PATH)", o.Source)
+	}
+	if o.ExitAfterReplay && (o.Mode != ModeRun || !strings.HasPrefix(o.Source, "replay:")) {
+		return errors.New("--exit-after-replay needs run with --source replay:PATH")
+	}
+	if o.ReplaySpeed < 0 {
+		return fmt.Errorf("negative replay speed %v", o.ReplaySpeed)
+	}
+	if o.ClassifyGroup == "" {
+		o.ClassifyGroup = "downsignal-classify"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	return nil
+}
+
+func (o *Options) runs(stage Mode) bool {
+	if o.Mode == ModeRun {
+		return true
+	}
+	return o.Mode == stage
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/urfave/cli/v3"
+
+	"github.com/downsignal/downsignal/app"
+	"github.com/downsignal/downsignal/classify"
+)
+
+// env names the environment variable that can set a flag.
+func env(flag string) cli.ValueSourceChain {
+	return cli.EnvVars("DOWNSIGNAL_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_")))
+}
+
+func stringFlag(name, value, usage string) *cli.StringFlag {
+	return &cli.StringFlag{Name: name, Value: value, Usage: usage, Sources: env(name)}
+}
+
+// The flags are built per command: a flag value holds state, so sharing one
+// between commands (or between tests) would leak values.
+func dataDirFlag() cli.Flag {
+	return stringFlag("data-dir", "./downsignal-data", "directory for the index, counters, cursors and the embedded broker's log")
+}
+
+func brokersFlag() cli.Flag {
+	return &cli.StringSliceFlag{Name: "brokers", Usage: "Kafka bootstrap brokers, host:port (comma-separated); run without it starts an embedded broker", Sources: env("brokers")}
+}
+
+func sourceFlags() []cli.Flag {
+	return []cli.Flag{
+		stringFlag("source", "jetstream", "where posts come from: jetstream, or replay:PATH (a file of Jetstream v1 JSON lines)"),
+		stringFlag("jetstream-url", "wss://jetstream2.us-east.bsky.network/subscribe", "Jetstream v1 subscribe endpoint"),
+		&cli.FloatFlag{Name: "replay-speed", Usage: "replay at N times real time (0: as fast as the pipeline takes it)", Sources: env("replay-speed")},
+	}
+}
+
+func topicFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.IntFlag{Name: "topic-partitions", Value: 6, Usage: "partitions of the topics downsignal creates", Sources: env("topic-partitions")},
+		&cli.IntFlag{Name: "topic-replication", Value: 1, Usage: "replication factor of the topics downsignal creates (3 on a real cluster)", Sources: env("topic-replication")},
+		&cli.DurationFlag{Name: "topic-retention", Value: 7 * 24 * time.Hour, Usage: "retention of the topics downsignal creates", Sources: env("topic-retention")},
+	}
+}
+
+func flags(groups ...[]cli.Flag) []cli.Flag {
+	var out []cli.Flag
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}
+
+func listenFlag(def string) *cli.StringFlag {
+	return stringFlag("listen", def, "HTTP address (API, /metrics, /healthz, /readyz)")
+}
+
+func newCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "downsignal",
+		Usage: "find outages in what people post on Bluesky",
+		Description: "Every flag can also be set with an environment variable DOWNSIGNAL_<FLAG_NAME>, " +
+			"e.g. --data-dir with DOWNSIGNAL_DATA_DIR; the variable is shown next to each flag.",
+		Flags: []cli.Flag{
+			stringFlag("log-level", "info", "debug, info, warn or error"),
+			stringFlag("log-format", "text", "text or json"),
+		},
+		Commands: []*cli.Command{
+			{
+				Name:  "run",
+				Usage: "run the whole pipeline on this machine (embedded broker unless --brokers)",
+				Flags: flags(
+					[]cli.Flag{dataDirFlag(), listenFlag("127.0.0.1:8080"), brokersFlag(),
+						stringFlag("broker-listen", "127.0.0.1:19092", "address of the embedded broker (only without --brokers)")},
+					sourceFlags(),
+					[]cli.Flag{&cli.BoolFlag{Name: "exit-after-replay", Usage: "exit 0 once every replayed post is searchable", Sources: env("exit-after-replay")}},
+					topicFlags(),
+				),
+				Action: runMode(app.ModeRun),
+			},
+			{
+				Name:   "ingest",
+				Usage:  "read Bluesky posts into Kafka",
+				Flags:  flags([]cli.Flag{dataDirFlag(), listenFlag("127.0.0.1:8081"), brokersFlag()}, sourceFlags(), topicFlags()),
+				Action: runMode(app.ModeIngest),
+			},
+			{
+				Name:  "classify",
+				Usage: "classify posts from Kafka into signals, or JSON lines from stdin with --stdin",
+				Flags: flags([]cli.Flag{
+					dataDirFlag(), listenFlag("127.0.0.1:8082"), brokersFlag(),
+					stringFlag("group", "downsignal-classify", "consumer group shared by classify workers"),
+					&cli.BoolFlag{Name: "stdin", Usage: `no Kafka: read {"id","text","lang","created_at"} JSON lines from stdin, write one result line each`, Sources: env("stdin")},
+				}, topicFlags()),
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					if cmd.Bool("stdin") {
+						c, err := classify.New()
+						if err != nil {
+							return err
+						}
+						return classify.RunStdin(ctx, c, os.Stdin, os.Stdout)
+					}
+					return runMode(app.ModeClassify)(ctx, cmd)
+				},
+			},
+			{
+				Name:  "serve",
+				Usage: "index signals from Kafka and serve the API",
+				Flags: flags([]cli.Flag{
+					dataDirFlag(), listenFlag("127.0.0.1:8080"), brokersFlag(),
+					stringFlag("group", "", "consumer group (default: one per index directory, so each replica reads everything)"),
+				}, topicFlags()),
+				Action: runMode(app.ModeServe),
+			},
+		},
+	}
+}
+
+// runMode builds Options from the flags and runs the process.
+func runMode(mode app.Mode) cli.ActionFunc {
+	return func(ctx context.Context, cmd *cli.Command) error {
+		logger, err := newLogger(cmd.String("log-level"), cmd.String("log-format"))
+		if err != nil {
+			return err
+		}
+		o := app.Options{
+			Mode:             mode,
+			DataDir:          cmd.String("data-dir"),
+			Listen:           cmd.String("listen"),
+			Brokers:          splitList(cmd.StringSlice("brokers")),
+			Source:           cmd.String("source"),
+			JetstreamURL:     cmd.String("jetstream-url"),
+			ReplaySpeed:      cmd.Float("replay-speed"),
+			TopicPartitions:  cmd.Int("topic-partitions"),
+			TopicReplication: cmd.Int("topic-replication"),
+			TopicRetention:   cmd.Duration("topic-retention"),
+			Logger:           logger,
+			Registry:         prometheus.NewRegistry(),
+		}
+		switch mode {
+		case app.ModeRun:
+			o.BrokerListen = cmd.String("broker-listen")
+			o.ExitAfterReplay = cmd.Bool("exit-after-replay")
+		case app.ModeClassify:
+			o.ClassifyGroup = cmd.String("group")
+		case app.ModeServe:
+			o.IndexGroup = cmd.String("group")
+		}
+		a, err := app.Build(ctx, o)
+		if err != nil {
+			return err
+		}
+		runErr := a.Run(ctx)
+		return joinErr(runErr, a.Close())
+	}
+}
+
+func joinErr(run, closeErr error) error {
+	if run != nil {
+		return run
+	}
+	if closeErr != nil {
+		return fmt.Errorf("close: %w", closeErr)
+	}
+	return nil
+}
+
+// splitList accepts both repeated flags and comma-separated values.
+func splitList(in []string) []string {
+	var out []string
+	for _, s := range in {
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	default:
+		return nil, fmt.Errorf("--log-format %q: want text or json", format)
+	}
+}
