@@ -262,7 +262,7 @@ func (a *App) Run(ctx context.Context) error {
 	defer stop(nil)
 	if a.o.ExitAfterReplay {
 		go func() {
-			if err := a.waitReplayed(runCtx); err == nil {
+			if err := a.WaitReplayed(runCtx); err == nil {
 				a.log.Info("replay complete: every replayed post is searchable")
 				stop(errReplayDone)
 			}
@@ -310,9 +310,13 @@ func (a *App) Run(ctx context.Context) error {
 	}
 }
 
-// waitReplayed returns once the replay source is exhausted and everything
-// it produced went through classify and into the index.
-func (a *App) waitReplayed(ctx context.Context) error {
+// WaitReplayed returns once the replay source is exhausted and everything
+// it produced went through classify and into the index: every replayed post
+// is searchable. Only meaningful in run mode with a replay source.
+func (a *App) WaitReplayed(ctx context.Context) error {
+	if a.ingest == nil || a.classifyConsumer == nil || a.indexConsumer == nil {
+		return errors.New("wait for replay: needs run mode")
+	}
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
