@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// binary is the downsignal binary built once for these tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "downsignal-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "downsignal")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func run(t *testing.T, stdin string, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(90 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("downsignal %v did not exit within 90s; stderr:\n%s", args, e.String())
+	}
+	return o.String(), e.String(), cmd.ProcessState.ExitCode()
+}
+
+func TestHelpDocumentsEveryFlagsEnvironmentVariable(t *testing.T) {
+	out, _, code := run(t, "", nil, "--help")
+	if code != 0 {
+		t.Fatalf("--help exit %d", code)
+	}
+	for _, sub := range []string{"run", "ingest", "classify", "serve"} {
+		if !strings.Contains(out, sub) {
+			t.Errorf("--help does not list %q:\n%s", sub, out)
+		}
+	}
+	for _, sub := range []string{"run", "ingest", "classify", "serve"} {
+		out, _, code := run(t, "", nil, sub, "--help")
+		if code != 0 {
+			t.Fatalf("%s --help exit %d", sub, code)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			line = strings.TrimSpace(line)
+			if !strings.HasPrefix(line, "--") || strings.HasPrefix(line, "--help") {
+				continue
+			}
+			name := strings.Fields(line)[0][2:]
+			want := "$DOWNSIGNAL_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+			if !strings.Contains(line, want) {
+				t.Errorf("%s --help: flag --%s does not name %s: %q", sub, name, want, line)
+			}
+		}
+	}
+}
+
+func TestEnvironmentSetsFlags(t *testing.T) {
+	_, stderr, code := run(t, "", []string{"DOWNSIGNAL_LOG_FORMAT=yaml"}, "run", "--data-dir", t.TempDir())
+	if code == 0 || !strings.Contains(stderr, `--log-format "yaml"`) {
+		t.Fatalf("DOWNSIGNAL_LOG_FORMAT=yaml: exit %d, stderr %q; want a clear error naming the flag", code, stderr)
+	}
+	_, stderr, code = run(t, "", nil, "serve", "--data-dir", t.TempDir())
+	if code == 0 || !strings.Contains(stderr, "--brokers") {
+		t.Fatalf("serve without brokers: exit %d, stderr %q; want an error asking for --brokers", code, stderr)
+	}
+}
+
+func TestClassifyStdin(t *testing.T) {
+	in := `{"id":"a","text":"is Teams down for everyone? can't join any meeting"}` + "\n" + `{"id":"b"}` + "\n"
+	out, stderr, code := run(t, in, nil, "classify", "--stdin")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], `{"id":"a","outage":true`) || !strings.Contains(lines[1], `"error":`) {
+		t.Fatalf("got:\n%s\nwant an outage line for a and an error line for b", out)
+	}
+}
+
+func TestRunExitsAfterReplay(t *testing.T) {
+	capture := filepath.Join(t.TempDir(), "capture.jsonl")
+	line := `{"did":"did:plc:bob","time_us":1769110272000000,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.post","rkey":"3bbb","cid":"bafy","record":{"text":"Outlook down? 451 4.3.2","createdAt":"2026-01-22T19:31:10Z"}}}`
+	if err := os.WriteFile(capture, []byte(line+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := run(t, "", nil, "run", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0",
+		"--broker-listen", "127.0.0.1:0", "--source", "replay:"+capture, "--exit-after-replay")
+	if code != 0 || !strings.Contains(stderr, "every replayed post is searchable") {
+		t.Fatalf("exit %d, want 0 after the replay is searchable; stderr:\n%s", code, stderr)
+	}
+}
