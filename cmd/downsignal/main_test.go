@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -113,3 +114,55 @@ func TestRunExitsAfterReplay(t *testing.T) {
 		t.Fatalf("exit %d, want 0 after the replay is searchable; stderr:\n%s", code, stderr)
 	}
 }
+
+// TestDeployFilesUseRealFlags keeps deploy/ honest: every DOWNSIGNAL_*
+// variable it sets must be a flag of the binary, and every command it runs
+// a real subcommand.
+func TestDeployFilesUseRealFlags(t *testing.T) {
+	known := map[string]bool{}
+	for _, sub := range []string{"run", "ingest", "classify", "serve"} {
+		out, _, _ := run(t, "", nil, sub, "--help")
+		for _, m := range envRef.FindAllString(out, -1) {
+			known[m] = true
+		}
+	}
+	files, _ := filepath.Glob("../../deploy/*")
+	k8s, _ := filepath.Glob("../../deploy/k8s/*.yaml")
+	files = append(files, k8s...)
+	if len(files) < 3 {
+		t.Fatalf("deploy files not found: %v", files)
+	}
+	var envs, cmds int
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			if strings.HasSuffix(err.Error(), "is a directory") {
+				continue
+			}
+			t.Fatal(err)
+		}
+		for _, m := range envRef.FindAllString(string(b), -1) {
+			envs++
+			if !known[m] {
+				t.Errorf("%s sets %s, which no subcommand reads", f, m)
+			}
+		}
+		for _, m := range commandRef.FindAllStringSubmatch(string(b), -1) {
+			cmds++
+			switch m[1] {
+			case "run", "ingest", "classify", "serve":
+			default:
+				t.Errorf("%s runs unknown subcommand %q", f, m[1])
+			}
+		}
+	}
+	// compose: 3 stages; k8s: 3 workloads; Dockerfile: 1 default command.
+	if envs < 10 || cmds < 7 {
+		t.Errorf("found %d variables and %d commands in deploy/: the patterns no longer match the files", envs, cmds)
+	}
+}
+
+var (
+	envRef     = regexp.MustCompile(`DOWNSIGNAL_[A-Z_]+[A-Z]`)
+	commandRef = regexp.MustCompile(`(?:command:|args:|CMD) \[\s*"([a-z-]+)"`)
+)
