@@ -36,9 +36,9 @@ type Service struct {
 
 // Catalog is the set of known services. It is read-only after New.
 type Catalog struct {
-	services []Service       // sorted by ID
-	byID     map[string]int  // ID -> index in services
-	byName   map[string]int  // folded ID, name or alias -> index in services
+	services []Service      // sorted by ID
+	byID     map[string]int // ID -> index in services
+	byName   map[string]int // folded ID, name or alias -> index in services
 	children map[string][]int
 	regions  []regionEntry
 }

@@ -1,0 +1,776 @@
+package classify
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on the work done for one post. Bluesky posts are at most 300 graphemes (about 3 KB in
+// the worst scripts); anything longer is not a post and is cut, not rejected.
+const (
+	maxTextBytes  = 4096
+	maxCandidates = 512 // pattern hits considered
+	maxServices   = 16
+	maxCodes      = 16
+	maxRegions    = 8
+)
+
+// Input is one post to classify.
+type Input struct {
+	Text  string
+	Langs []string // the post's langs (BCP-47, e.g. "en", "pt-BR"); may be empty
+}
+
+// Result is what the classifier says about a post. Its JSON form is a public contract.
+type Result struct {
+	Outage     bool         `json:"outage"`            // is this a report that a service is failing now
+	Score      float64      `json:"score"`             // 0..1 confidence that it is an outage report
+	Intent     string       `json:"intent"`            // "outage", "recovery" or "none"
+	Services   []ServiceHit `json:"services"`          // never nil; each service once, in order of first mention
+	ErrorCodes []ErrorCode  `json:"error_codes"`       // never nil
+	Regions    []Region     `json:"regions,omitempty"` // places the post names
+}
+
+// ServiceHit is a service named in a post.
+type ServiceHit struct {
+	ID       string `json:"id"`               // stable slug, e.g. "outlook"
+	Name     string `json:"name"`             // canonical name, e.g. "Outlook"
+	Parent   string `json:"parent,omitempty"` // canonical name of the parent, e.g. "Microsoft 365"
+	Category string `json:"category,omitempty"`
+	Matched  string `json:"matched"` // the text as it appeared in the post
+}
+
+// ErrorCode is an error code quoted in a post.
+type ErrorCode struct {
+	Code    string `json:"code"`   // normalized, e.g. "451 4.3.2", "HTTP 503", "AADSTS50058", "0x80070005"
+	Family  string `json:"family"` // smtp, http, aadsts, caa, hresult, aws, cloudflare, playstation, xbox, nintendo
+	Meaning string `json:"meaning,omitempty"`
+}
+
+// Region is a place named in a post.
+type Region struct {
+	Name string `json:"name"`           // "North America", "Chicago", "us-east-1", "Germany"
+	Kind string `json:"kind"`           // continent, country, city, cloud-region
+	Code string `json:"code,omitempty"` // ISO country code or cloud region id where it has one
+}
+
+// Intents.
+const (
+	IntentOutage   = "outage"
+	IntentRecovery = "recovery"
+	IntentNone     = "none"
+)
+
+// Classifier turns post text into outage signals. It is safe for concurrent use.
+type Classifier struct {
+	cat     *Catalog
+	m       *matcher
+	pool    sync.Pool
+	implied map[string]int32 // error code family -> service it implies
+	special struct{ cloudflare, nintendo, nintendoOnline int32 }
+}
+
+// scratch holds the per-call buffers, reused through a pool.
+type scratch struct {
+	norm    []byte
+	off     []int32
+	hits    []hit
+	codes   []codeHit
+	order   []int32
+	hasKana bool
+}
+
+// New loads the embedded catalog and builds the matchers. Safe for concurrent use after.
+func New() (*Classifier, error) {
+	cat, err := loadCatalog(catalogYAML, regionsYAML)
+	if err != nil {
+		return nil, err
+	}
+	m, err := buildMatcher(cat)
+	if err != nil {
+		return nil, err
+	}
+	c := &Classifier{cat: cat, m: m, implied: map[string]int32{}}
+	c.pool.New = func() any { return &scratch{norm: make([]byte, 0, 512), off: make([]int32, 0, 513)} }
+	for fam, id := range map[string]string{"aadsts": "entra-id", "caa": "teams", "playstation": "playstation-network", "xbox": "xbox-live", "nintendo": "nintendo-online"} {
+		i, ok := cat.byID[id]
+		if !ok {
+			return nil, fmt.Errorf("catalog has no %q for %s codes", id, fam)
+		}
+		c.implied[fam] = int32(i)
+	}
+	c.special.cloudflare = c.index("cloudflare")
+	c.special.nintendo = c.index("nintendo")
+	c.special.nintendoOnline = c.index("nintendo-online")
+	return c, nil
+}
+
+func (c *Classifier) index(id string) int32 {
+	if i, ok := c.cat.byID[id]; ok {
+		return int32(i)
+	}
+	return -1
+}
+
+// Catalog returns the service catalog the classifier matches against.
+func (c *Classifier) Catalog() *Catalog { return c.cat }
+
+// Classify reads one post. It never panics and bounds its work whatever the input.
+func (c *Classifier) Classify(in Input) Result {
+	text := in.Text
+	if len(text) > maxTextBytes {
+		cut := maxTextBytes
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut]
+	}
+	t := c.pool.Get().(*scratch)
+	defer c.pool.Put(t)
+	t.fold(text)
+	t.hasKana = hasKana(t.norm)
+	langs := langMask(in.Langs)
+	if t.hasKana {
+		langs |= langJA
+	}
+
+	c.m.scan(t)
+	c.hashtags(t)
+	c.codes(t, text)
+	slices.SortStableFunc(t.hits, func(a, b hit) int { return int(a.start - b.start) })
+	indexWords(t)
+	c.accept(t, text, langs)
+	return c.decide(t, text)
+}
+
+func hasKana(b []byte) bool {
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] == 0xE3 && (b[i+1] == 0x81 || b[i+1] == 0x82 || b[i+1] == 0x83) {
+			return true
+		}
+	}
+	return false
+}
+
+// langMask turns BCP-47 tags into language bits; unknown or absent languages give 0 (any).
+func langMask(langs []string) uint8 {
+	var m uint8
+	for _, l := range langs {
+		if i := strings.IndexAny(l, "-_"); i >= 0 {
+			l = l[:i]
+		}
+		for k, bit := range langBits {
+			if strings.EqualFold(l, k) {
+				m |= bit
+			}
+		}
+	}
+	return m
+}
+
+// hashtags adds the services and outage cues of "#OutlookDown" style tags.
+func (c *Classifier) hashtags(t *scratch) {
+	n := len(t.norm)
+	for i := 0; i < n && len(t.hits) < maxCandidates; i++ {
+		if t.norm[i] != '#' || i > 0 && isWordRune(runeBefore(t.norm, i)) {
+			continue
+		}
+		j := i + 1
+		for j < n {
+			r, size := utf8.DecodeRune(t.norm[j:])
+			if !isWordRune(r) && r != '-' && r != '\'' {
+				break
+			}
+			j += size
+		}
+		if j == i+1 {
+			continue
+		}
+		body := compact(string(t.norm[i+1 : j]))
+		ref, ok := c.m.hashtags[body]
+		if !ok {
+			for _, a := range outageAffixes {
+				if len(body) <= len(a) {
+					continue
+				}
+				var rest string
+				switch {
+				case strings.HasSuffix(body, a):
+					rest = body[:len(body)-len(a)]
+				case strings.HasPrefix(body, a):
+					rest = body[len(a):]
+				default:
+					continue
+				}
+				if r, found := c.m.hashtags[rest]; found {
+					ref, ok = hashtagRef{svc: r.svc, outage: true}, true
+					break
+				}
+			}
+		}
+		if ok {
+			t.hits = append(t.hits, hit{start: int32(i), end: int32(j), p: &hashtagPayloads[0], ok: true, hashtag: true, word: ref.svc})
+			if ref.outage {
+				t.hits = append(t.hits, hit{start: int32(i), end: int32(j), p: &hashtagPayloads[1], hashtag: true})
+			}
+		}
+		i = j - 1
+	}
+}
+
+// hashtagPayloads: a service found through a hashtag (the service index is carried in hit.word
+// until indexWords runs, then moved to hit.ref) and the outage cue of an outage hashtag.
+var hashtagPayloads = [2]payload{
+	{kind: kindService, level: levelPlain, ref: -2},
+	{kind: kindCue, cue: cueOutage, weight: 3},
+}
+
+// codes scans the error codes and adds them, and the AWS names matched by the automaton, as hits.
+func (c *Classifier) codes(t *scratch, text string) {
+	var cloudflare, nintendo bool
+	for i := range t.hits {
+		h := &t.hits[i]
+		if h.p.kind != kindService {
+			continue
+		}
+		ref := h.p.ref
+		if h.hashtag {
+			ref = h.word
+		}
+		switch ref {
+		case c.special.cloudflare:
+			cloudflare = true
+		case c.special.nintendo, c.special.nintendoOnline:
+			nintendo = true
+		}
+	}
+	t.codes = scanCodes(t.codes[:0], t.norm, cloudflare, nintendo)
+	for i := range t.hits {
+		h := &t.hits[i]
+		if h.p.kind != kindAWS || len(t.codes) >= maxCodes {
+			continue
+		}
+		if original(t, text, h.start, h.end) != h.p.orig {
+			continue
+		}
+		t.codes = append(t.codes, codeHit{ErrorCode{Code: h.p.orig, Family: "aws", Meaning: awsMeaning[h.p.orig]}, int(h.start), int(h.end)})
+	}
+	for i := range t.codes {
+		if len(t.hits) >= maxCandidates+maxCodes {
+			break
+		}
+		t.hits = append(t.hits, hit{start: int32(t.codes[i].start), end: int32(t.codes[i].end), p: &codePayload, word: int32(i)})
+	}
+}
+
+var codePayload = payload{kind: kindCode}
+
+// original returns the post text behind folded bytes [start, end).
+func original(t *scratch, text string, start, end int32) string {
+	return text[t.off[start]:t.off[end]]
+}
+
+// indexWords gives each hit its word and sentence number. Japanese and Chinese have no spaces, so
+// two of their characters count as a word. A hashtag service's index moves from word to its payload
+// reference first (see hashtagPayloads).
+func indexWords(t *scratch) {
+	t.order = t.order[:0]
+	for i := range t.hits {
+		h := &t.hits[i]
+		if h.p == &hashtagPayloads[0] || h.p.kind == kindCode {
+			t.order = append(t.order, h.word)
+		} else {
+			t.order = append(t.order, -1)
+		}
+	}
+	var words2, sent int32
+	prevWord := false
+	k := 0
+	n := len(t.norm)
+	for i := 0; i <= n && k < len(t.hits); {
+		for k < len(t.hits) && int(t.hits[k].start) <= i {
+			t.hits[k].word = words2 / 2
+			t.hits[k].sent = sent
+			k++
+		}
+		if i == n {
+			break
+		}
+		r, size := utf8.DecodeRune(t.norm[i:])
+		switch {
+		case isSpaceless(r):
+			words2++
+			prevWord = false
+		case isWordRune(r):
+			if !prevWord {
+				words2 += 2
+			}
+			prevWord = true
+		default:
+			prevWord = false
+			if r == '!' || r == '?' || r == '\n' || r == '。' || r == '？' || r == '！' ||
+				r == '.' && (i+1 == n || t.norm[i+1] == ' ' || t.norm[i+1] == '\n') {
+				sent++
+			}
+		}
+		i += size
+	}
+	// Word indices of hit ends, for "Outlook is down" distances.
+	for i := range t.hits {
+		h := &t.hits[i]
+		h.wordEnd = h.word + int32(wordsIn(t.norm[h.start:h.end])) - 1
+		if h.wordEnd < h.word {
+			h.wordEnd = h.word
+		}
+	}
+}
+
+func wordsIn(b []byte) int {
+	n, prev := 0, false
+	for _, r := range string(b) {
+		switch {
+		case isSpaceless(r):
+			n++
+			prev = false
+		case isWordRune(r):
+			if !prev {
+				n += 2
+			}
+			prev = true
+		default:
+			prev = false
+		}
+	}
+	return n / 2
+}
+
+// svcRef returns the service index of a service hit.
+func (t *scratch) svcRef(i int) int32 {
+	h := &t.hits[i]
+	if h.p == &hashtagPayloads[0] {
+		return t.order[i]
+	}
+	return h.p.ref
+}
+
+// weakStop are words that, right before a lower-case ambiguous name, show it is the ordinary word:
+// "the weather outlook", "both teams", "turn signal".
+var weakStop = map[string]bool{"the": true, "a": true, "an": true, "some": true, "any": true, "both": true,
+	"two": true, "three": true, "several": true, "many": true, "our": true, "their": true, "turn": true,
+	"cell": true, "weather": true, "economic": true, "market": true, "financial": true, "business": true,
+	"positive": true, "negative": true, "bleak": true, "grim": true, "let": true, "of": true, "los": true,
+	"las": true, "dos": true, "les": true, "die": true, "beide": true, "beiden": true, "um": true, "uma": true}
+
+// accept decides which service and region hits count and cancels cues that are not meant.
+func (c *Classifier) accept(t *scratch, text string, langs uint8) {
+	// Cues of another language and "down" used for numbers and prices.
+	for i := range t.hits {
+		h := &t.hits[i]
+		if h.p.kind != kindCue {
+			continue
+		}
+		if h.p.langs != 0 && langs != 0 && h.p.langs&langs == 0 {
+			h.dead = true
+			continue
+		}
+		if h.p.cue == cueDown && downIsNumber(t, i) {
+			h.dead = true
+		}
+	}
+	// Services and regions, plain names first.
+	for i := range t.hits {
+		h := &t.hits[i]
+		switch h.p.kind {
+		case kindService:
+			if h.p.level == levelPlain {
+				h.ok = true
+			}
+		case kindRegion:
+			h.ok = h.p.level == levelPlain || original(t, text, h.start, h.end) == h.p.orig
+		}
+	}
+	for pass := 0; pass < 2; pass++ {
+		for i := range t.hits {
+			h := &t.hits[i]
+			if h.p.kind != kindService || h.ok || h.p.level == levelPlain {
+				continue
+			}
+			h.ok = c.weakOK(t, text, i, langs, pass == 1)
+		}
+	}
+}
+
+// downIsNumber reports "down" in "shares down 8%", "down to 3 degrees", "8% down".
+func downIsNumber(t *scratch, i int) bool {
+	h := &t.hits[i]
+	j := skipSpaces(t.norm, int(h.end))
+	if j < len(t.norm) && (isDigit(t.norm[j]) || t.norm[j] == '$' || t.norm[j] == '-' && j+1 < len(t.norm) && isDigit(t.norm[j+1])) {
+		return true
+	}
+	k := int(h.start)
+	for k > 0 && t.norm[k-1] == ' ' {
+		k--
+	}
+	if k > 0 && (t.norm[k-1] == '%' || isDigit(t.norm[k-1])) {
+		return true
+	}
+	for j := i - 1; j >= 0 && t.hits[j].word >= h.word-3; j-- {
+		if p := t.hits[j].p; p.kind == kindCue && p.cue == cueFinance && t.hits[j].sent == h.sent {
+			return true
+		}
+	}
+	return false
+}
+
+// weakOK decides an ambiguous name: it needs a cue nearby, a hashtag or @mention, an error code, a
+// related service, or (for weak names) a capital letter in the middle of a sentence.
+func (c *Classifier) weakOK(t *scratch, text string, i int, langs uint8, family bool) bool {
+	h := &t.hits[i]
+	ref := h.p.ref
+	orig := original(t, text, h.start, h.end)
+	if l := c.m.svcLangs[ref]; l != 0 && langs&l == 0 {
+		return false
+	}
+	if h.p.level == levelExact && orig != h.p.orig {
+		return false
+	}
+	start, end := int(h.start), int(h.end)
+	if start > 0 && (t.norm[start-1] == '#' || t.norm[start-1] == '@') {
+		return true
+	}
+	if len(h.p.orig) <= 2 { // X, EE, O2, au: not in X-ray, EE/UU, A&E
+		if b := runeBefore(t.norm, start); b == '-' || b == '/' || b == '&' || b == '.' {
+			return false
+		}
+		if a := runeAt(t.norm, end); a == '-' || a == '/' || a == '&' || a == '.' && isAlnumAt(t.norm, end+1) {
+			return false
+		}
+	}
+	atStart := sentenceStart(t.norm, start)
+	if atStart && end < len(t.norm) && t.norm[end] == ',' { // "Claro, ..." "Orange, ..."
+		return false
+	}
+	lower := !hasUpper(orig)
+	if lower && !atStart && weakStop[prevWord(t.norm, start)] {
+		return false
+	}
+	if family && c.familyPresent(t, i) {
+		return true
+	}
+	for j := range t.hits {
+		o := &t.hits[j]
+		if o.sent != h.sent || o.word < h.word-4 || o.word > h.wordEnd+4 {
+			continue
+		}
+		switch o.p.kind {
+		case kindCode:
+			return true
+		case kindCue:
+			if o.dead {
+				continue
+			}
+			switch o.p.cue {
+			case cueOutage, cueProblem, cueSoft, cueDown, cueRecovery, cueDenial, cueTech, cueAsk:
+				return true
+			}
+		}
+	}
+	return h.p.level == levelWeak && !lower && !atStart
+}
+
+// familyPresent reports whether an accepted service shares a parent with hit i or is its parent or child.
+func (c *Classifier) familyPresent(t *scratch, i int) bool {
+	s := c.cat.services[t.svcRef(i)]
+	for j := range t.hits {
+		if j == i || !t.hits[j].ok || t.hits[j].p.kind != kindService {
+			continue
+		}
+		o := c.cat.services[t.svcRef(j)]
+		if o.ID == s.Parent || o.Parent == s.ID || o.Parent != "" && o.Parent == s.Parent {
+			return true
+		}
+	}
+	return false
+}
+
+func sentenceStart(norm []byte, i int) bool {
+	for i > 0 {
+		switch norm[i-1] {
+		case ' ', '"', '\'', '(', '*', '#', '@':
+			i--
+			continue
+		case '.', '!', '?', '\n', ':', ';':
+			return true
+		}
+		r := runeBefore(norm, i)
+		return r == '。' || r == '！' || r == '？' || r == '」' || r == '【'
+	}
+	return true
+}
+
+func hasUpper(s string) bool {
+	for _, r := range s {
+		if unicode.IsUpper(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// prevWord returns the folded word before position i.
+func prevWord(norm []byte, i int) string {
+	j := i
+	for j > 0 && norm[j-1] == ' ' {
+		j--
+	}
+	k := j
+	for k > 0 && isAlnum(norm[k-1]) {
+		k--
+	}
+	return string(norm[k:j])
+}
+
+// decide scores the post and builds the result.
+func (c *Classifier) decide(t *scratch, text string) Result {
+	var (
+		best                           float64 // strongest failure evidence next to a service
+		bestCue                        = -1
+		strong, ask, denial, past, now int
+		news, promo                    int
+		recovery                             = -1 // position (word) of the last recovery cue
+		lastFail                       int32 = -1
+		codeScore                      float64
+		anyService                     bool
+	)
+	for i := range t.hits {
+		h := &t.hits[i]
+		if h.p.kind == kindService && h.ok {
+			anyService = true
+		}
+	}
+	for i := range t.hits {
+		h := &t.hits[i]
+		switch h.p.kind {
+		case kindCode:
+			codeScore = max(codeScore, codeWeight(t.codes[t.order[i]].code))
+			continue
+		case kindCue:
+		default:
+			continue
+		}
+		if h.dead {
+			continue
+		}
+		switch h.p.cue {
+		case cueAsk:
+			ask++
+		case cueDenial:
+			denial++
+		case cuePast:
+			past++
+		case cueNow:
+			now++
+		case cueNews:
+			news++
+		case cuePromo:
+			promo++
+		case cueRecovery:
+			recovery = int(h.word)
+		case cueOutage, cueProblem, cueSoft, cueDown:
+			w := c.evidence(t, i)
+			if w > 0 {
+				lastFail = max(lastFail, h.word)
+			}
+			if w >= 1.5 {
+				strong++
+			}
+			if w > best {
+				best, bestCue = w, i
+			}
+		}
+	}
+	x := -2.5 + best + codeScore
+	if best > 0 {
+		x += 0.6 * float64(min(strong-1, 2))
+		if ask > 0 {
+			x += 1
+		}
+	}
+	if denial > 0 {
+		x -= 4
+	}
+	if past > 0 {
+		if now > 0 {
+			x -= 1
+		} else {
+			x -= 3
+		}
+	}
+	if bestCue >= 0 && c.hypothetical(t, bestCue) {
+		x -= 3
+	}
+	if news > 0 && ask == 0 {
+		x -= 1.5
+	}
+	if promo > 0 {
+		x -= 3
+	}
+	recovered := recovery >= 0 && anyService && int32(recovery) >= lastFail-2
+	if recovered {
+		x -= 5
+	}
+	res := Result{Score: math.Round(1/(1+math.Exp(-x))*1000) / 1000, Intent: IntentNone}
+	res.Services, res.ErrorCodes, res.Regions = c.collect(t, text)
+	switch {
+	case recovered:
+		res.Intent = IntentRecovery
+	case x > 0 && len(res.Services) > 0:
+		res.Outage, res.Intent = true, IntentOutage
+	}
+	if !res.Outage && res.Score > 0.5 {
+		res.Score = 0.5
+	}
+	return res
+}
+
+// evidence is how strongly failure cue i, next to its nearest service, says that service is failing.
+func (c *Classifier) evidence(t *scratch, i int) float64 {
+	h := &t.hits[i]
+	var best float64
+	for j := range t.hits {
+		s := &t.hits[j]
+		if !(s.p.kind == kindService && s.ok || s.p.kind == kindCode) {
+			continue
+		}
+		var w float64
+		same := s.sent == h.sent
+		after := h.word - s.wordEnd // cue words after the service
+		before := s.word - h.wordEnd
+		if h.p.cue == cueDown {
+			switch {
+			case after >= 0 && after <= 3:
+				w = 3
+			case before >= 0 && before <= 3:
+				w = 2
+			case same:
+				w = 1.2
+			default:
+				w = 0.5
+			}
+		} else {
+			d := max(after, before)
+			switch {
+			case same && d <= 8:
+				w = float64(h.p.weight)
+			case same || d <= 12:
+				w = 0.7 * float64(h.p.weight)
+			default:
+				w = 0.4 * float64(h.p.weight)
+			}
+		}
+		if s.p.kind == kindCode {
+			w *= 0.8
+		}
+		best = max(best, w)
+	}
+	return best
+}
+
+// hypothetical reports an "if", "what if", "imagine" before cue i in its sentence.
+func (c *Classifier) hypothetical(t *scratch, i int) bool {
+	h := &t.hits[i]
+	for j := i - 1; j >= 0; j-- {
+		o := &t.hits[j]
+		if o.sent != h.sent {
+			break
+		}
+		if o.p.kind == kindCue && o.p.cue == cueHypo && !o.dead {
+			return true
+		}
+	}
+	return false
+}
+
+// codeWeight is how much an error code alone says about an outage.
+func codeWeight(e ErrorCode) float64 {
+	switch e.Family {
+	case "http":
+		if strings.HasPrefix(e.Code, "HTTP 5") || e.Code == "HTTP 429" {
+			return 1.5
+		}
+		return 0.5
+	case "smtp":
+		if strings.HasPrefix(e.Code, "4") {
+			return 1.5
+		}
+		return 1
+	default:
+		return 1.5
+	}
+}
+
+// collect builds the result lists: services in order of first mention (with the services that error
+// codes imply), codes and regions, each once.
+func (c *Classifier) collect(t *scratch, text string) ([]ServiceHit, []ErrorCode, []Region) {
+	var nsvc, ncode, nreg int
+	for i := range t.hits {
+		h := &t.hits[i]
+		switch {
+		case h.p.kind == kindService && h.ok:
+			nsvc++
+		case h.p.kind == kindCode:
+			ncode++
+			nsvc++
+		case h.p.kind == kindRegion && h.ok:
+			nreg++
+		}
+	}
+	services := make([]ServiceHit, 0, min(nsvc, maxServices))
+	codes := make([]ErrorCode, 0, min(ncode, maxCodes))
+	var regions []Region
+	if nreg > 0 {
+		regions = make([]Region, 0, min(nreg, maxRegions))
+	}
+	addSvc := func(ref int32, matched string) {
+		s := &c.cat.services[ref]
+		for _, o := range services {
+			if o.ID == s.ID {
+				return
+			}
+		}
+		if len(services) < maxServices {
+			services = append(services, ServiceHit{ID: s.ID, Name: s.Name, Parent: c.cat.parentName(int(ref)), Category: s.Category, Matched: matched})
+		}
+	}
+	for i := range t.hits {
+		h := &t.hits[i]
+		switch h.p.kind {
+		case kindService:
+			if h.ok {
+				addSvc(t.svcRef(i), original(t, text, h.start, h.end))
+			}
+		case kindCode:
+			e := t.codes[t.order[i]].code
+			if !slices.ContainsFunc(codes, func(o ErrorCode) bool { return o.Code == e.Code }) && len(codes) < maxCodes {
+				codes = append(codes, e)
+			}
+			if ref, ok := c.implied[e.Family]; ok {
+				addSvc(ref, original(t, text, h.start, h.end))
+			}
+		case kindRegion:
+			if !h.ok {
+				continue
+			}
+			r := &c.cat.regions[h.p.ref]
+			if !slices.ContainsFunc(regions, func(o Region) bool { return o.Name == r.Name }) && len(regions) < maxRegions {
+				regions = append(regions, Region{Name: r.Name, Kind: r.Kind, Code: r.Code})
+			}
+		}
+	}
+	return services, codes, regions
+}
