@@ -416,11 +416,21 @@ func downIsNumber(t *scratch, i int) bool {
 	for k > 0 && t.norm[k-1] == ' ' {
 		k--
 	}
-	if k > 0 && (t.norm[k-1] == '%' || isDigit(t.norm[k-1])) {
+	if k > 0 && (t.norm[k-1] == '%' || isDigit(t.norm[k-1]) && !insideService(t, i, int32(k-1))) {
 		return true
 	}
 	for j := i - 1; j >= 0 && t.hits[j].word >= h.word-3; j-- {
 		if p := t.hits[j].p; p.kind == kindCue && p.cue == cueFinance && t.hits[j].sent == h.sent {
+			return true
+		}
+	}
+	return false
+}
+
+// insideService reports whether folded byte pos belongs to a service hit before hit i ("365" in "Microsoft 365 down").
+func insideService(t *scratch, i int, pos int32) bool {
+	for j := i - 1; j >= 0; j-- {
+		if h := &t.hits[j]; h.p.kind == kindService && h.start <= pos && pos < h.end {
 			return true
 		}
 	}
@@ -451,6 +461,9 @@ func (c *Classifier) weakOK(t *scratch, text string, i int, langs uint8, family 
 			return false
 		}
 	}
+	if family && c.familyPresent(t, i) {
+		return true
+	}
 	atStart := sentenceStart(t.norm, start)
 	if atStart && end < len(t.norm) && t.norm[end] == ',' { // "Claro, ..." "Orange, ..."
 		return false
@@ -459,12 +472,9 @@ func (c *Classifier) weakOK(t *scratch, text string, i int, langs uint8, family 
 	if lower && !atStart && weakStop[prevWord(t.norm, start)] {
 		return false
 	}
-	if family && c.familyPresent(t, i) {
-		return true
-	}
 	for j := range t.hits {
 		o := &t.hits[j]
-		if o.sent != h.sent || o.word < h.word-4 || o.word > h.wordEnd+4 {
+		if o.sent != h.sent || o.word < h.word-6 || o.word > h.wordEnd+6 {
 			continue
 		}
 		switch o.p.kind {
@@ -544,6 +554,8 @@ func (c *Classifier) decide(t *scratch, text string) Result {
 		news, promo                    int
 		recovery                             = -1 // position (word) of the last recovery cue
 		lastFail                       int32 = -1
+		recoverySent, failSent         int32 = -1, -1
+		nowAfterRecovery               bool
 		codeScore                      float64
 		anyService                     bool
 	)
@@ -575,16 +587,21 @@ func (c *Classifier) decide(t *scratch, text string) Result {
 			past++
 		case cueNow:
 			now++
+			if recovery >= 0 {
+				nowAfterRecovery = true
+			}
 		case cueNews:
 			news++
 		case cuePromo:
 			promo++
 		case cueRecovery:
 			recovery = int(h.word)
+			recoverySent = h.sent
+			nowAfterRecovery = false
 		case cueOutage, cueProblem, cueSoft, cueDown:
 			w := c.evidence(t, i)
-			if w > 0 {
-				lastFail = max(lastFail, h.word)
+			if w > 0 && h.word >= lastFail {
+				lastFail, failSent = h.word, h.sent
 			}
 			if w >= 1.5 {
 				strong++
@@ -594,7 +611,7 @@ func (c *Classifier) decide(t *scratch, text string) Result {
 			}
 		}
 	}
-	x := -2.5 + best + codeScore
+	x := -1.5 + best + codeScore
 	if best > 0 {
 		x += 0.6 * float64(min(strong-1, 2))
 		if ask > 0 {
@@ -620,7 +637,8 @@ func (c *Classifier) decide(t *scratch, text string) Result {
 	if promo > 0 {
 		x -= 3
 	}
-	recovered := recovery >= 0 && anyService && int32(recovery) >= lastFail-2
+	recovered := recovery >= 0 && anyService &&
+		(int32(recovery) >= lastFail-2 || recoverySent == failSent && !nowAfterRecovery)
 	if recovered {
 		x -= 5
 	}

@@ -139,7 +139,7 @@ var playstationPrefixes = map[string]bool{
 var (
 	codeBefore = []string{"http", "error", "errors", "err", "code", "status", "erro", "erreur", "erreurs", "fehler",
 		"got a", "get a", "getting", "gets", "throwing", "throws", "returning", "returns", "returned", "return",
-		"serving", "giving me a", "giving", "gives", "showing", "shows", "with a", "des", "une", "da", "dando",
+		"serving", "giving me a", "giving me", "giving", "gives", "showing", "shows", "with a", "des", "une", "da", "dando",
 		"tira", "devuelve", "retornando", "renvoie", "liefert", "zeigt", "gibt uns", "nos devuelve", "random",
 		"エラー", "error:", "http/1.1", "http/2", "a"}
 	codeAfterNot = []string{"people", "persons", "users", "pizzas", "pizza", "day", "days", "followers", "euros", "euro",
@@ -281,9 +281,9 @@ func numberCode(norm []byte, i int, hasCloudflare, hasNintendo bool) (codeHit, i
 	// A three-digit number glued to more number-like text is something else: 5:03, 503.2, 500,000, 503€.
 	if k < n {
 		switch norm[k] {
-		case ':', '%', '$', '/', '+':
+		case '%', '$', '/', '+':
 			return codeHit{}, skipNumber(norm, k), false
-		case '.', ',':
+		case '.', ',', ':':
 			if k+1 < n && isDigit(norm[k+1]) {
 				return codeHit{}, skipNumber(norm, k), false
 			}
