@@ -288,7 +288,7 @@ func indexWords(t *scratch) {
 			t.order = append(t.order, -1)
 		}
 	}
-	var words2, sent int32
+	var words2, sent, inName int32
 	prevWord := false
 	k := 0
 	n := len(t.norm)
@@ -296,6 +296,9 @@ func indexWords(t *scratch) {
 		for k < len(t.hits) && int(t.hits[k].start) <= i {
 			t.hits[k].word = words2 / 2
 			t.hits[k].sent = sent
+			if t.hits[k].p.kind == kindService {
+				inName = max(inName, t.hits[k].end)
+			}
 			k++
 		}
 		if i == n {
@@ -313,8 +316,8 @@ func indexWords(t *scratch) {
 			prevWord = true
 		default:
 			prevWord = false
-			if r == '!' || r == '?' || r == '\n' || r == '。' || r == '？' || r == '！' ||
-				r == '.' && (i+1 == n || t.norm[i+1] == ' ' || t.norm[i+1] == '\n') {
+			if int32(i) >= inName && (r == '!' || r == '?' || r == '\n' || r == '。' ||
+				r == '.' && (i+1 == n || t.norm[i+1] == ' ' || t.norm[i+1] == '\n')) {
 				sent++
 			}
 		}
@@ -362,7 +365,7 @@ func (t *scratch) svcRef(i int) int32 {
 // "the weather outlook", "both teams", "turn signal".
 var weakStop = map[string]bool{"the": true, "a": true, "an": true, "some": true, "any": true, "both": true,
 	"two": true, "three": true, "several": true, "many": true, "our": true, "their": true, "turn": true,
-	"cell": true, "weather": true, "economic": true, "market": true, "financial": true, "business": true,
+	"cell": true, "no": true, "weather": true, "economic": true, "market": true, "financial": true, "business": true,
 	"positive": true, "negative": true, "bleak": true, "grim": true, "let": true, "of": true, "los": true,
 	"las": true, "dos": true, "les": true, "die": true, "beide": true, "beiden": true, "um": true, "uma": true}
 
@@ -558,11 +561,12 @@ func (c *Classifier) decide(t *scratch, text string) Result {
 		nowAfterRecovery               bool
 		codeScore                      float64
 		anyService                     bool
+		namedService                   bool
 	)
 	for i := range t.hits {
 		h := &t.hits[i]
 		if h.p.kind == kindService && h.ok {
-			anyService = true
+			anyService, namedService = true, true
 		}
 	}
 	for i := range t.hits {
@@ -610,6 +614,11 @@ func (c *Classifier) decide(t *scratch, text string) Result {
 				best, bestCue = w, i
 			}
 		}
+	}
+	// A code with no named service and no complaint around it is often a question or a fix
+	// ("fixed my CE-108255-1 by ..."), so it counts less alone.
+	if !namedService && best == 0 {
+		codeScore = min(codeScore, 1.2)
 	}
 	x := -1.5 + best + codeScore
 	if best > 0 {
@@ -673,10 +682,12 @@ func (c *Classifier) evidence(t *scratch, i int) float64 {
 			switch {
 			case after >= 0 && after <= 3:
 				w = 3
+			case same && after >= 0 && after <= 6: // "X ist mal wieder down", "X est encore down"
+				w = 2.5
 			case before >= 0 && before <= 3:
 				w = 2
 			case same:
-				w = 1.2
+				w = 1.5
 			default:
 				w = 0.5
 			}
@@ -719,16 +730,18 @@ func codeWeight(e ErrorCode) float64 {
 	switch e.Family {
 	case "http":
 		if strings.HasPrefix(e.Code, "HTTP 5") || e.Code == "HTTP 429" {
-			return 1.5
+			return 2
 		}
 		return 0.5
 	case "smtp":
 		if strings.HasPrefix(e.Code, "4") {
-			return 1.5
+			return 2 // transient: the receiving side is failing
 		}
-		return 1
-	default:
 		return 1.5
+	case "hresult":
+		return 1.5
+	default:
+		return 2
 	}
 }
 

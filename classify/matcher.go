@@ -252,12 +252,19 @@ func (m *matcher) scan(t *scratch) {
 		}
 		return cmp.Compare(b.end, a.end)
 	})
+	// Names (services, regions, AWS errors) and cue phrases are two layers: within a layer the
+	// longest match wins, across layers both stay ("Cox internet" and "internet out").
 	kept := t.hits[:0]
-	var lastStart, lastEnd int32 = -1, -1
+	var last [2]struct{ start, end int32 }
+	last[0].start, last[0].end, last[1].start, last[1].end = -1, -1, -1, -1
 	for _, h := range t.hits {
-		if h.start >= lastEnd || h.start == lastStart && h.end == lastEnd {
+		l := 0
+		if h.p.kind == kindCue {
+			l = 1
+		}
+		if h.start >= last[l].end || h.start == last[l].start && h.end == last[l].end {
 			kept = append(kept, h)
-			lastStart, lastEnd = h.start, h.end
+			last[l].start, last[l].end = h.start, h.end
 		}
 	}
 	t.hits = kept
