@@ -140,7 +140,7 @@ var (
 	codeBefore = []string{"http", "error", "errors", "err", "code", "status", "erro", "erreur", "erreurs", "fehler",
 		"got a", "get a", "getting", "gets", "throwing", "throws", "returning", "returns", "returned", "return",
 		"serving", "giving me a", "giving me", "giving", "gives", "showing", "shows", "with a", "des", "une", "da", "dando",
-		"tira", "devuelve", "retornando", "renvoie", "liefert", "zeigt", "gibt uns", "nos devuelve", "random",
+		"says", "said", "saying", "tira", "devuelve", "retornando", "renvoie", "liefert", "zeigt", "gibt uns", "nos devuelve", "random",
 		"エラー", "error:", "http/1.1", "http/2", "a"}
 	codeAfterNot = []string{"people", "persons", "users", "pizzas", "pizza", "day", "days", "followers", "euros", "euro",
 		"reais", "real", "dollars", "dollar", "pesos", "yen", "miles", "km", "points", "score", "attendees", "pessoas",
@@ -336,6 +336,9 @@ func numberCode(norm []byte, i int, hasCloudflare, hasNintendo bool) (codeHit, i
 	}
 	if m, ok := smtpMeaning[num]; ok && smtpOnly[num] && hasContext(norm, mailContext) && !precededBy(norm, i, []string{"http"}) {
 		return codeHit{ErrorCode{Code: strconv.Itoa(num), Family: "smtp", Meaning: m}, i, k}, k, true
+	}
+	if m, ok := cloudflareMeaning[num]; ok { // de facto Cloudflare codes, even where the post does not say so
+		return codeHit{ErrorCode{Code: "HTTP " + strconv.Itoa(num), Family: "http", Meaning: m}, i, k}, k, true
 	}
 	if m, ok := httpMeaning[num]; ok {
 		return codeHit{ErrorCode{Code: "HTTP " + strconv.Itoa(num), Family: "http", Meaning: m}, i, k}, k, true

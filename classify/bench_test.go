@@ -1,0 +1,35 @@
+package classify
+
+import "testing"
+
+// BenchmarkClassify runs the classifier over the evaluation texts, one post per iteration.
+//
+//	go test ./classify -run '^$' -bench Classify -benchmem -cpu 1 -count 6
+func BenchmarkClassify(b *testing.B) {
+	c := newTestClassifier(b)
+	posts := loadEval(b)
+	in := make([]Input, len(posts))
+	for i, p := range posts {
+		in[i] = Input{Text: p.Text, Langs: p.Langs}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		c.Classify(in[i])
+		i++
+		if i == len(in) {
+			i = 0
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "posts/s")
+}
+
+// BenchmarkNew measures building the classifier: parsing the catalog and compiling the automaton.
+func BenchmarkNew(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := New(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
