@@ -132,20 +132,24 @@ func (c *Classifier) Classify(in Input) Result {
 	}
 	t := c.pool.Get().(*scratch)
 	defer c.pool.Put(t)
+	c.analyze(t, text, in.Langs)
+	return c.decide(t, text)
+}
+
+// analyze fills t.hits with the accepted names, live cues and codes of text.
+func (c *Classifier) analyze(t *scratch, text string, postLangs []string) {
 	t.fold(text)
 	t.hasKana = hasKana(t.norm)
-	langs := langMask(in.Langs)
+	langs := langMask(postLangs)
 	if t.hasKana {
 		langs |= langJA
 	}
-
 	c.m.scan(t)
 	c.hashtags(t)
 	c.codes(t, text)
 	slices.SortStableFunc(t.hits, func(a, b hit) int { return int(a.start - b.start) })
 	indexWords(t)
 	c.accept(t, text, langs)
-	return c.decide(t, text)
 }
 
 func hasKana(b []byte) bool {

@@ -5,7 +5,8 @@ import (
 	"testing"
 )
 
-// TestDebugHits prints what the matcher saw in DEBUG_TEXT; a tool for working on the rules.
+// TestDebugHits prints what the classifier saw in DEBUG_TEXT, hit by hit: a tool for working on
+// the rules (DEBUG_TEXT='Outlook down?' go test ./classify -run TestDebugHits -v).
 func TestDebugHits(t *testing.T) {
 	text := os.Getenv("DEBUG_TEXT")
 	if text == "" {
@@ -13,13 +14,8 @@ func TestDebugHits(t *testing.T) {
 	}
 	c := newTestClassifier(t)
 	r := c.Classify(Input{Text: text})
-	s := c.pool.Get().(*scratch)
-	s.fold(text)
-	c.m.scan(s)
-	c.hashtags(s)
-	c.codes(s, text)
-	indexWords(s)
-	c.accept(s, text, 0)
+	s := &scratch{}
+	c.analyze(s, text, nil)
 	for i, h := range s.hits {
 		t.Logf("%-24q kind=%d level=%d cue=%d w=%.1f ok=%v dead=%v word=%d-%d sent=%d", original(s, text, h.start, h.end), h.p.kind, h.p.level, h.p.cue, h.p.weight, h.ok, h.dead, h.word, h.wordEnd, h.sent)
 		if h.p.kind == kindCue {
