@@ -385,7 +385,7 @@ func (c *Classifier) accept(t *scratch, text string, langs uint8) {
 			h.dead = true
 			continue
 		}
-		if h.p.cue == cueDown && downIsNumber(t, i) {
+		if h.p.down && downIsNumber(t, i) {
 			h.dead = true
 		}
 	}

@@ -37,6 +37,7 @@ type payload struct {
 	level  uint8
 	cue    cueClass
 	glue   bool
+	down   bool // a cue phrase ending in "down": not about a number going down ("is down 5%")
 	langs  uint8
 	weight float32
 	ref    int32  // service or region index; index into the code list for kindCode
@@ -147,7 +148,8 @@ func buildMatcher(c *Catalog) (*matcher, error) {
 	for _, set := range lexicon {
 		phrases, glue := set.phrases()
 		for i, p := range phrases {
-			add(p, payload{kind: kindCue, cue: set.class, weight: set.weight, langs: set.langs, glue: glue[i], ref: -1})
+			down := set.class == cueDown || (set.class == cueOutage && strings.HasSuffix(p, " down"))
+			add(p, payload{kind: kindCue, cue: set.class, weight: set.weight, langs: set.langs, glue: glue[i], down: down, ref: -1})
 		}
 	}
 	for i, n := range awsNames {
