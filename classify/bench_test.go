@@ -1,6 +1,9 @@
 package classify
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // BenchmarkClassify runs the classifier over the evaluation texts, one post per iteration.
 //
@@ -31,5 +34,16 @@ func BenchmarkNew(b *testing.B) {
 		if _, err := New(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkClassifyWorstCase feeds 4 KB of back-to-back names, cues and codes: the per-post caps
+// must keep this within a small multiple of a normal post.
+func BenchmarkClassifyWorstCase(b *testing.B) {
+	c := newTestClassifier(b)
+	text := strings.Repeat("Teams outlook down? 503 #XDown is it down steam zoom ", 100)
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Classify(Input{Text: text})
 	}
 }

@@ -18,6 +18,7 @@ const (
 	maxServices   = 16
 	maxCodes      = 16
 	maxRegions    = 8
+	maxFailCues   = 64 // failure cues weighed against the services
 )
 
 // Input is one post to classify.
@@ -82,6 +83,7 @@ type scratch struct {
 	hits    []hit
 	codes   []codeHit
 	order   []int32
+	anchors []int32 // accepted services and codes, for distances
 	hasKana bool
 }
 
@@ -479,9 +481,17 @@ func (c *Classifier) weakOK(t *scratch, text string, i int, langs uint8, family 
 	if lower && !atStart && weakStop[prevWord(t.norm, start)] {
 		return false
 	}
-	for j := range t.hits {
+	// Hits are sorted by position, so the neighbours within six words are a short walk either way.
+	lo, hi := i, i
+	for lo > 0 && t.hits[lo-1].word >= h.word-6 {
+		lo--
+	}
+	for hi+1 < len(t.hits) && t.hits[hi+1].word <= h.wordEnd+6 {
+		hi++
+	}
+	for j := lo; j <= hi; j++ {
 		o := &t.hits[j]
-		if o.sent != h.sent || o.word < h.word-6 || o.word > h.wordEnd+6 {
+		if o.sent != h.sent {
 			continue
 		}
 		switch o.p.kind {
@@ -503,9 +513,13 @@ func (c *Classifier) weakOK(t *scratch, text string, i int, langs uint8, family 
 // familyPresent reports whether an accepted service shares a parent with hit i or is its parent or child.
 func (c *Classifier) familyPresent(t *scratch, i int) bool {
 	s := c.cat.services[t.svcRef(i)]
+	seen := 0
 	for j := range t.hits {
 		if j == i || !t.hits[j].ok || t.hits[j].p.kind != kindService {
 			continue
+		}
+		if seen++; seen > maxServices*2 {
+			return false
 		}
 		o := c.cat.services[t.svcRef(j)]
 		if o.ID == s.Parent || o.Parent == s.ID || o.Parent != "" && o.Parent == s.Parent {
@@ -567,12 +581,17 @@ func (c *Classifier) decide(t *scratch, text string) Result {
 		anyService                     bool
 		namedService                   bool
 	)
+	t.anchors = t.anchors[:0]
 	for i := range t.hits {
 		h := &t.hits[i]
 		if h.p.kind == kindService && h.ok {
 			anyService, namedService = true, true
 		}
+		if h.p.kind == kindService && h.ok || h.p.kind == kindCode {
+			t.anchors = append(t.anchors, int32(i))
+		}
 	}
+	failCues := 0
 	for i := range t.hits {
 		h := &t.hits[i]
 		switch h.p.kind {
@@ -607,6 +626,9 @@ func (c *Classifier) decide(t *scratch, text string) Result {
 			recoverySent = h.sent
 			nowAfterRecovery = false
 		case cueOutage, cueProblem, cueSoft, cueDown:
+			if failCues++; failCues > maxFailCues {
+				continue
+			}
 			w := c.evidence(t, i)
 			if w > 0 && h.word >= lastFail {
 				lastFail, failSent = h.word, h.sent
@@ -673,11 +695,8 @@ func (c *Classifier) decide(t *scratch, text string) Result {
 func (c *Classifier) evidence(t *scratch, i int) float64 {
 	h := &t.hits[i]
 	var best float64
-	for j := range t.hits {
+	for _, j := range t.anchors {
 		s := &t.hits[j]
-		if !(s.p.kind == kindService && s.ok || s.p.kind == kindCode) {
-			continue
-		}
 		var w float64
 		same := s.sent == h.sent
 		after := h.word - s.wordEnd // cue words after the service
