@@ -80,7 +80,7 @@ var lexicon = []cueSet{
 
 	// ------------------------------------------------------------ Portuguese
 	{cueOutage, 3, 0, "caiu|cairam|fora do ar|ta fora|esta fora|sem internet|sem sinal|sem rede|sem servico|instabilidade|instavel|pifou|ta off"},
-	{cueProblem, 2, 0, "nao funciona|nao ta funcionando|nao carrega|nao abre|nao conecta|nao deixa|n deixa|nao consigo|nao entra|nao vai|nao chega|nao recebo|nao sai|dando erro|da erro|deu erro|erro|com erro|travando|trava|bugado|bugou|muito lento|problema|problemas|fica carregando|recusado|sem enviar|sem carregar|sem funcionar|nao responde|nao respondem|rejeitando|rejeita|recusando"},
+	{cueProblem, 2, 0, "caindo|caindo toda hora|nao funciona|nao ta funcionando|nao carrega|nao abre|nao conecta|nao deixa|n deixa|nao consigo|nao entra|nao vai|nao chega|nao recebo|nao sai|dando erro|da erro|deu erro|erro|com erro|travando|trava|bugado|bugou|muito lento|problema|problemas|fica carregando|recusado|sem enviar|sem carregar|sem funcionar|nao responde|nao respondem|rejeitando|rejeita|recusando"},
 	{cueSoft, 1, 0, "lento|lenta"},
 	{cueAsk, 1, 0, "alguem mais|so comigo|so eu|e so comigo|ou e minha|e geral"},
 	{cueDenial, 4, 0, "nao caiu|nao esta fora|nao ta fora|e sua internet|sua internet|tua internet|verifica tua|verifica sua|alarme falso"},
