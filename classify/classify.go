@@ -1,221 +1,830 @@
 package classify
 
 import (
-	_ "embed"
-	"encoding/json"
 	"fmt"
-	"regexp"
-	"sort"
+	"math"
+	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
 
-//go:embed catalog.json
-var catalogJSON []byte
-
-// Service is one entry of the catalog.
-type Service struct {
-	ID         string   `json:"id"`
-	Name       string   `json:"name"`
-	Parent     string   `json:"parent,omitempty"`
-	Category   string   `json:"category,omitempty"`
-	StatusPage string   `json:"status_page,omitempty"`
-	Aliases    []string `json:"aliases,omitempty"`
-	Hashtags   []string `json:"hashtags,omitempty"`
-	Handles    []string `json:"handles,omitempty"`
-	Domains    []string `json:"domains,omitempty"`
-}
-
-// Catalog is the set of services the classifier knows.
-type Catalog struct {
-	services []Service
-	byKey    map[string]int
-}
-
-// Services returns every service, sorted by ID.
-func (c *Catalog) Services() []Service { return c.services }
-
-// Lookup finds a service by ID, name or alias, ignoring case.
-func (c *Catalog) Lookup(s string) (Service, bool) {
-	i, ok := c.byKey[strings.ToLower(s)]
-	if !ok {
-		return Service{}, false
-	}
-	return c.services[i], true
-}
-
-// Children returns the services whose parent is id.
-func (c *Catalog) Children(id string) []Service {
-	var out []Service
-	for _, s := range c.services {
-		if s.Parent == id {
-			out = append(out, s)
-		}
-	}
-	return out
-}
+// Limits on the work done for one post. Bluesky posts are at most 300 graphemes (about 3 KB in
+// the worst scripts); anything longer is not a post and is cut, not rejected.
+const (
+	maxTextBytes  = 4096
+	maxCandidates = 512 // pattern hits considered
+	maxServices   = 16
+	maxCodes      = 16
+	maxRegions    = 8
+	maxFailCues   = 64 // failure cues weighed against the services
+)
 
 // Input is one post to classify.
 type Input struct {
 	Text  string
-	Langs []string
+	Langs []string // the post's langs (BCP-47, e.g. "en", "pt-BR"); may be empty
 }
 
-// Result is what the classifier found in a post.
+// Result is what the classifier says about a post. Its JSON form is a public contract.
 type Result struct {
-	Outage     bool         `json:"outage"`
-	Score      float64      `json:"score"`
-	Intent     string       `json:"intent"`
-	Services   []ServiceHit `json:"services"`
-	ErrorCodes []ErrorCode  `json:"error_codes"`
-	Regions    []Region     `json:"regions,omitempty"`
+	Outage     bool         `json:"outage"`            // is this a report that a service is failing now
+	Score      float64      `json:"score"`             // 0..1 confidence that it is an outage report
+	Intent     string       `json:"intent"`            // "outage", "recovery" or "none"
+	Services   []ServiceHit `json:"services"`          // never nil; each service once, in order of first mention
+	ErrorCodes []ErrorCode  `json:"error_codes"`       // never nil
+	Regions    []Region     `json:"regions,omitempty"` // places the post names
 }
 
 // ServiceHit is a service named in a post.
 type ServiceHit struct {
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	Parent   string `json:"parent,omitempty"`
+	ID       string `json:"id"`               // stable slug, e.g. "outlook"
+	Name     string `json:"name"`             // canonical name, e.g. "Outlook"
+	Parent   string `json:"parent,omitempty"` // canonical name of the parent, e.g. "Microsoft 365"
 	Category string `json:"category,omitempty"`
-	Matched  string `json:"matched"`
+	Matched  string `json:"matched"` // the text as it appeared in the post
 }
 
 // ErrorCode is an error code quoted in a post.
 type ErrorCode struct {
-	Code    string `json:"code"`
-	Family  string `json:"family"`
+	Code    string `json:"code"`   // normalized, e.g. "451 4.3.2", "HTTP 503", "AADSTS50058", "0x80070005"
+	Family  string `json:"family"` // smtp, http, aadsts, caa, hresult, aws, cloudflare, playstation, xbox, nintendo
 	Meaning string `json:"meaning,omitempty"`
 }
 
-// Region is a place a post names.
+// Region is a place named in a post.
 type Region struct {
-	Name string `json:"name"`
-	Kind string `json:"kind"`
-	Code string `json:"code,omitempty"`
+	Name string `json:"name"`           // "North America", "Chicago", "us-east-1", "Germany"
+	Kind string `json:"kind"`           // continent, country, city, cloud-region
+	Code string `json:"code,omitempty"` // ISO country code or cloud region id where it has one
 }
 
-// Classifier finds services, outage intent and error codes in posts.
+// Intents.
+const (
+	IntentOutage   = "outage"
+	IntentRecovery = "recovery"
+	IntentNone     = "none"
+)
+
+// Classifier turns post text into outage signals. It is safe for concurrent use.
 type Classifier struct {
-	catalog *Catalog
-	names   []nameKey
+	cat     *Catalog
+	m       *matcher
+	pool    sync.Pool
+	implied map[string]int32 // error code family -> service it implies
+	special struct{ cloudflare, nintendo, nintendoOnline int32 }
 }
 
-type nameKey struct {
-	lower string
-	svc   int
+// scratch holds the per-call buffers, reused through a pool.
+type scratch struct {
+	norm    []byte
+	off     []int32
+	hits    []hit
+	codes   []codeHit
+	order   []int32
+	anchors []int32 // accepted services and codes, for distances
+	hasKana bool
 }
 
-// New loads the embedded catalog.
+// New loads the embedded catalog and builds the matchers. Safe for concurrent use after.
 func New() (*Classifier, error) {
-	var doc struct {
-		Services []Service `json:"services"`
+	cat, err := loadCatalog(catalogYAML, regionsYAML)
+	if err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(catalogJSON, &doc); err != nil {
-		return nil, fmt.Errorf("catalog: %w", err)
+	m, err := buildMatcher(cat)
+	if err != nil {
+		return nil, err
 	}
-	sort.Slice(doc.Services, func(i, j int) bool { return doc.Services[i].ID < doc.Services[j].ID })
-	cat := &Catalog{services: doc.Services, byKey: make(map[string]int)}
-	c := &Classifier{catalog: cat}
-	for i, s := range doc.Services {
-		for _, k := range append([]string{s.ID, s.Name}, s.Aliases...) {
-			cat.byKey[strings.ToLower(k)] = i
+	c := &Classifier{cat: cat, m: m, implied: map[string]int32{}}
+	c.pool.New = func() any { return &scratch{norm: make([]byte, 0, 512), off: make([]int32, 0, 513)} }
+	for fam, id := range map[string]string{"aadsts": "entra-id", "caa": "teams", "playstation": "playstation-network", "xbox": "xbox-live", "nintendo": "nintendo-online"} {
+		i, ok := cat.byID[id]
+		if !ok {
+			return nil, fmt.Errorf("catalog has no %q for %s codes", id, fam)
 		}
-		for _, k := range append([]string{s.Name}, s.Aliases...) {
-			c.names = append(c.names, nameKey{lower: strings.ToLower(k), svc: i})
-		}
+		c.implied[fam] = int32(i)
 	}
-	// Longer names first so "Microsoft Teams" wins over "Teams".
-	sort.SliceStable(c.names, func(i, j int) bool { return len(c.names[i].lower) > len(c.names[j].lower) })
+	c.special.cloudflare = c.index("cloudflare")
+	c.special.nintendo = c.index("nintendo")
+	c.special.nintendoOnline = c.index("nintendo-online")
 	return c, nil
 }
 
-// Catalog returns the catalog the classifier uses.
-func (c *Classifier) Catalog() *Catalog { return c.catalog }
+func (c *Classifier) index(id string) int32 {
+	if i, ok := c.cat.byID[id]; ok {
+		return int32(i)
+	}
+	return -1
+}
 
-var (
-	outagePhrases   = regexp.MustCompile(`(?i)\b(is|are)\s+\S+\s+down\b|\bdown\b.*\?|\bdown for (anyone|everyone)|\bnot working\b|\boutage\b|\bcan'?t (log ?in|connect|sign in)|\bisn'?t working|\bnot loading\b|\bbroken\b`)
-	recoveryPhrases = regexp.MustCompile(`(?i)\bback (up|online)\b|\bworking again\b|\bresolved\b`)
-	smtpRe          = regexp.MustCompile(`\b([245][0-5]\d)[ -]([245]\.\d{1,3}\.\d{1,3})\b`)
-	httpRe          = regexp.MustCompile(`(?i)\b(?:http|error|status)\s*([1-5]\d\d)\b`)
-)
+// Catalog returns the service catalog the classifier matches against.
+func (c *Classifier) Catalog() *Catalog { return c.cat }
 
-// Classify classifies one post.
+// Classify reads one post. It never panics and bounds its work whatever the input.
 func (c *Classifier) Classify(in Input) Result {
 	text := in.Text
-	if len(text) > 8<<10 {
-		text = text[:8<<10]
+	if len(text) > maxTextBytes {
+		cut := maxTextBytes
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut]
 	}
-	lower := strings.ToLower(text)
-	res := Result{Services: []ServiceHit{}, ErrorCodes: []ErrorCode{}, Intent: "none"}
-	seen := map[int]bool{}
-	taken := make([]bool, len(lower))
-	for _, n := range c.names {
-		from := 0
-		for {
-			i := strings.Index(lower[from:], n.lower)
-			if i < 0 {
+	t := c.pool.Get().(*scratch)
+	defer c.pool.Put(t)
+	c.analyze(t, text, in.Langs)
+	return c.decide(t, text)
+}
+
+// analyze fills t.hits with the accepted names, live cues and codes of text.
+func (c *Classifier) analyze(t *scratch, text string, postLangs []string) {
+	t.fold(text)
+	t.hasKana = hasKana(t.norm)
+	langs := langMask(postLangs)
+	if t.hasKana {
+		langs |= langJA
+	}
+	c.m.scan(t)
+	c.hashtags(t)
+	c.codes(t, text)
+	slices.SortStableFunc(t.hits, func(a, b hit) int { return int(a.start - b.start) })
+	indexWords(t)
+	c.accept(t, text, langs)
+}
+
+func hasKana(b []byte) bool {
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] == 0xE3 && (b[i+1] == 0x81 || b[i+1] == 0x82 || b[i+1] == 0x83) {
+			return true
+		}
+	}
+	return false
+}
+
+// langMask turns BCP-47 tags into language bits; unknown or absent languages give 0 (any).
+func langMask(langs []string) uint8 {
+	var m uint8
+	for _, l := range langs {
+		if i := strings.IndexAny(l, "-_"); i >= 0 {
+			l = l[:i]
+		}
+		for k, bit := range langBits {
+			if strings.EqualFold(l, k) {
+				m |= bit
+			}
+		}
+	}
+	return m
+}
+
+// hashtags adds the services and outage cues of "#OutlookDown" style tags.
+func (c *Classifier) hashtags(t *scratch) {
+	n := len(t.norm)
+	for i := 0; i < n && len(t.hits) < maxCandidates; i++ {
+		if t.norm[i] != '#' || i > 0 && isWordRune(runeBefore(t.norm, i)) {
+			continue
+		}
+		j := i + 1
+		for j < n {
+			r, size := utf8.DecodeRune(t.norm[j:])
+			if !isWordRune(r) && r != '-' && r != '\'' {
 				break
 			}
-			i += from
-			j := i + len(n.lower)
-			from = j
-			if !boundary(lower, i, j) || taken[i] {
+			j += size
+		}
+		if j == i+1 {
+			continue
+		}
+		body := compact(string(t.norm[i+1 : j]))
+		ref, ok := c.m.hashtags[body]
+		if !ok {
+			for _, a := range outageAffixes {
+				if len(body) <= len(a) {
+					continue
+				}
+				var rest string
+				switch {
+				case strings.HasSuffix(body, a):
+					rest = body[:len(body)-len(a)]
+				case strings.HasPrefix(body, a):
+					rest = body[len(a):]
+				default:
+					continue
+				}
+				if r, found := c.m.hashtags[rest]; found {
+					ref, ok = hashtagRef{svc: r.svc, outage: true}, true
+					break
+				}
+			}
+		}
+		if ok {
+			t.hits = append(t.hits, hit{start: int32(i), end: int32(j), p: &hashtagPayloads[0], ok: true, hashtag: true, word: ref.svc})
+			if ref.outage {
+				t.hits = append(t.hits, hit{start: int32(i), end: int32(j), p: &hashtagPayloads[1], hashtag: true})
+			}
+		}
+		i = j - 1
+	}
+}
+
+// hashtagPayloads: a service found through a hashtag (the service index is carried in hit.word
+// until indexWords runs, then moved to hit.ref) and the outage cue of an outage hashtag.
+var hashtagPayloads = [2]payload{
+	{kind: kindService, level: levelPlain, ref: -2},
+	{kind: kindCue, cue: cueOutage, weight: 3},
+}
+
+// codes scans the error codes and adds them, and the AWS names matched by the automaton, as hits.
+func (c *Classifier) codes(t *scratch, text string) {
+	var cloudflare, nintendo bool
+	for i := range t.hits {
+		h := &t.hits[i]
+		if h.p.kind != kindService {
+			continue
+		}
+		ref := h.p.ref
+		if h.hashtag {
+			ref = h.word
+		}
+		switch ref {
+		case c.special.cloudflare:
+			cloudflare = true
+		case c.special.nintendo, c.special.nintendoOnline:
+			nintendo = true
+		}
+	}
+	t.codes = scanCodes(t.codes[:0], t.norm, cloudflare, nintendo)
+	for i := range t.hits {
+		h := &t.hits[i]
+		if h.p.kind != kindAWS || len(t.codes) >= maxCodes {
+			continue
+		}
+		if original(t, text, h.start, h.end) != h.p.orig {
+			continue
+		}
+		t.codes = append(t.codes, codeHit{ErrorCode{Code: h.p.orig, Family: "aws", Meaning: awsMeaning[h.p.orig]}, int(h.start), int(h.end)})
+	}
+	for i := range t.codes {
+		if len(t.hits) >= maxCandidates+maxCodes {
+			break
+		}
+		t.hits = append(t.hits, hit{start: int32(t.codes[i].start), end: int32(t.codes[i].end), p: &codePayload, word: int32(i)})
+	}
+}
+
+var codePayload = payload{kind: kindCode}
+
+// original returns the post text behind folded bytes [start, end).
+func original(t *scratch, text string, start, end int32) string {
+	return text[t.off[start]:t.off[end]]
+}
+
+// indexWords gives each hit its word and sentence number. Japanese and Chinese have no spaces, so
+// two of their characters count as a word. A hashtag service's index moves from word to its payload
+// reference first (see hashtagPayloads).
+func indexWords(t *scratch) {
+	t.order = t.order[:0]
+	for i := range t.hits {
+		h := &t.hits[i]
+		if h.p == &hashtagPayloads[0] || h.p.kind == kindCode {
+			t.order = append(t.order, h.word)
+		} else {
+			t.order = append(t.order, -1)
+		}
+	}
+	var words2, sent, inName int32
+	prevWord := false
+	k := 0
+	n := len(t.norm)
+	for i := 0; i <= n && k < len(t.hits); {
+		for k < len(t.hits) && int(t.hits[k].start) <= i {
+			t.hits[k].word = words2 / 2
+			t.hits[k].sent = sent
+			if t.hits[k].p.kind == kindService {
+				inName = max(inName, t.hits[k].end)
+			}
+			k++
+		}
+		if i == n {
+			break
+		}
+		r, size := utf8.DecodeRune(t.norm[i:])
+		switch {
+		case isSpaceless(r):
+			words2++
+			prevWord = false
+		case isWordRune(r):
+			if !prevWord {
+				words2 += 2
+			}
+			prevWord = true
+		default:
+			prevWord = false
+			if int32(i) >= inName && (r == '!' || r == '?' || r == '\n' || r == '。' ||
+				r == '.' && (i+1 == n || t.norm[i+1] == ' ' || t.norm[i+1] == '\n')) {
+				sent++
+			}
+		}
+		i += size
+	}
+	// Word indices of hit ends, for "Outlook is down" distances.
+	for i := range t.hits {
+		h := &t.hits[i]
+		h.wordEnd = h.word + int32(wordsIn(t.norm[h.start:h.end])) - 1
+		if h.wordEnd < h.word {
+			h.wordEnd = h.word
+		}
+	}
+}
+
+func wordsIn(b []byte) int {
+	n, prev := 0, false
+	for _, r := range string(b) {
+		switch {
+		case isSpaceless(r):
+			n++
+			prev = false
+		case isWordRune(r):
+			if !prev {
+				n += 2
+			}
+			prev = true
+		default:
+			prev = false
+		}
+	}
+	return n / 2
+}
+
+// svcRef returns the service index of a service hit.
+func (t *scratch) svcRef(i int) int32 {
+	h := &t.hits[i]
+	if h.p == &hashtagPayloads[0] {
+		return t.order[i]
+	}
+	return h.p.ref
+}
+
+// weakStop are words that, right before a lower-case ambiguous name, show it is the ordinary word:
+// "the weather outlook", "both teams", "turn signal".
+var weakStop = map[string]bool{"the": true, "a": true, "an": true, "some": true, "any": true, "both": true,
+	"two": true, "three": true, "several": true, "many": true, "our": true, "their": true, "turn": true,
+	"cell": true, "no": true, "weather": true, "economic": true, "market": true, "financial": true, "business": true,
+	"positive": true, "negative": true, "bleak": true, "grim": true, "let": true, "of": true, "los": true,
+	"las": true, "dos": true, "les": true, "die": true, "beide": true, "beiden": true, "um": true, "uma": true}
+
+// accept decides which service and region hits count and cancels cues that are not meant.
+func (c *Classifier) accept(t *scratch, text string, langs uint8) {
+	// Cues of another language and "down" used for numbers and prices.
+	for i := range t.hits {
+		h := &t.hits[i]
+		if h.p.kind != kindCue {
+			continue
+		}
+		if h.p.langs != 0 && langs != 0 && h.p.langs&langs == 0 {
+			h.dead = true
+			continue
+		}
+		if h.p.down && downIsNumber(t, i) {
+			h.dead = true
+		}
+	}
+	// Services and regions, plain names first.
+	for i := range t.hits {
+		h := &t.hits[i]
+		switch h.p.kind {
+		case kindService:
+			if h.p.level == levelPlain {
+				h.ok = true
+			}
+		case kindRegion:
+			h.ok = h.p.level == levelPlain || original(t, text, h.start, h.end) == h.p.orig
+		}
+	}
+	for pass := 0; pass < 2; pass++ {
+		for i := range t.hits {
+			h := &t.hits[i]
+			if h.p.kind != kindService || h.ok || h.p.level == levelPlain {
 				continue
 			}
-			for k := i; k < j; k++ {
-				taken[k] = true
+			h.ok = c.weakOK(t, text, i, langs, pass == 1)
+		}
+	}
+}
+
+// downIsNumber reports "down" in "shares down 8%", "down to 3 degrees", "8% down".
+func downIsNumber(t *scratch, i int) bool {
+	h := &t.hits[i]
+	j := skipSpaces(t.norm, int(h.end))
+	if j < len(t.norm) && (isDigit(t.norm[j]) || t.norm[j] == '$' || t.norm[j] == '-' && j+1 < len(t.norm) && isDigit(t.norm[j+1])) {
+		return true
+	}
+	k := int(h.start)
+	for k > 0 && t.norm[k-1] == ' ' {
+		k--
+	}
+	if k > 0 && (t.norm[k-1] == '%' || isDigit(t.norm[k-1]) && !insideService(t, i, int32(k-1))) {
+		return true
+	}
+	for j := i - 1; j >= 0 && t.hits[j].word >= h.word-3; j-- {
+		if p := t.hits[j].p; p.kind == kindCue && p.cue == cueFinance && t.hits[j].sent == h.sent {
+			return true
+		}
+	}
+	return false
+}
+
+// insideService reports whether folded byte pos belongs to a service hit before hit i ("365" in "Microsoft 365 down").
+func insideService(t *scratch, i int, pos int32) bool {
+	for j := i - 1; j >= 0; j-- {
+		if h := &t.hits[j]; h.p.kind == kindService && h.start <= pos && pos < h.end {
+			return true
+		}
+	}
+	return false
+}
+
+// weakOK decides an ambiguous name: it needs a cue nearby, a hashtag or @mention, an error code, a
+// related service, or (for weak names) a capital letter in the middle of a sentence.
+func (c *Classifier) weakOK(t *scratch, text string, i int, langs uint8, family bool) bool {
+	h := &t.hits[i]
+	ref := h.p.ref
+	orig := original(t, text, h.start, h.end)
+	if l := c.m.svcLangs[ref]; l != 0 && langs&l == 0 {
+		return false
+	}
+	if h.p.level == levelExact && orig != h.p.orig {
+		return false
+	}
+	start, end := int(h.start), int(h.end)
+	if start > 0 && (t.norm[start-1] == '#' || t.norm[start-1] == '@') {
+		return true
+	}
+	if len(h.p.orig) <= 2 { // X, EE, O2, au: not in X-ray, EE/UU, A&E
+		if b := runeBefore(t.norm, start); b == '-' || b == '/' || b == '&' || b == '.' {
+			return false
+		}
+		if a := runeAt(t.norm, end); a == '-' || a == '/' || a == '&' || a == '.' && isAlnumAt(t.norm, end+1) {
+			return false
+		}
+	}
+	if family && c.familyPresent(t, i) {
+		return true
+	}
+	atStart := sentenceStart(t.norm, start)
+	if atStart && end < len(t.norm) && t.norm[end] == ',' { // "Claro, ..." "Orange, ..."
+		return false
+	}
+	lower := !hasUpper(orig)
+	if lower && !atStart && weakStop[prevWord(t.norm, start)] {
+		return false
+	}
+	// Hits are sorted by position, so the neighbours within six words are a short walk either way.
+	lo, hi := i, i
+	for lo > 0 && t.hits[lo-1].word >= h.word-6 {
+		lo--
+	}
+	for hi+1 < len(t.hits) && t.hits[hi+1].word <= h.wordEnd+6 {
+		hi++
+	}
+	for j := lo; j <= hi; j++ {
+		o := &t.hits[j]
+		if o.sent != h.sent {
+			continue
+		}
+		switch o.p.kind {
+		case kindCode:
+			return true
+		case kindCue:
+			if o.dead {
+				continue
 			}
-			if !seen[n.svc] {
-				seen[n.svc] = true
-				s := c.catalog.services[n.svc]
-				matched := lower[i:j]
-				if len(text) == len(lower) {
-					matched = text[i:j]
-				}
-				hit := ServiceHit{ID: s.ID, Name: s.Name, Category: s.Category, Matched: matched}
-				if p, ok := c.catalog.Lookup(s.Parent); ok {
-					hit.Parent = p.Name
-				}
-				res.Services = append(res.Services, hit)
+			switch o.p.cue {
+			case cueOutage, cueProblem, cueSoft, cueDown, cueRecovery, cueDenial, cueTech, cueAsk:
+				return true
 			}
 		}
 	}
-	for _, m := range smtpRe.FindAllStringSubmatch(text, 8) {
-		res.ErrorCodes = append(res.ErrorCodes, ErrorCode{Code: m[1] + " " + m[2], Family: "smtp"})
+	return h.p.level == levelWeak && !lower && !atStart
+}
+
+// familyPresent reports whether an accepted service shares a parent with hit i or is its parent or child.
+func (c *Classifier) familyPresent(t *scratch, i int) bool {
+	s := c.cat.services[t.svcRef(i)]
+	seen := 0
+	for j := range t.hits {
+		if j == i || !t.hits[j].ok || t.hits[j].p.kind != kindService {
+			continue
+		}
+		if seen++; seen > maxServices*2 {
+			return false
+		}
+		o := c.cat.services[t.svcRef(j)]
+		if o.ID == s.Parent || o.Parent == s.ID || o.Parent != "" && o.Parent == s.Parent {
+			return true
+		}
 	}
-	for _, m := range httpRe.FindAllStringSubmatch(text, 8) {
-		res.ErrorCodes = append(res.ErrorCodes, ErrorCode{Code: "HTTP " + m[1], Family: "http"})
+	return false
+}
+
+func sentenceStart(norm []byte, i int) bool {
+	for i > 0 {
+		switch norm[i-1] {
+		case ' ', '"', '\'', '(', '*', '#', '@':
+			i--
+			continue
+		case '.', '!', '?', '\n', ':', ';':
+			return true
+		}
+		r := runeBefore(norm, i)
+		return r == '。' || r == '！' || r == '？' || r == '」' || r == '【'
 	}
+	return true
+}
+
+func hasUpper(s string) bool {
+	for _, r := range s {
+		if unicode.IsUpper(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// prevWord returns the folded word before position i.
+func prevWord(norm []byte, i int) string {
+	j := i
+	for j > 0 && norm[j-1] == ' ' {
+		j--
+	}
+	k := j
+	for k > 0 && isAlnum(norm[k-1]) {
+		k--
+	}
+	return string(norm[k:j])
+}
+
+// decide scores the post and builds the result.
+func (c *Classifier) decide(t *scratch, text string) Result {
+	var (
+		best                           float64 // strongest failure evidence next to a service
+		bestCue                        = -1
+		strong, ask, denial, past, now int
+		news, promo                    int
+		recovery                             = -1 // position (word) of the last recovery cue
+		lastFail                       int32 = -1
+		recoverySent, failSent         int32 = -1, -1
+		nowAfterRecovery               bool
+		codeScore                      float64
+		anyService                     bool
+		namedService                   bool
+	)
+	t.anchors = t.anchors[:0]
+	for i := range t.hits {
+		h := &t.hits[i]
+		if h.p.kind == kindService && h.ok {
+			anyService, namedService = true, true
+		}
+		if h.p.kind == kindService && h.ok || h.p.kind == kindCode {
+			t.anchors = append(t.anchors, int32(i))
+		}
+	}
+	failCues := 0
+	for i := range t.hits {
+		h := &t.hits[i]
+		switch h.p.kind {
+		case kindCode:
+			codeScore = max(codeScore, codeWeight(t.codes[t.order[i]].code))
+			continue
+		case kindCue:
+		default:
+			continue
+		}
+		if h.dead {
+			continue
+		}
+		switch h.p.cue {
+		case cueAsk:
+			ask++
+		case cueDenial:
+			denial++
+		case cuePast:
+			past++
+		case cueNow:
+			now++
+			if recovery >= 0 {
+				nowAfterRecovery = true
+			}
+		case cueNews:
+			news++
+		case cuePromo:
+			promo++
+		case cueRecovery:
+			recovery = int(h.word)
+			recoverySent = h.sent
+			nowAfterRecovery = false
+		case cueOutage, cueProblem, cueSoft, cueDown:
+			if failCues++; failCues > maxFailCues {
+				continue
+			}
+			w := c.evidence(t, i)
+			if w > 0 && h.word >= lastFail {
+				lastFail, failSent = h.word, h.sent
+			}
+			if w >= 1.5 {
+				strong++
+			}
+			if w > best {
+				best, bestCue = w, i
+			}
+		}
+	}
+	// A code with no named service and no complaint around it is often a question or a fix
+	// ("fixed my CE-108255-1 by ..."), so it counts less alone.
+	if !namedService && best == 0 {
+		codeScore = min(codeScore, 1.2)
+	}
+	x := -1.5 + best + codeScore
+	if best > 0 {
+		x += 0.6 * float64(min(strong-1, 2))
+		if ask > 0 {
+			x += 1
+		}
+	}
+	if denial > 0 {
+		x -= 4
+	}
+	if past > 0 {
+		if now > 0 {
+			x -= 1
+		} else {
+			x -= 3
+		}
+	}
+	if bestCue >= 0 && c.hypothetical(t, bestCue) {
+		x -= 3
+	}
+	if news > 0 && ask == 0 {
+		x -= 1.5
+	}
+	if promo > 0 {
+		x -= 3
+	}
+	recovered := recovery >= 0 && anyService &&
+		(int32(recovery) >= lastFail-2 || recoverySent == failSent && !nowAfterRecovery)
+	if recovered {
+		x -= 5
+	}
+	res := Result{Score: math.Round(1/(1+math.Exp(-x))*1000) / 1000, Intent: IntentNone}
+	res.Services, res.ErrorCodes, res.Regions = c.collect(t, text)
 	switch {
-	case recoveryPhrases.MatchString(text):
-		res.Intent = "recovery"
-	case outagePhrases.MatchString(text) || len(res.ErrorCodes) > 0:
-		res.Intent = "outage"
+	case recovered:
+		res.Intent = IntentRecovery
+	case x > 0 && len(res.Services) > 0:
+		res.Outage, res.Intent = true, IntentOutage
 	}
-	if res.Intent == "outage" {
-		res.Score = 0.6
-		if len(res.ErrorCodes) > 0 {
-			res.Score = 0.85
-		}
-		res.Outage = len(res.Services) > 0
+	if !res.Outage && res.Score > 0.5 {
+		res.Score = 0.5
 	}
 	return res
 }
 
-// boundary reports whether s[i:j] is a whole word.
-func boundary(s string, i, j int) bool {
-	if i > 0 {
-		r, _ := utf8.DecodeLastRuneInString(s[:i])
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			return false
+// evidence is how strongly failure cue i, next to its nearest service, says that service is failing.
+func (c *Classifier) evidence(t *scratch, i int) float64 {
+	h := &t.hits[i]
+	var best float64
+	for _, j := range t.anchors {
+		s := &t.hits[j]
+		var w float64
+		same := s.sent == h.sent
+		after := h.word - s.wordEnd // cue words after the service
+		before := s.word - h.wordEnd
+		if h.p.cue == cueDown {
+			switch {
+			case after >= 0 && after <= 3:
+				w = 3
+			case same && after >= 0 && after <= 6: // "X ist mal wieder down", "X est encore down"
+				w = 2.5
+			case before >= 0 && before <= 3:
+				w = 2
+			case same:
+				w = 1.5
+			default:
+				w = 0.5
+			}
+		} else {
+			d := max(after, before)
+			switch {
+			case same && d <= 8:
+				w = float64(h.p.weight)
+			case same || d <= 12:
+				w = 0.7 * float64(h.p.weight)
+			default:
+				w = 0.4 * float64(h.p.weight)
+			}
+		}
+		if s.p.kind == kindCode {
+			w *= 0.8
+		}
+		best = max(best, w)
+	}
+	return best
+}
+
+// hypothetical reports an "if", "what if", "imagine" before cue i in its sentence.
+func (c *Classifier) hypothetical(t *scratch, i int) bool {
+	h := &t.hits[i]
+	for j := i - 1; j >= 0; j-- {
+		o := &t.hits[j]
+		if o.sent != h.sent {
+			break
+		}
+		if o.p.kind == kindCue && o.p.cue == cueHypo && !o.dead {
+			return true
 		}
 	}
-	if j < len(s) {
-		r, _ := utf8.DecodeRuneInString(s[j:])
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			return false
+	return false
+}
+
+// codeWeight is how much an error code alone says about an outage.
+func codeWeight(e ErrorCode) float64 {
+	switch e.Family {
+	case "http":
+		if strings.HasPrefix(e.Code, "HTTP 5") || e.Code == "HTTP 429" {
+			return 2
+		}
+		return 0.5
+	case "smtp":
+		if strings.HasPrefix(e.Code, "4") {
+			return 2 // transient: the receiving side is failing
+		}
+		return 1.5
+	case "hresult":
+		return 1.5
+	default:
+		return 2
+	}
+}
+
+// collect builds the result lists: services in order of first mention (with the services that error
+// codes imply), codes and regions, each once.
+func (c *Classifier) collect(t *scratch, text string) ([]ServiceHit, []ErrorCode, []Region) {
+	var nsvc, ncode, nreg int
+	for i := range t.hits {
+		h := &t.hits[i]
+		switch {
+		case h.p.kind == kindService && h.ok:
+			nsvc++
+		case h.p.kind == kindCode:
+			ncode++
+			nsvc++
+		case h.p.kind == kindRegion && h.ok:
+			nreg++
 		}
 	}
-	return true
+	services := make([]ServiceHit, 0, min(nsvc, maxServices))
+	codes := make([]ErrorCode, 0, min(ncode, maxCodes))
+	var regions []Region
+	if nreg > 0 {
+		regions = make([]Region, 0, min(nreg, maxRegions))
+	}
+	addSvc := func(ref int32, matched string) {
+		s := &c.cat.services[ref]
+		for _, o := range services {
+			if o.ID == s.ID {
+				return
+			}
+		}
+		if len(services) < maxServices {
+			services = append(services, ServiceHit{ID: s.ID, Name: s.Name, Parent: c.cat.parentName(int(ref)), Category: s.Category, Matched: matched})
+		}
+	}
+	for i := range t.hits {
+		h := &t.hits[i]
+		switch h.p.kind {
+		case kindService:
+			if h.ok {
+				addSvc(t.svcRef(i), original(t, text, h.start, h.end))
+			}
+		case kindCode:
+			e := t.codes[t.order[i]].code
+			if !slices.ContainsFunc(codes, func(o ErrorCode) bool { return o.Code == e.Code }) && len(codes) < maxCodes {
+				codes = append(codes, e)
+			}
+			if ref, ok := c.implied[e.Family]; ok {
+				addSvc(ref, original(t, text, h.start, h.end))
+			}
+		case kindRegion:
+			if !h.ok {
+				continue
+			}
+			r := &c.cat.regions[h.p.ref]
+			if !slices.ContainsFunc(regions, func(o Region) bool { return o.Name == r.Name }) && len(regions) < maxRegions {
+				regions = append(regions, Region{Name: r.Name, Kind: r.Kind, Code: r.Code})
+			}
+		}
+	}
+	return services, codes, regions
 }

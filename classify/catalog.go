@@ -1,0 +1,267 @@
+package classify
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed catalog.yaml
+var catalogYAML []byte
+
+//go:embed regions.yaml
+var regionsYAML []byte
+
+// Service is one entry of the catalog: an online service that people complain about when it fails.
+type Service struct {
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	Parent     string   `json:"parent,omitempty"` // the parent's ID
+	Category   string   `json:"category,omitempty"`
+	StatusPage string   `json:"status_page,omitempty"`
+	Aliases    []string `json:"aliases,omitempty"` // every other name, ambiguous ones included
+	Hashtags   []string `json:"hashtags,omitempty"`
+	Handles    []string `json:"handles,omitempty"`
+	Domains    []string `json:"domains,omitempty"`
+
+	weak  []string // names that are also ordinary words: they need a cue nearby
+	exact []string // like weak, and they must be written in exactly this case
+	langs []string // weak and exact names count only in posts in these languages
+}
+
+// Catalog is the set of known services. It is read-only after New.
+type Catalog struct {
+	services []Service      // sorted by ID
+	byID     map[string]int // ID -> index in services
+	byName   map[string]int // folded ID, name or alias -> index in services
+	children map[string][]int
+	regions  []regionEntry
+}
+
+// Services returns every service, sorted by ID. The slice is a copy; the services share their
+// string slices with the catalog and must not be modified.
+func (c *Catalog) Services() []Service {
+	return slices.Clone(c.services)
+}
+
+// Lookup finds a service by ID, canonical name or alias, ignoring case.
+func (c *Catalog) Lookup(idOrName string) (Service, bool) {
+	if i, ok := c.byID[idOrName]; ok {
+		return c.services[i], true
+	}
+	if i, ok := c.byName[foldString(idOrName)]; ok {
+		return c.services[i], true
+	}
+	return Service{}, false
+}
+
+// Children returns the services whose parent is id, sorted by ID.
+func (c *Catalog) Children(id string) []Service {
+	idx := c.children[id]
+	out := make([]Service, 0, len(idx))
+	for _, i := range idx {
+		out = append(out, c.services[i])
+	}
+	return out
+}
+
+// parentName returns the canonical name of the service's parent, or "".
+func (c *Catalog) parentName(i int) string {
+	p := c.services[i].Parent
+	if p == "" {
+		return ""
+	}
+	return c.services[c.byID[p]].Name
+}
+
+// catalogEntry is the YAML form of a service.
+type catalogEntry struct {
+	ID       string   `yaml:"id"`
+	Name     string   `yaml:"name"`
+	Parent   string   `yaml:"parent"`
+	Category string   `yaml:"category"`
+	Aliases  []string `yaml:"aliases"`
+	Weak     []string `yaml:"weak"`
+	Exact    []string `yaml:"exact"`
+	Langs    []string `yaml:"langs"`
+	Hashtags []string `yaml:"hashtags"`
+	Handles  []string `yaml:"handles"`
+	Domains  []string `yaml:"domains"`
+	Status   string   `yaml:"status"`
+}
+
+// regionEntry is one place from regions.yaml.
+type regionEntry struct {
+	Name    string   `yaml:"name"`
+	Kind    string   `yaml:"kind"`
+	Code    string   `yaml:"code"`
+	Aliases []string `yaml:"aliases"`
+	Exact   []string `yaml:"exact"`
+}
+
+var regionKinds = map[string]bool{"continent": true, "country": true, "city": true, "cloud-region": true}
+
+// loadCatalog parses and validates the embedded catalog and region list.
+func loadCatalog(servicesYAML, placesYAML []byte) (*Catalog, error) {
+	var entries []catalogEntry
+	if err := yaml.Unmarshal(servicesYAML, &entries); err != nil {
+		return nil, fmt.Errorf("parse catalog: %w", err)
+	}
+	var regions []regionEntry
+	if err := yaml.Unmarshal(placesYAML, &regions); err != nil {
+		return nil, fmt.Errorf("parse regions: %w", err)
+	}
+	c := &Catalog{
+		byID:     make(map[string]int, len(entries)),
+		byName:   make(map[string]int, len(entries)*6),
+		children: make(map[string][]int),
+		regions:  regions,
+	}
+	slices.SortFunc(entries, func(a, b catalogEntry) int { return strings.Compare(a.ID, b.ID) })
+	var errs []error
+	for _, e := range entries {
+		s := Service{
+			ID:         e.ID,
+			Name:       e.Name,
+			Parent:     e.Parent,
+			Category:   e.Category,
+			StatusPage: e.Status,
+			Aliases:    dedupe(e.Name, e.Aliases, e.Weak, e.Exact),
+			Hashtags:   dedupe("", e.Hashtags, []string{compact(e.Name) + "Down"}),
+			Handles:    e.Handles,
+			Domains:    e.Domains,
+			weak:       e.Weak,
+			exact:      e.Exact,
+			langs:      e.Langs,
+		}
+		if _, dup := c.byID[s.ID]; dup {
+			errs = append(errs, fmt.Errorf("service %q: duplicate id", s.ID))
+			continue
+		}
+		c.byID[s.ID] = len(c.services)
+		c.services = append(c.services, s)
+	}
+	for i, s := range c.services {
+		errs = append(errs, validateService(c, s)...)
+		if s.Parent != "" {
+			c.children[s.Parent] = append(c.children[s.Parent], i)
+		}
+		for _, n := range append([]string{s.ID, s.Name}, s.Aliases...) {
+			k := foldString(n)
+			if j, ok := c.byName[k]; ok && j != i {
+				errs = append(errs, fmt.Errorf("service %q: name %q is already claimed by %q", s.ID, n, c.services[j].ID))
+				continue
+			}
+			c.byName[k] = i
+		}
+	}
+	for _, s := range c.services {
+		if err := parentCycle(c, s); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, r := range regions {
+		if r.Name == "" || !regionKinds[r.Kind] {
+			errs = append(errs, fmt.Errorf("region %q: bad name or kind %q", r.Name, r.Kind))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("invalid catalog: %w", err)
+	}
+	return c, nil
+}
+
+func validateService(c *Catalog, s Service) []error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("service %q: "+format, append([]any{s.ID}, args...)...))
+	}
+	if s.ID == "" || s.ID != strings.ToLower(s.ID) || strings.ContainsAny(s.ID, " _./") {
+		bad("id must be a lower-case slug")
+	}
+	if strings.TrimSpace(s.Name) == "" {
+		bad("no name")
+	}
+	if s.Category == "" {
+		bad("no category")
+	}
+	if s.Parent != "" {
+		if _, ok := c.byID[s.Parent]; !ok {
+			bad("parent %q does not exist", s.Parent)
+		}
+	}
+	if s.StatusPage != "" {
+		u, err := url.Parse(s.StatusPage)
+		if err != nil || u.Scheme != "https" || u.Host == "" {
+			bad("status page %q is not an https URL", s.StatusPage)
+		}
+	}
+	for _, d := range s.Domains {
+		if d == "" || d != strings.ToLower(d) || !strings.Contains(d, ".") || strings.ContainsAny(d, " /:@") {
+			bad("domain %q is not a lower-case host name", d)
+		}
+	}
+	for _, h := range append(slices.Clone(s.Handles), s.Hashtags...) {
+		if h == "" || strings.ContainsAny(h, " #@") {
+			bad("handle or hashtag %q has a space, '#' or '@'", h)
+		}
+	}
+	for _, a := range s.Aliases {
+		if len(foldString(a)) < 2 && !slices.Contains(s.exact, a) {
+			bad("alias %q is too short to match safely", a)
+		}
+	}
+	return errs
+}
+
+func parentCycle(c *Catalog, s Service) error {
+	seen := map[string]bool{s.ID: true}
+	for p := s.Parent; p != ""; {
+		if seen[p] {
+			return fmt.Errorf("service %q: parent cycle through %q", s.ID, p)
+		}
+		seen[p] = true
+		i, ok := c.byID[p]
+		if !ok {
+			return nil
+		}
+		p = c.services[i].Parent
+	}
+	return nil
+}
+
+// dedupe joins lists of names, dropping empty names, first (when given) and repeats that fold equal.
+func dedupe(first string, lists ...[]string) []string {
+	var out []string
+	seen := map[string]bool{}
+	if first != "" {
+		seen[foldString(first)] = true
+	}
+	for _, l := range lists {
+		for _, s := range l {
+			k := foldString(s)
+			if s == "" || seen[k] {
+				continue
+			}
+			seen[k] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// compact removes everything but letters and digits: "Microsoft 365" -> "Microsoft365".
+func compact(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if isWordRune(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
