@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -220,9 +221,11 @@ func (s *Stage) save(name string, cursor int64, saved *int64) {
 	s.o.Metrics.savedCursor(sourceLabel(name), cursor)
 }
 
+// sourceLabel bounds a source name for a metric label: "replay:/path" and
+// "firehose:host" carry unbounded parts.
 func sourceLabel(name string) string {
-	if len(name) > 7 && name[:7] == "replay:" {
-		return "replay"
+	if i := strings.IndexByte(name, ':'); i >= 0 {
+		return name[:i]
 	}
 	return name
 }
