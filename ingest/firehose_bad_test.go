@@ -43,12 +43,12 @@ func badFrames(t *testing.T, valid []byte) [][]byte {
 	return [][]byte{
 		nil,
 		{0xff, 0x00, 0x13},
-		valid[:len(valid)/2],                             // truncated frame
+		valid[:len(valid)/2], // truncated frame
 		append([]byte{0xa1, 0x62, 'o', 'p', 0x07}, 0xa0), // unknown op 7
 		{0xa2, 0x61, 't', 0x67, '#', 'c', 'o', 'm', 'm', 'i', 't', 0x62, 'o', 'p', 0x01, 0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, // absurd length
-		commit([]byte{0x05, 0xa1}, "did:plc:mallory"),                    // truncated CAR
+		commit([]byte{0x05, 0xa1}, "did:plc:mallory"),                         // truncated CAR
 		commit([]byte{0x01, 0xa0, 0x05, 0x01, 0x71, 0x12}, "did:plc:mallory"), // CAR with a broken CID
-		commit(nil, "did:plc:mallory"),                                   // record block missing
+		commit(nil, "did:plc:mallory"),                                        // record block missing
 		commit(nil, "not a did"),
 		commit(nil, "did:plc:\xff\xfe"),
 	}

@@ -93,4 +93,3 @@ func TestDecodeRecordedFramesMatchJetstream(t *testing.T) {
 		}
 	}
 }
-

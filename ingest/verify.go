@@ -31,7 +31,6 @@ func NewVerifier(dir identity.Directory) *Verifier {
 	return &Verifier{dir: dir}
 }
 
-
 // VerifyCommit implements CommitVerifier.
 func (v *Verifier) VerifyCommit(ctx context.Context, c *comatproto.SyncSubscribeRepos_Commit) error {
 	if c == nil {
