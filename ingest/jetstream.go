@@ -13,11 +13,14 @@ type jetstreamEvent struct {
 	TimeUS int64  `json:"time_us"`
 	Kind   string `json:"kind"`
 	Commit *struct {
-		Operation  string          `json:"operation"`
-		Collection string          `json:"collection"`
-		RKey       string          `json:"rkey"`
-		Record     json.RawMessage `json:"record"`
-		CID        string          `json:"cid"`
+		Operation  string `json:"operation"`
+		Collection string `json:"collection"`
+		RKey       string `json:"rkey"`
+		// Record is decoded in the same pass as the message: a record of
+		// another collection fills nothing (or fails with a type error,
+		// which is ignored with the record).
+		Record *postRecord `json:"record"`
+		CID    string      `json:"cid"`
 	} `json:"commit"`
 	Account *struct {
 		Active bool   `json:"active"`
@@ -64,7 +67,16 @@ func DecodeJetstream(b []byte, source string) (Event, int64, error) {
 // for metrics: commit, identity, account or unknown.
 func decodeJetstream(b []byte, source string) (Event, int64, string, error) {
 	var m jetstreamEvent
-	if err := json.Unmarshal(b, &m); err != nil {
+	err := json.Unmarshal(b, &m)
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+	case errors.As(err, &typeErr) && m.Kind == "commit" && m.Commit != nil && m.Commit.Collection != PostCollection:
+		// A record of another collection that does not look like a post.
+		return Event{}, max(m.TimeUS, 0), m.Kind, ErrIgnored
+	case errors.As(err, &typeErr) && m.Kind == "commit" && m.Commit != nil && m.Commit.Record != nil:
+		return Event{}, max(m.TimeUS, 0), m.Kind, fmt.Errorf("post record %s: %w", bounded(PostURI(m.DID, m.Commit.RKey)), err)
+	default:
 		return Event{}, 0, FrameUnknown, fmt.Errorf("jetstream message: %w", err)
 	}
 	cursor := m.TimeUS
@@ -104,11 +116,10 @@ func decodeJetstream(b []byte, source string) (Event, int64, string, error) {
 		case "create", "update":
 			ev.Kind = KindPost
 			ev.CID = cleanField(c.CID)
-			var rec postRecord
-			if err := json.Unmarshal(c.Record, &rec); err != nil {
-				return Event{}, cursor, kind, fmt.Errorf("post record %s: %w", bounded(ev.URI), err)
+			if c.Record == nil {
+				return Event{}, cursor, kind, fmt.Errorf("post %s without record", bounded(ev.URI))
 			}
-			ev.applyRecord(&rec)
+			ev.applyRecord(c.Record)
 		case "delete":
 			ev.Kind = KindDelete
 		default:
