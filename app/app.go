@@ -18,6 +18,7 @@ import (
 	"github.com/downsignal/downsignal/classify"
 	"github.com/downsignal/downsignal/index"
 	"github.com/downsignal/downsignal/ingest"
+	"github.com/downsignal/downsignal/ingest/verify"
 )
 
 // App is one downsignal process.
@@ -173,7 +174,7 @@ func (a *App) buildIngest() error {
 func (a *App) firehoseSource(logger *slog.Logger, metrics *ingest.Metrics) (ingest.Source, error) {
 	o := ingest.FirehoseOptions{URL: a.o.RelayURL, Logger: logger, Metrics: metrics}
 	if a.o.Verify {
-		o.Verifier = ingest.NewVerifier(nil)
+		o.Verifier = verify.New(nil)
 	}
 	return ingest.NewFirehose(o)
 }

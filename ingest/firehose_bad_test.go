@@ -2,26 +2,22 @@ package ingest_test
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	comatproto "github.com/bluesky-social/indigo/api/atproto"
 	"github.com/bluesky-social/indigo/api/bsky"
 	"github.com/bluesky-social/indigo/atproto/identity"
-	"github.com/bluesky-social/indigo/atproto/syntax"
 	lexutil "github.com/bluesky-social/indigo/lex/util"
 	"github.com/gorilla/websocket"
 	"github.com/ipfs/go-cid"
-	"github.com/klauspost/compress/zstd"
 	"github.com/multiformats/go-multihash"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/downsignal/downsignal/ingest"
 	"github.com/downsignal/downsignal/ingest/ingesttest"
+	"github.com/downsignal/downsignal/ingest/verify"
 )
 
 // badFrames are relay messages a decoder must survive: each is counted
@@ -140,7 +136,7 @@ func TestFirehoseVerification(t *testing.T) {
 	reg := prometheus.NewRegistry()
 
 	var c collector
-	runSource(t, newFirehose(t, relay, ingest.FirehoseOptions{Verifier: ingest.NewVerifier(dir), Metrics: ingest.NewMetrics(reg)}), 0, &c)
+	runSource(t, newFirehose(t, relay, ingest.FirehoseOptions{Verifier: verify.New(dir), Metrics: ingest.NewMetrics(reg)}), 0, &c)
 	waitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
 	want := posts(t, relay, alice, "3a", 3)
 	want = append(want, posts(t, relay, mallory, "3m", 1)...)
@@ -160,48 +156,3 @@ func TestFirehoseVerification(t *testing.T) {
 	}
 }
 
-// TestVerifyRecordedFrames checks every real commit with the verifier,
-// resolving keys from the recorded DID documents.
-func TestVerifyRecordedFrames(t *testing.T) {
-	frames := recordedFrames(t)
-	raw := readShared(t, "did_docs.json.zst")
-	dec, _ := zstd.NewReader(nil)
-	defer dec.Close()
-	plain, err := dec.DecodeAll(raw, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var docs map[string]identity.DIDDocument
-	if err := json.Unmarshal(plain, &docs); err != nil {
-		t.Fatal(err)
-	}
-	dir := identity.NewMockDirectory()
-	for _, d := range docs {
-		dir.Insert(identity.ParseIdentity(&d))
-	}
-	v := ingest.NewVerifier(dir)
-	n := 0
-	for _, b := range frames {
-		f, err := ingest.DecodeFrame(b, "firehose")
-		if err != nil || f.Type != ingest.FrameCommit {
-			continue
-		}
-		if err := v.VerifyCommit(context.Background(), f.Commit); err != nil {
-			t.Errorf("seq %d: %v", f.Seq, err)
-		}
-		n++
-	}
-	if n != 148 {
-		t.Errorf("verified %d commits, want 148", n)
-	}
-	// A commit signed by someone else must fail.
-	f, _ := ingest.DecodeFrame(frames[0], "firehose")
-	other := identity.NewMockDirectory()
-	stranger := newAccount(t, "did:plc:stranger")
-	id, _ := stranger.Identity()
-	id.DID = syntax.DID(f.Commit.Repo)
-	other.Insert(id)
-	if err := ingest.NewVerifier(other).VerifyCommit(context.Background(), f.Commit); err == nil || !strings.Contains(err.Error(), "signature") {
-		t.Errorf("commit verified against the wrong key: %v", err)
-	}
-}
