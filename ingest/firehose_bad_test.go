@@ -155,4 +155,3 @@ func TestFirehoseVerification(t *testing.T) {
 		t.Errorf("the verified delete did not come through: %+v", evs[len(evs)-2])
 	}
 }
-
