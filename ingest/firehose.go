@@ -58,6 +58,7 @@ type Firehose struct {
 	url  *url.URL
 	name string
 	log  *slog.Logger
+	warn *limitedLog // bad input warnings
 }
 
 // NewFirehose validates the options.
@@ -92,7 +93,7 @@ func NewFirehose(o FirehoseOptions) (*Firehose, error) {
 	}
 	// Relay sequence numbers mean nothing to another relay: the cursor is
 	// kept per relay host.
-	return &Firehose{o: o, url: u, name: "firehose:" + u.Host, log: o.Logger}, nil
+	return &Firehose{o: o, url: u, name: "firehose:" + u.Host, log: o.Logger, warn: newLimitedLog(o.Logger, 10)}, nil
 }
 
 // Name implements Source: "firehose:<relay host>".
@@ -202,7 +203,7 @@ func (s *firehoseSession) run(ctx context.Context, emit Emit) error {
 		case errors.Is(err, errOversize):
 			f.o.Metrics.event(sourceFirehose, FrameUnknown)
 			f.o.Metrics.decodeError(sourceFirehose, "oversize")
-			f.log.Warn("skip relay frame", "after_seq", s.cursor, "err", err)
+			f.warn.Warn("skip relay frame", "after_seq", s.cursor, "err", err)
 			continue
 		case isTimeout(err):
 			return fmt.Errorf("no frame for %s: %w", f.o.StallTimeout, err)
@@ -213,7 +214,7 @@ func (s *firehoseSession) run(ctx context.Context, emit Emit) error {
 		if mt != websocket.BinaryMessage {
 			f.o.Metrics.event(sourceFirehose, FrameUnknown)
 			f.o.Metrics.decodeError(sourceFirehose, "frame")
-			f.log.Warn("skip relay frame", "after_seq", s.cursor, "err", "text message on a binary stream", "bytes", len(b))
+			f.warn.Warn("skip relay frame", "after_seq", s.cursor, "err", "text message on a binary stream", "bytes", len(b))
 			continue
 		}
 		if err := s.handle(ctx, b, emit); err != nil {
@@ -230,12 +231,12 @@ func (s *firehoseSession) handle(ctx context.Context, b []byte, emit Emit) error
 	m.event(sourceFirehose, fr.Type)
 	if err != nil {
 		m.decodeError(sourceFirehose, "frame")
-		f.log.Warn("skip relay frame", "type", fr.Type, "seq", fr.Seq, "after_seq", s.cursor, "bytes", len(b), "err", err)
+		f.warn.Warn("skip relay frame", "type", fr.Type, "seq", fr.Seq, "after_seq", s.cursor, "bytes", len(b), "err", err)
 		fr.Events = nil
 	}
 	for _, oe := range fr.OpErrors {
 		m.decodeError(sourceFirehose, "record")
-		f.log.Warn("skip relay op", "seq", fr.Seq, "err", oe)
+		f.warn.Warn("skip relay op", "seq", fr.Seq, "err", oe)
 	}
 
 	switch fr.Type {
@@ -280,7 +281,7 @@ func (s *firehoseSession) handle(ctx context.Context, b []byte, emit Emit) error
 				return ctx.Err()
 			}
 			m.verifyFailure(sourceFirehose)
-			f.log.Warn("skip commit that fails verification", "seq", fr.Seq, "did", bounded(fr.Commit.Repo), "err", bounded(err.Error()))
+			f.warn.Warn("skip commit that fails verification", "seq", fr.Seq, "did", bounded(fr.Commit.Repo), "err", bounded(err.Error()))
 			fr.Events = nil
 		}
 	}

@@ -72,6 +72,7 @@ type Jetstream struct {
 	urls []*url.URL
 	zstd *zstd.Decoder
 	log  *slog.Logger
+	warn *limitedLog // bad input warnings
 }
 
 // NewJetstream validates the options.
@@ -130,6 +131,7 @@ func NewJetstream(o JetstreamOptions) (*Jetstream, error) {
 		j.zstd = d
 	}
 	j.o, j.log = o, o.Logger
+	j.warn = newLimitedLog(o.Logger, 10)
 	return j, nil
 }
 
@@ -230,12 +232,12 @@ func (s *jetSession) run(ctx context.Context, emit Emit) error {
 
 	var buf bytes.Buffer
 	for {
-		_, b, err := readMessage(conn, &buf, maxJetstreamBytes, j.o.StallTimeout)
+		mt, b, err := readMessage(conn, &buf, maxJetstreamBytes, j.o.StallTimeout)
 		switch {
 		case errors.Is(err, errOversize):
 			j.o.Metrics.event(sourceJetstream, FrameUnknown)
 			j.o.Metrics.decodeError(sourceJetstream, "oversize")
-			j.log.Warn("skip jetstream message", "after_cursor", s.cursor, "err", err)
+			j.warn.Warn("skip jetstream message", "after_cursor", s.cursor, "err", err)
 			continue
 		case isTimeout(err):
 			return fmt.Errorf("no message for %s: %w", j.o.StallTimeout, err)
@@ -243,11 +245,12 @@ func (s *jetSession) run(ctx context.Context, emit Emit) error {
 			return fmt.Errorf("read: %w", err)
 		}
 		s.messages++
-		if j.zstd != nil {
+		if j.zstd != nil && mt == websocket.BinaryMessage {
+			// Compressed messages are binary; a text message is plain JSON.
 			if s.plain, err = j.zstd.DecodeAll(b, s.plain[:0]); err != nil {
 				j.o.Metrics.event(sourceJetstream, FrameUnknown)
 				j.o.Metrics.decodeError(sourceJetstream, "zstd")
-				j.log.Warn("skip jetstream message", "after_cursor", s.cursor, "bytes", len(b), "err", err)
+				j.warn.Warn("skip jetstream message", "after_cursor", s.cursor, "bytes", len(b), "err", err)
 				continue
 			}
 			b = s.plain
@@ -271,7 +274,7 @@ func (s *jetSession) handle(ctx context.Context, b []byte, emit Emit) error {
 	case errors.Is(err, ErrIgnored):
 	default:
 		m.decodeError(sourceJetstream, "json")
-		s.j.log.Warn("skip jetstream message", "after_cursor", s.cursor, "bytes", len(b), "err", err)
+		s.j.warn.Warn("skip jetstream message", "after_cursor", s.cursor, "bytes", len(b), "err", err)
 	}
 	if timeUS <= 0 {
 		if it.Event == nil {

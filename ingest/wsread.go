@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -77,5 +79,42 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	case <-t.C:
 		return nil
+	}
+}
+
+// limitedLog logs at most perSecond warnings a second and says how many it
+// left out, so a stream of garbage cannot flood the log. Every skipped
+// message is still counted in metrics.
+type limitedLog struct {
+	log       *slog.Logger
+	perSecond int
+
+	mu         sync.Mutex
+	window     time.Time
+	n          int
+	suppressed int
+}
+
+func newLimitedLog(l *slog.Logger, perSecond int) *limitedLog {
+	return &limitedLog{log: l, perSecond: perSecond}
+}
+
+func (l *limitedLog) Warn(msg string, args ...any) {
+	l.mu.Lock()
+	now := time.Now()
+	if now.Sub(l.window) >= time.Second {
+		if l.suppressed > 0 {
+			l.log.Warn("bad input warnings left out", "count", l.suppressed, "since", l.window.UTC().Format(time.RFC3339))
+		}
+		l.window, l.n, l.suppressed = now, 0, 0
+	}
+	l.n++
+	ok := l.n <= l.perSecond
+	if !ok {
+		l.suppressed++
+	}
+	l.mu.Unlock()
+	if ok {
+		l.log.Warn(msg, args...)
 	}
 }
