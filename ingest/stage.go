@@ -160,8 +160,9 @@ func (s *Stage) Run(ctx context.Context) error {
 // encodedBatch is a batch ready for Kafka: its records, and the cursor to
 // save once Kafka acknowledged them (and every batch before).
 type encodedBatch struct {
-	msgs   []kafka.Message
-	cursor int64
+	msgs      []kafka.Message
+	cursor    int64
+	hasCursor bool
 }
 
 // produceLoop produces batches in order and saves the cursor behind them.
@@ -184,7 +185,12 @@ func (s *Stage) produceLoop(ctx context.Context, name string, cursor int64, batc
 				s.save(name, acked, &saved)
 				return err
 			}
-			acked = max(acked, b.cursor)
+			if b.hasCursor {
+				// Not max: a source may move its cursor back (Jetstream's
+				// rewind, a relay that refused a future cursor). The last
+				// item's cursor is always a safe place to resume from.
+				acked = b.cursor
+			}
 			clear(b.msgs) // let the records' bytes go
 			select {
 			case free <- b.msgs[:0]:
@@ -221,8 +227,10 @@ func collect(items <-chan Item, batch []Item, n int) []Item {
 // (it cannot happen with Event's plain fields) is logged and skipped.
 func (s *Stage) encode(batch []Item, msgs []kafka.Message) encodedBatch {
 	eb := encodedBatch{msgs: msgs}
+	if n := len(batch); n > 0 && batch[n-1].Cursor > 0 {
+		eb.cursor, eb.hasCursor = batch[n-1].Cursor, true
+	}
 	for _, it := range batch {
-		eb.cursor = max(eb.cursor, it.Cursor)
 		if it.Event == nil {
 			continue
 		}

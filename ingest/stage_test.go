@@ -258,3 +258,23 @@ func TestTwoIngestWorkers(t *testing.T) {
 		}
 	}
 }
+
+// TestStageFollowsACursorReset: a cursor saved against another relay is
+// refused (FutureCursor); the source follows the relay live and the saved
+// cursor must follow it back down, or every restart would lose the events
+// since the last one.
+func TestStageFollowsACursorReset(t *testing.T) {
+	emb := startBroker(t, t.TempDir())
+	relay := ingesttest.NewRelay()
+	defer relay.Close()
+	alice := newAccount(t, "did:plc:alice")
+	cursors := ingest.FileCursors{Dir: t.TempDir()}
+	fh := newFirehose(t, relay, ingest.FirehoseOptions{})
+	if err := cursors.Save(fh.Name(), 1_000_000); err != nil {
+		t.Fatal(err)
+	}
+	startStage(t, ingest.StageOptions{Source: fh, Producer: newWriter(t, emb.Addr()), Cursors: cursors, SaveEvery: 20 * time.Millisecond})
+	waitFor(t, "a live connection", 5*time.Second, func() bool { return len(relay.Cursors()) == 2 && relay.Clients() == 1 })
+	posts(t, relay, alice, "3a", 3)
+	waitFor(t, "the cursor to follow the relay", 10*time.Second, func() bool { return savedCursor(t, cursors, fh.Name()) == relay.Seq() })
+}
