@@ -18,6 +18,7 @@ import (
 	"github.com/downsignal/downsignal/classify"
 	"github.com/downsignal/downsignal/index"
 	"github.com/downsignal/downsignal/ingest"
+	"github.com/downsignal/downsignal/ingest/verify"
 )
 
 // App is one downsignal process.
@@ -151,8 +152,10 @@ func (a *App) buildIngest() error {
 	var err error
 	if path, ok := strings.CutPrefix(a.o.Source, "replay:"); ok {
 		src, err = ingest.NewReplay(ingest.ReplayOptions{Path: path, Speed: a.o.ReplaySpeed, Logger: logger, Metrics: metrics})
+	} else if a.o.Source == "firehose" {
+		src, err = a.firehoseSource(logger, metrics)
 	} else {
-		src, err = ingest.NewJetstream(ingest.JetstreamOptions{URL: a.o.JetstreamURL, Logger: logger, Metrics: metrics})
+		src, err = a.jetstreamSource(logger, metrics)
 	}
 	if err != nil {
 		return err
@@ -166,6 +169,31 @@ func (a *App) buildIngest() error {
 		Metrics:  metrics,
 	})
 	return err
+}
+
+func (a *App) firehoseSource(logger *slog.Logger, metrics *ingest.Metrics) (ingest.Source, error) {
+	o := ingest.FirehoseOptions{URL: a.o.RelayURL, Logger: logger, Metrics: metrics}
+	if a.o.Verify {
+		o.Verifier = verify.New(nil)
+	}
+	return ingest.NewFirehose(o)
+}
+
+func (a *App) jetstreamSource(logger *slog.Logger, metrics *ingest.Metrics) (ingest.Source, error) {
+	o := ingest.JetstreamOptions{Logger: logger, Metrics: metrics}
+	for _, u := range strings.Split(a.o.JetstreamURL, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			o.URLs = append(o.URLs, u)
+		}
+	}
+	if a.o.JetstreamZstdDict != "" {
+		dict, err := os.ReadFile(a.o.JetstreamZstdDict)
+		if err != nil {
+			return nil, fmt.Errorf("jetstream zstd dictionary: %w", err)
+		}
+		o.ZstdDict = dict
+	}
+	return ingest.NewJetstream(o)
 }
 
 func (a *App) buildClassify(clf *classify.Classifier) error {

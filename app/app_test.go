@@ -150,10 +150,10 @@ func (p *process) get(path string, out any) int {
 type searchResponse struct {
 	Total uint64 `json:"total"`
 	Hits  []struct {
-		URI        string    `json:"uri"`
-		Author     string    `json:"author"`
-		Text       string    `json:"text"`
-		CreatedAt  time.Time `json:"created_at"`
+		URI        string                  `json:"uri"`
+		Author     string                  `json:"author"`
+		Text       string                  `json:"text"`
+		CreatedAt  time.Time               `json:"created_at"`
 		Services   []struct{ Name string } `json:"services"`
 		ErrorCodes []struct {
 			Code   string `json:"code"`

@@ -37,11 +37,20 @@ type Options struct {
 	Brokers      []string
 	BrokerListen string
 
-	// Source is "jetstream" or "replay:PATH".
+	// Source is "jetstream", "firehose" or "replay:PATH".
 	Source          string
 	JetstreamURL    string
 	ReplaySpeed     float64
 	ExitAfterReplay bool
+
+	// JetstreamURL may list several endpoints, comma-separated, to fail
+	// over between. JetstreamZstdDict is the path of Jetstream's zstd
+	// dictionary: when set, Jetstream is asked for compressed messages.
+	JetstreamZstdDict string
+	// RelayURL is the relay of the firehose source (empty: bsky.network);
+	// Verify checks every relay commit's signature and MST proof.
+	RelayURL string
+	Verify   bool
 
 	TopicPartitions  int
 	TopicReplication int
@@ -78,8 +87,11 @@ func (o *Options) validate() error {
 	if o.Source == "" {
 		o.Source = "jetstream"
 	}
-	if o.Source != "jetstream" && !strings.HasPrefix(o.Source, "replay:") {
-		return fmt.Errorf("unknown source %q (want jetstream or replay:PATH)", o.Source)
+	if o.Source != "jetstream" && o.Source != "firehose" && !strings.HasPrefix(o.Source, "replay:") {
+		return fmt.Errorf("unknown source %q (want jetstream, firehose or replay:PATH)", o.Source)
+	}
+	if o.Verify && o.Source != "firehose" {
+		return errors.New("--verify needs --source firehose")
 	}
 	if o.ExitAfterReplay && (o.Mode != ModeRun || !strings.HasPrefix(o.Source, "replay:")) {
 		return errors.New("--exit-after-replay needs run with --source replay:PATH")

@@ -41,7 +41,7 @@ func TestRunStdinContract(t *testing.T) {
 		Score      *float64 `json:"score"`
 		Services   []struct{ Name string }
 		ErrorCodes []struct{ Code, Family string } `json:"error_codes"`
-		Error      string                         `json:"error"`
+		Error      string                          `json:"error"`
 	}
 	parse := func(i int) result {
 		var r result

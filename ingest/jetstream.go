@@ -13,11 +13,14 @@ type jetstreamEvent struct {
 	TimeUS int64  `json:"time_us"`
 	Kind   string `json:"kind"`
 	Commit *struct {
-		Operation  string          `json:"operation"`
-		Collection string          `json:"collection"`
-		RKey       string          `json:"rkey"`
-		Record     json.RawMessage `json:"record"`
-		CID        string          `json:"cid"`
+		Operation  string `json:"operation"`
+		Collection string `json:"collection"`
+		RKey       string `json:"rkey"`
+		// Record is decoded in the same pass as the message: a record of
+		// another collection fills nothing (or fails with a type error,
+		// which is ignored with the record).
+		Record *postRecord `json:"record"`
+		CID    string      `json:"cid"`
 	} `json:"commit"`
 	Account *struct {
 		Active bool   `json:"active"`
@@ -56,84 +59,105 @@ var ErrIgnored = errors.New("ignored event")
 // returns the message's cursor (time_us) whenever the message parsed, also
 // together with ErrIgnored for messages that carry no post.
 func DecodeJetstream(b []byte, source string) (Event, int64, error) {
+	ev, cursor, _, err := decodeJetstream(b, source)
+	return ev, cursor, err
+}
+
+// decodeJetstream is DecodeJetstream that also names the message's kind
+// for metrics: commit, identity, account or unknown.
+func decodeJetstream(b []byte, source string) (Event, int64, string, error) {
 	var m jetstreamEvent
-	if err := json.Unmarshal(b, &m); err != nil {
-		return Event{}, 0, fmt.Errorf("jetstream message: %w", err)
+	err := json.Unmarshal(b, &m)
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+	case errors.As(err, &typeErr) && m.Kind == "commit" && m.Commit != nil && m.Commit.Collection != PostCollection:
+		// A record of another collection that does not look like a post.
+		return Event{}, max(m.TimeUS, 0), m.Kind, ErrIgnored
+	case errors.As(err, &typeErr) && m.Kind == "commit" && m.Commit != nil && m.Commit.Record != nil:
+		return Event{}, max(m.TimeUS, 0), m.Kind, fmt.Errorf("post record %s: %w", bounded(PostURI(m.DID, m.Commit.RKey)), err)
+	default:
+		return Event{}, 0, FrameUnknown, fmt.Errorf("jetstream message: %w", err)
 	}
 	cursor := m.TimeUS
+	if cursor < 0 {
+		return Event{}, 0, FrameUnknown, fmt.Errorf("jetstream message: negative time_us %d", cursor)
+	}
+	kind := m.Kind
+	switch kind {
+	case "commit", "identity", "account":
+	default:
+		return Event{}, cursor, FrameUnknown, fmt.Errorf("unknown jetstream kind %q", bounded(m.Kind))
+	}
+	if kind == "identity" {
+		return Event{}, cursor, kind, ErrIgnored
+	}
+	if !validDID(m.DID) {
+		return Event{}, cursor, kind, fmt.Errorf("jetstream %s: bad did %q", kind, bounded(m.DID))
+	}
 	ev := Event{V: SchemaVersion, DID: m.DID, Source: source}
 	if m.TimeUS > 0 {
 		ev.Time = time.UnixMicro(m.TimeUS).UTC()
 	}
-	switch m.Kind {
+	switch kind {
 	case "commit":
 		if m.Commit == nil {
-			return Event{}, cursor, errors.New("jetstream commit without commit body")
+			return Event{}, cursor, kind, errors.New("jetstream commit without commit body")
 		}
 		c := m.Commit
 		if c.Collection != PostCollection {
-			return Event{}, cursor, ErrIgnored
+			return Event{}, cursor, kind, ErrIgnored
+		}
+		if !validRKey(c.RKey) {
+			return Event{}, cursor, kind, fmt.Errorf("jetstream commit: bad record key %q", bounded(c.RKey))
 		}
 		ev.URI = PostURI(m.DID, c.RKey)
 		switch c.Operation {
 		case "create", "update":
 			ev.Kind = KindPost
-			ev.CID = c.CID
-			var rec postRecord
-			if err := json.Unmarshal(c.Record, &rec); err != nil {
-				return Event{}, cursor, fmt.Errorf("post record %s: %w", bounded(ev.URI), err)
+			ev.CID = cleanField(c.CID)
+			if c.Record == nil {
+				return Event{}, cursor, kind, fmt.Errorf("post %s without record", bounded(ev.URI))
 			}
-			ev.applyRecord(&rec)
+			ev.applyRecord(c.Record)
 		case "delete":
 			ev.Kind = KindDelete
 		default:
-			return Event{}, cursor, fmt.Errorf("unknown commit operation %q", bounded(c.Operation))
+			return Event{}, cursor, kind, fmt.Errorf("unknown commit operation %q", bounded(c.Operation))
 		}
 	case "account":
 		if m.Account == nil {
-			return Event{}, cursor, errors.New("jetstream account event without account body")
+			return Event{}, cursor, kind, errors.New("jetstream account event without account body")
 		}
 		active := m.Account.Active
 		ev.Kind = KindAccount
 		ev.Active = &active
-		ev.Status = cleanField(m.Account.Status)
-	case "identity":
-		return Event{}, cursor, ErrIgnored
-	default:
-		return Event{}, cursor, fmt.Errorf("unknown jetstream kind %q", bounded(m.Kind))
+		ev.Status = bounded(cleanField(m.Account.Status))
 	}
 	if ev.Time.IsZero() {
 		ev.Time = ev.CreatedAt
 	}
 	if err := ev.Validate(); err != nil {
-		return Event{}, cursor, err
+		return Event{}, cursor, kind, err
 	}
-	return ev, cursor, nil
+	return ev, cursor, kind, nil
 }
 
-// applyRecord copies a post record's fields into the event, cleaning every
-// untrusted value on the way.
+// applyRecord copies a Jetstream post record's fields into the event.
 func (ev *Event) applyRecord(rec *postRecord) {
-	ev.Text = cleanText(rec.Text)
-	ev.Langs = cleanList(rec.Langs, maxLangs)
-	if t, err := time.Parse(time.RFC3339Nano, rec.CreatedAt); err == nil {
-		ev.CreatedAt = t.UTC()
-	}
+	p := postFields{Text: rec.Text, CreatedAt: rec.CreatedAt, Langs: rec.Langs, Tags: rec.Tags}
 	if rec.Reply != nil {
-		ev.ReplyParent = cleanField(rec.Reply.Parent.URI)
-		ev.ReplyRoot = cleanField(rec.Reply.Root.URI)
+		p.ReplyParent, p.ReplyRoot = rec.Reply.Parent.URI, rec.Reply.Root.URI
 	}
-	var links, tags []string
 	for _, f := range rec.Facets {
 		for _, feat := range f.Features {
 			switch feat.Type {
-			case "app.bsky.richtext.facet#link":
-				links = append(links, feat.URI)
-			case "app.bsky.richtext.facet#tag":
-				tags = append(tags, feat.Tag)
+			case facetLink:
+				p.Links = append(p.Links, feat.URI)
+			case facetTag:
+				p.FacetTags = append(p.FacetTags, feat.Tag)
 			}
 		}
 	}
-	ev.Links = cleanList(links, maxLinks)
-	ev.Tags = cleanList(append(tags, rec.Tags...), maxTags)
+	ev.setPost(&p)
 }

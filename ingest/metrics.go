@@ -8,14 +8,24 @@ import (
 
 // Metrics are ingest's Prometheus metrics. A nil *Metrics records nothing,
 // which keeps tests and tools free of registries they do not need.
+//
+// Every label value comes from a fixed set: source is jetstream, firehose or
+// replay; kinds, reasons and relay error names are constants of this
+// package ("other" stands for anything a relay invents).
 type Metrics struct {
 	events       *prometheus.CounterVec
+	records      *prometheus.CounterVec
 	decodeErrors *prometheus.CounterVec
 	reconnects   *prometheus.CounterVec
+	relayErrors  *prometheus.CounterVec
+	gaps         *prometheus.CounterVec
+	verifyFails  *prometheus.CounterVec
 	lagSeconds   *prometheus.GaugeVec
 	produced     prometheus.Counter
 	produceSecs  prometheus.Histogram
 	produceErrs  prometheus.Counter
+	inflight     prometheus.Gauge
+	buffered     prometheus.Gauge
 	cursor       *prometheus.GaugeVec
 }
 
@@ -24,15 +34,31 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "downsignal", Subsystem: "ingest", Name: "events_total",
-			Help: "Events read from a source, by source and kind (post, delete, account, ignored).",
+			Help: "Network events read from a source, by kind (commit, identity, account, sync, info, error, unknown).",
+		}, []string{"source", "kind"}),
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "downsignal", Subsystem: "ingest", Name: "records_total",
+			Help: "Normalized events emitted, by kind (post, delete, account); rate(kind=post) is posts/s.",
 		}, []string{"source", "kind"}),
 		decodeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "downsignal", Subsystem: "ingest", Name: "decode_errors_total",
-			Help: "Messages a source could not decode and skipped.",
-		}, []string{"source"}),
+			Help: "Messages or records a source could not decode and skipped, by reason (frame, record, json, oversize, zstd).",
+		}, []string{"source", "reason"}),
 		reconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "downsignal", Subsystem: "ingest", Name: "reconnects_total",
-			Help: "Connections to a live source that ended and were retried.",
+			Help: "Connections to a live source that ended and were retried, by reason (dial, read, stall, error_frame).",
+		}, []string{"source", "reason"}),
+		relayErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "downsignal", Subsystem: "ingest", Name: "relay_errors_total",
+			Help: "Error frames and cursor warnings from the relay (OutdatedCursor, FutureCursor, ConsumerTooSlow, other).",
+		}, []string{"source", "error"}),
+		gaps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "downsignal", Subsystem: "ingest", Name: "gaps_total",
+			Help: "Times the source could not resume from the saved cursor and events were lost (outdated_cursor, future_cursor).",
+		}, []string{"source", "reason"}),
+		verifyFails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "downsignal", Subsystem: "ingest", Name: "verify_failures_total",
+			Help: "Relay commits skipped because their signature or MST proof did not verify.",
 		}, []string{"source"}),
 		lagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "downsignal", Subsystem: "ingest", Name: "cursor_lag_seconds",
@@ -51,12 +77,21 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "downsignal", Subsystem: "ingest", Name: "produce_errors_total",
 			Help: "Batches Kafka did not acknowledge (they are retried).",
 		}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "downsignal", Subsystem: "ingest", Name: "inflight_batches",
+			Help: "Batches sent to Kafka and not yet acknowledged.",
+		}),
+		buffered: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "downsignal", Subsystem: "ingest", Name: "buffered_items",
+			Help: "Items read from the source and waiting for Kafka; at the buffer size the source is slowed.",
+		}),
 		cursor: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "downsignal", Subsystem: "ingest", Name: "saved_cursor",
 			Help: "The last cursor saved after Kafka acknowledged everything before it.",
 		}, []string{"source"}),
 	}
-	reg.MustRegister(m.events, m.decodeErrors, m.reconnects, m.lagSeconds, m.produced, m.produceSecs, m.produceErrs, m.cursor)
+	reg.MustRegister(m.events, m.records, m.decodeErrors, m.reconnects, m.relayErrors, m.gaps, m.verifyFails,
+		m.lagSeconds, m.produced, m.produceSecs, m.produceErrs, m.inflight, m.buffered, m.cursor)
 	return m
 }
 
@@ -66,15 +101,45 @@ func (m *Metrics) event(source, kind string) {
 	}
 }
 
-func (m *Metrics) decodeError(source string) {
+func (m *Metrics) record(source string, kind Kind) {
 	if m != nil {
-		m.decodeErrors.WithLabelValues(source).Inc()
+		m.records.WithLabelValues(source, string(kind)).Inc()
 	}
 }
 
-func (m *Metrics) reconnect(source string) {
+func (m *Metrics) decodeError(source, reason string) {
 	if m != nil {
-		m.reconnects.WithLabelValues(source).Inc()
+		m.decodeErrors.WithLabelValues(source, reason).Inc()
+	}
+}
+
+func (m *Metrics) reconnect(source, reason string) {
+	if m != nil {
+		m.reconnects.WithLabelValues(source, reason).Inc()
+	}
+}
+
+func (m *Metrics) relayError(source, name string) {
+	if m == nil {
+		return
+	}
+	switch name {
+	case relayOutdatedCursor, relayFutureCursor, relayConsumerTooSlow:
+	default:
+		name = "other"
+	}
+	m.relayErrors.WithLabelValues(source, name).Inc()
+}
+
+func (m *Metrics) gap(source, reason string) {
+	if m != nil {
+		m.gaps.WithLabelValues(source, reason).Inc()
+	}
+}
+
+func (m *Metrics) verifyFailure(source string) {
+	if m != nil {
+		m.verifyFails.WithLabelValues(source).Inc()
 	}
 }
 
@@ -94,6 +159,18 @@ func (m *Metrics) producedBatch(n int, d time.Duration, err error) {
 	}
 	m.produced.Add(float64(n))
 	m.produceSecs.Observe(d.Seconds())
+}
+
+func (m *Metrics) setInflight(n int) {
+	if m != nil {
+		m.inflight.Set(float64(n))
+	}
+}
+
+func (m *Metrics) setBuffered(n int) {
+	if m != nil {
+		m.buffered.Set(float64(n))
+	}
 }
 
 func (m *Metrics) savedCursor(source string, c int64) {

@@ -83,23 +83,23 @@ func (r *Replay) Run(ctx context.Context, cursor int64, emit Emit) error {
 			if !errors.Is(err, errLineTooLong) {
 				return fmt.Errorf("replay %s line %d: %w", r.path, line, err)
 			}
-			r.metrics.decodeError("replay")
+			r.metrics.decodeError("replay", "oversize")
 			r.log.Warn("skip replay line", "line", line, "err", err)
 			continue
 		}
 		if line <= cursor || len(b) == 0 {
 			continue
 		}
-		ev, timeUS, err := DecodeJetstream(b, "replay")
+		ev, timeUS, kind, err := decodeJetstream(b, "replay")
+		r.metrics.event("replay", kind)
 		it := Item{Cursor: line}
 		switch {
 		case err == nil:
 			it.Event = &ev
-			r.metrics.event("replay", string(ev.Kind))
+			r.metrics.record("replay", ev.Kind)
 		case errors.Is(err, ErrIgnored):
-			r.metrics.event("replay", "ignored")
 		default:
-			r.metrics.decodeError("replay")
+			r.metrics.decodeError("replay", "json")
 			r.log.Warn("skip replay line", "line", line, "err", err)
 		}
 		if r.speed > 0 && timeUS > 0 {

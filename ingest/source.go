@@ -5,6 +5,11 @@ import "context"
 // Item is what a source hands to the stage: an event, or only a cursor
 // position when the source read something it does not keep (so the cursor
 // still advances past it).
+//
+// Cursor is where a restart may resume once this item and every item
+// before it are in Kafka. When one network message yields several events
+// (a relay commit with several posts), all but the last carry the position
+// before the message, so a restart re-reads the whole message.
 type Item struct {
 	Event  *Event
 	Cursor int64

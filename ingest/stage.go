@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -72,6 +73,13 @@ func (s *Stage) Exhausted() <-chan struct{} { return s.done }
 // Run reads the source and produces its events until ctx ends or the
 // source is exhausted. On shutdown it stops the source, produces what was
 // already read and saves the cursor.
+//
+// Three goroutines form a pipeline with bounded queues: the source fills
+// the item buffer; Run collects and encodes batches; one producer sends
+// them to Kafka one at a time, in order (so one author's create, delete and
+// account changes stay in order), and saves the cursor of the last batch
+// Kafka acknowledged, at most every SaveEvery and also while the stream is
+// idle. Encoding the next batch overlaps producing the previous one.
 func (s *Stage) Run(ctx context.Context) error {
 	name := s.o.Source.Name()
 	cursor, err := s.o.Cursors.Load(name)
@@ -80,11 +88,14 @@ func (s *Stage) Run(ctx context.Context) error {
 	}
 	s.log.Info("ingest starting", "source", name, "cursor", cursor)
 
+	// The source stops when ctx ends, or when Run gives up early.
+	srcCtx, stopSource := context.WithCancel(ctx)
+	defer stopSource()
 	items := make(chan Item, s.o.Buffer)
 	srcErr := make(chan error, 1)
 	go func() {
 		defer close(items)
-		srcErr <- s.o.Source.Run(ctx, cursor, func(ctx context.Context, it Item) error {
+		srcErr <- s.o.Source.Run(srcCtx, cursor, func(ctx context.Context, it Item) error {
 			select {
 			case items <- it:
 				return nil
@@ -94,42 +105,48 @@ func (s *Stage) Run(ctx context.Context) error {
 		})
 	}()
 
-	var (
-		saved    = cursor
-		acked    = cursor
-		lastSave = time.Now()
-		batch    = make([]Item, 0, s.o.BatchSize)
-		msgs     = make([]kafka.Message, 0, s.o.BatchSize)
-	)
+	batches := make(chan encodedBatch, 1)
+	// Record slices go back and forth between encoder and producer.
+	free := make(chan []kafka.Message, 3)
+	prodErr := make(chan error, 1)
+	prodDone := make(chan struct{})
+	go func() {
+		defer close(prodDone)
+		prodErr <- s.produceLoop(ctx, name, cursor, batches, free)
+	}()
+
+	batch := make([]Item, 0, s.o.BatchSize)
+	producing := true
 	for {
 		batch = collect(items, batch[:0], s.o.BatchSize)
+		s.o.Metrics.setBuffered(len(items))
 		if len(batch) == 0 {
-			break // the source ended and everything it sent is produced
+			break // the source ended and everything it sent is in a batch
 		}
-		var err error
-		msgs, err = s.encode(batch, msgs[:0])
-		if err != nil {
-			return err
+		if !producing {
+			continue // Kafka failed on shutdown: drop, the cursor did not pass these
 		}
-		if err := s.produce(ctx, msgs); err != nil {
-			// Not acknowledged: keep the old cursor so a restart re-reads it.
-			s.save(name, acked, &saved)
-			return err
+		var msgs []kafka.Message
+		select {
+		case msgs = <-free:
+		default:
+			msgs = make([]kafka.Message, 0, s.o.BatchSize)
 		}
-		for _, it := range batch {
-			acked = max(acked, it.Cursor)
-		}
-		if time.Since(lastSave) >= s.o.SaveEvery {
-			s.save(name, acked, &saved)
-			lastSave = time.Now()
+		select {
+		case batches <- s.encode(batch, msgs):
+		case <-prodDone:
+			producing = false
+			stopSource()
 		}
 	}
-	s.save(name, acked, &saved)
-
+	close(batches)
+	perr := <-prodErr
 	err = <-srcErr
 	switch {
+	case perr != nil:
+		return fmt.Errorf("ingest %s: %w", name, perr)
 	case err == nil:
-		s.log.Info("source exhausted", "source", name, "cursor", acked)
+		s.log.Info("source exhausted", "source", name)
 		close(s.done)
 		<-ctx.Done()
 		return nil
@@ -137,6 +154,51 @@ func (s *Stage) Run(ctx context.Context) error {
 		return nil
 	default:
 		return fmt.Errorf("ingest %s: %w", name, err)
+	}
+}
+
+// encodedBatch is a batch ready for Kafka: its records, and the cursor to
+// save once Kafka acknowledged them (and every batch before).
+type encodedBatch struct {
+	msgs      []kafka.Message
+	cursor    int64
+	hasCursor bool
+}
+
+// produceLoop produces batches in order and saves the cursor behind them.
+func (s *Stage) produceLoop(ctx context.Context, name string, cursor int64, batches <-chan encodedBatch, free chan<- []kafka.Message) error {
+	saved, acked := cursor, cursor
+	tick := time.NewTicker(s.o.SaveEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case b, ok := <-batches:
+			if !ok {
+				s.save(name, acked, &saved)
+				return nil
+			}
+			s.o.Metrics.setInflight(1)
+			err := s.produce(ctx, b.msgs)
+			s.o.Metrics.setInflight(0)
+			if err != nil {
+				// Not acknowledged: keep the old cursor so a restart re-reads it.
+				s.save(name, acked, &saved)
+				return err
+			}
+			if b.hasCursor {
+				// Not max: a source may move its cursor back (Jetstream's
+				// rewind, a relay that refused a future cursor). The last
+				// item's cursor is always a safe place to resume from.
+				acked = b.cursor
+			}
+			clear(b.msgs) // let the records' bytes go
+			select {
+			case free <- b.msgs[:0]:
+			default:
+			}
+		case <-tick.C:
+			s.save(name, acked, &saved)
+		}
 	}
 }
 
@@ -161,18 +223,25 @@ func collect(items <-chan Item, batch []Item, n int) []Item {
 	return batch
 }
 
-func (s *Stage) encode(batch []Item, msgs []kafka.Message) ([]kafka.Message, error) {
+// encode turns a batch into Kafka records. An event that does not encode
+// (it cannot happen with Event's plain fields) is logged and skipped.
+func (s *Stage) encode(batch []Item, msgs []kafka.Message) encodedBatch {
+	eb := encodedBatch{msgs: msgs}
+	if n := len(batch); n > 0 && batch[n-1].Cursor > 0 {
+		eb.cursor, eb.hasCursor = batch[n-1].Cursor, true
+	}
 	for _, it := range batch {
 		if it.Event == nil {
 			continue
 		}
 		b, err := it.Event.Marshal()
 		if err != nil {
-			return nil, fmt.Errorf("encode event %s: %w", bounded(it.Event.URI), err)
+			s.log.Error("skip event that does not encode", "uri", bounded(it.Event.URI), "err", err)
+			continue
 		}
-		msgs = append(msgs, kafka.Message{Key: it.Event.Key(), Value: b})
+		eb.msgs = append(eb.msgs, kafka.Message{Key: it.Event.Key(), Value: b})
 	}
-	return msgs, nil
+	return eb
 }
 
 // produce writes one batch, retrying until Kafka acknowledges it. Once ctx
@@ -220,9 +289,11 @@ func (s *Stage) save(name string, cursor int64, saved *int64) {
 	s.o.Metrics.savedCursor(sourceLabel(name), cursor)
 }
 
+// sourceLabel bounds a source name for a metric label: "replay:/path" and
+// "firehose:host" carry unbounded parts.
 func sourceLabel(name string) string {
-	if len(name) > 7 && name[:7] == "replay:" {
-		return "replay"
+	if i := strings.IndexByte(name, ':'); i >= 0 {
+		return name[:i]
 	}
 	return name
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/downsignal/downsignal/app"
 	"github.com/downsignal/downsignal/classify"
+	"github.com/downsignal/downsignal/ingest"
 )
 
 // env names the environment variable that can set a flag.
@@ -36,8 +37,11 @@ func brokersFlag() cli.Flag {
 
 func sourceFlags() []cli.Flag {
 	return []cli.Flag{
-		stringFlag("source", "jetstream", "where posts come from: jetstream, or replay:PATH (a file of Jetstream v1 JSON lines)"),
-		stringFlag("jetstream-url", "wss://jetstream2.us-east.bsky.network/subscribe", "Jetstream v1 subscribe endpoint"),
+		stringFlag("source", "jetstream", "where posts come from: jetstream, firehose (the relay's subscribeRepos), or replay:PATH (a file of Jetstream v1 JSON lines)"),
+		stringFlag("jetstream-url", strings.Join(ingest.DefaultJetstreamURLs, ","), "Jetstream v1 subscribe endpoints, comma-separated; ingest fails over between them"),
+		stringFlag("jetstream-zstd-dict", "", "Jetstream's zstd dictionary file: ask for compressed messages (compress=true)"),
+		stringFlag("relay", ingest.DefaultRelayURL, "relay for --source firehose (wss://host or the full subscribeRepos URL)"),
+		&cli.BoolFlag{Name: "verify", Usage: "with --source firehose: check every commit's signature and MST proof (resolves authors' DIDs)", Sources: env("verify")},
 		&cli.FloatFlag{Name: "replay-speed", Usage: "replay at N times real time (0: as fast as the pipeline takes it)", Sources: env("replay-speed")},
 	}
 }
@@ -144,6 +148,9 @@ func runMode(mode app.Mode) cli.ActionFunc {
 			Logger:           logger,
 			Registry:         prometheus.NewRegistry(),
 		}
+		o.JetstreamZstdDict = cmd.String("jetstream-zstd-dict")
+		o.RelayURL = cmd.String("relay")
+		o.Verify = cmd.Bool("verify")
 		switch mode {
 		case app.ModeRun:
 			o.BrokerListen = cmd.String("broker-listen")

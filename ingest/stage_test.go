@@ -1,0 +1,280 @@
+package ingest_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/downsignal/downsignal/broker"
+	"github.com/downsignal/downsignal/ingest"
+	"github.com/downsignal/downsignal/ingest/ingesttest"
+)
+
+// readTopic returns every record of downsignal.posts, decoded.
+func readTopic(t *testing.T, addr string) []ingest.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ends, err := broker.EndOffsets(ctx, []string{addr}, broker.PostsTopic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []ingest.Event
+	for p, end := range ends {
+		if end == 0 {
+			continue
+		}
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{addr}, Topic: broker.PostsTopic, Partition: p, MaxWait: 100 * time.Millisecond})
+		for {
+			m, err := r.ReadMessage(ctx)
+			if err != nil {
+				t.Fatalf("read partition %d: %v", p, err)
+			}
+			ev, err := ingest.DecodeEvent(m.Value)
+			if err != nil {
+				t.Fatalf("partition %d offset %d: %v", p, m.Offset, err)
+			}
+			if string(m.Key) != ev.DID {
+				t.Errorf("record key %q, want the author %q", m.Key, ev.DID)
+			}
+			out = append(out, ev)
+			if m.Offset >= end-1 {
+				break
+			}
+		}
+		r.Close()
+	}
+	return out
+}
+
+// stageRun is a Stage running in the background.
+type stageRun struct {
+	stage  *ingest.Stage
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startStage(t *testing.T, o ingest.StageOptions) *stageRun {
+	t.Helper()
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	}
+	s, err := ingest.NewStage(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &stageRun{stage: s, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- s.Run(ctx) }()
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+// stop cancels the stage and returns what Run returned.
+func (r *stageRun) stop(t *testing.T) error {
+	t.Helper()
+	if r.cancel == nil {
+		return nil
+	}
+	r.cancel()
+	r.cancel = nil
+	select {
+	case err := <-r.done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("stage did not stop within 30s")
+		return nil
+	}
+}
+
+func newWriter(t *testing.T, addr string) *kafka.Writer {
+	t.Helper()
+	w := broker.NewWriter(broker.WriterOptions{Brokers: []string{addr}, Topic: broker.PostsTopic})
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+func savedCursor(t *testing.T, c ingest.FileCursors, name string) int64 {
+	t.Helper()
+	v, err := c.Load(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestStageResumesAfterKillWithoutGap kills ingest while Kafka is down and
+// posts it already read are unacknowledged: the saved cursor must not pass
+// them, so the restarted ingest produces them. Nothing the relay sent is
+// missing from the topic afterwards.
+func TestStageResumesAfterKillWithoutGap(t *testing.T) {
+	brokerDir := t.TempDir()
+	emb := startBroker(t, brokerDir)
+	addr := emb.Addr()
+	relay := ingesttest.NewRelay()
+	defer relay.Close()
+	alice := newAccount(t, "did:plc:alice")
+	cursors := ingest.FileCursors{Dir: t.TempDir()}
+	fh := newFirehose(t, relay, ingest.FirehoseOptions{})
+
+	first := startStage(t, ingest.StageOptions{Source: fh, Producer: newWriter(t, addr), Cursors: cursors,
+		SaveEvery: 20 * time.Millisecond, FlushTimeout: 300 * time.Millisecond})
+	waitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
+	want := posts(t, relay, alice, "3a", 50)
+	waitFor(t, "the cursor to reach 50", 10*time.Second, func() bool { return savedCursor(t, cursors, fh.Name()) == 50 })
+
+	emb.Close() // Kafka goes away; ingest keeps reading into its buffer
+	want = append(want, posts(t, relay, alice, "3b", 50)...)
+	time.Sleep(300 * time.Millisecond)
+	if err := first.stop(t); err == nil {
+		t.Error("stage stopped cleanly although Kafka never acknowledged its last posts")
+	}
+	killedAt := savedCursor(t, cursors, fh.Name())
+	if killedAt != 50 {
+		t.Errorf("cursor saved at %d while Kafka acknowledged only up to 50", killedAt)
+	}
+
+	want = append(want, posts(t, relay, alice, "3c", 50)...) // while ingest is down
+	emb2, err := broker.StartEmbedded(broker.EmbeddedOptions{DataDir: brokerDir, Addr: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb2.Close()
+	startStage(t, ingest.StageOptions{Source: newFirehose(t, relay, ingest.FirehoseOptions{}), Producer: newWriter(t, addr), Cursors: cursors, SaveEvery: 20 * time.Millisecond})
+	waitFor(t, "the cursor to reach the relay's last seq", 20*time.Second, func() bool { return savedCursor(t, cursors, fh.Name()) == relay.Seq() })
+
+	evs := readTopic(t, addr)
+	if got := postURIs(evs); !slices.Equal(got, sorted(want)) {
+		t.Fatalf("topic holds %d distinct posts, want %d", len(got), len(want))
+	}
+	t.Logf("%d records for %d posts: %d duplicates, no gap", len(evs), len(want), len(evs)-len(want))
+	if cs := relay.Cursors(); cs[len(cs)-1] != "50" {
+		t.Errorf("restart resumed from cursor %q, want 50", cs[len(cs)-1])
+	}
+}
+
+// gatedProducer is the real Kafka writer behind a gate: while the gate is
+// shut, every produce waits, as with a Kafka that has stopped keeping up.
+type gatedProducer struct {
+	ingest.Producer
+	gate chan struct{}
+}
+
+func (g *gatedProducer) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return g.Producer.WriteMessages(ctx, msgs...)
+}
+
+func TestStageSlowKafkaSlowsTheSource(t *testing.T) {
+	emb := startBroker(t, t.TempDir())
+	relay := ingesttest.NewRelay()
+	defer relay.Close()
+	relay.SetQueueLimit(1 << 20)
+	alice := newAccount(t, "did:plc:alice")
+	reg := prometheus.NewRegistry()
+	metrics := ingest.NewMetrics(reg)
+	cursors := ingest.FileCursors{Dir: t.TempDir()}
+	fh := newFirehose(t, relay, ingest.FirehoseOptions{Metrics: metrics})
+	gp := &gatedProducer{Producer: newWriter(t, emb.Addr()), gate: make(chan struct{})}
+
+	const buffer, batch = 32, 8
+	startStage(t, ingest.StageOptions{Source: fh, Producer: gp, Cursors: cursors, Buffer: buffer, BatchSize: batch, Metrics: metrics, SaveEvery: 20 * time.Millisecond})
+	waitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
+	want := posts(t, relay, alice, "3a", 300)
+
+	read := func() float64 {
+		return metricValue(t, reg, "downsignal_ingest_events_total", "source", "firehose", "kind", "commit")
+	}
+	waitFor(t, "the buffer to fill", 5*time.Second, func() bool { return read() >= buffer })
+	time.Sleep(300 * time.Millisecond)
+	// The source holds one item in emit, the buffer holds buffer, and the
+	// stage three batches: one encoded and waiting, one queued, one in
+	// the producer.
+	if n := read(); n > buffer+3*batch+1 {
+		t.Errorf("the source read %v frames while Kafka accepted nothing; the bound is %d", n, buffer+3*batch+1)
+	}
+	if c := savedCursor(t, cursors, fh.Name()); c != 0 {
+		t.Errorf("cursor saved at %d before Kafka acknowledged anything", c)
+	}
+
+	close(gp.gate) // Kafka catches up
+	waitFor(t, "every post produced", 20*time.Second, func() bool { return savedCursor(t, cursors, fh.Name()) == relay.Seq() })
+	if got := postURIs(readTopic(t, emb.Addr())); !slices.Equal(got, sorted(want)) {
+		t.Errorf("topic holds %d posts, want %d", len(got), len(want))
+	}
+}
+
+// TestTwoIngestWorkers runs two ingest workers on the same relay and
+// broker, as an operator does for availability: every post is produced by
+// both (duplicates downstream absorbs by at-URI), and when one worker dies
+// the other keeps the stream complete.
+func TestTwoIngestWorkers(t *testing.T) {
+	emb := startBroker(t, t.TempDir())
+	relay := ingesttest.NewRelay()
+	defer relay.Close()
+	alice := newAccount(t, "did:plc:alice")
+
+	var workers []*stageRun
+	var names []string
+	var dirs []ingest.FileCursors
+	for range 2 {
+		fh := newFirehose(t, relay, ingest.FirehoseOptions{})
+		c := ingest.FileCursors{Dir: t.TempDir()}
+		workers = append(workers, startStage(t, ingest.StageOptions{Source: fh, Producer: newWriter(t, emb.Addr()), Cursors: c, SaveEvery: 20 * time.Millisecond}))
+		names, dirs = append(names, fh.Name()), append(dirs, c)
+	}
+	waitFor(t, "two clients", 5*time.Second, func() bool { return relay.Clients() == 2 })
+	want := posts(t, relay, alice, "3a", 40)
+	waitFor(t, "both workers to produce everything", 10*time.Second, func() bool {
+		return savedCursor(t, dirs[0], names[0]) == relay.Seq() && savedCursor(t, dirs[1], names[1]) == relay.Seq()
+	})
+	if err := workers[0].stop(t); err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	want = append(want, posts(t, relay, alice, "3b", 40)...)
+	waitFor(t, "the surviving worker to produce everything", 10*time.Second, func() bool { return savedCursor(t, dirs[1], names[1]) == relay.Seq() })
+
+	evs := readTopic(t, emb.Addr())
+	if got := postURIs(evs); !slices.Equal(got, sorted(want)) {
+		t.Fatalf("topic holds %d distinct posts, want %d", len(got), len(want))
+	}
+	counts := map[string]int{}
+	for _, ev := range evs {
+		counts[ev.URI]++
+	}
+	for i, u := range sorted(want) {
+		if n := counts[u]; (i < 40 && n != 2) || (i >= 40 && n != 1) {
+			t.Errorf("%s produced %d times", u, n)
+		}
+	}
+}
+
+// TestStageFollowsACursorReset: a cursor saved against another relay is
+// refused (FutureCursor); the source follows the relay live and the saved
+// cursor must follow it back down, or every restart would lose the events
+// since the last one.
+func TestStageFollowsACursorReset(t *testing.T) {
+	emb := startBroker(t, t.TempDir())
+	relay := ingesttest.NewRelay()
+	defer relay.Close()
+	alice := newAccount(t, "did:plc:alice")
+	cursors := ingest.FileCursors{Dir: t.TempDir()}
+	fh := newFirehose(t, relay, ingest.FirehoseOptions{})
+	if err := cursors.Save(fh.Name(), 1_000_000); err != nil {
+		t.Fatal(err)
+	}
+	startStage(t, ingest.StageOptions{Source: fh, Producer: newWriter(t, emb.Addr()), Cursors: cursors, SaveEvery: 20 * time.Millisecond})
+	waitFor(t, "a live connection", 5*time.Second, func() bool { return len(relay.Cursors()) == 2 && relay.Clients() == 1 })
+	posts(t, relay, alice, "3a", 3)
+	waitFor(t, "the cursor to follow the relay", 10*time.Second, func() bool { return savedCursor(t, cursors, fh.Name()) == relay.Seq() })
+}
