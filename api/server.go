@@ -46,6 +46,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for relative times; nil means time.Now.
 	Now func() time.Time
+	// Dashboard, when set, serves the web dashboard: its page at "/" and
+	// its files under "/assets/" (package web).
+	Dashboard http.Handler
 }
 
 // Server is the HTTP server.
@@ -85,6 +88,10 @@ func New(o Options) (*Server, error) {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
+	if o.Dashboard != nil {
+		mux.Handle("GET /{$}", o.Dashboard)
+		mux.Handle("GET /assets/", o.Dashboard)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})

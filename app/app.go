@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/downsignal/downsignal/index"
 	"github.com/downsignal/downsignal/ingest"
 	"github.com/downsignal/downsignal/ingest/verify"
+	"github.com/downsignal/downsignal/web"
 )
 
 // App is one downsignal process.
@@ -102,13 +104,22 @@ func Build(ctx context.Context, o Options) (a *App, err error) {
 		}
 		searcher = a.index
 	}
+	var dashboard http.Handler // only where the read API is served
+	if searcher != nil && !o.NoDashboard {
+		d, err := web.New()
+		if err != nil {
+			return nil, err
+		}
+		dashboard = d
+	}
 	a.api, err = api.New(api.Options{
-		Addr:     o.Listen,
-		Searcher: searcher,
-		Catalog:  clf.Catalog(),
-		Gatherer: reg,
-		Ready:    a.ready,
-		Logger:   o.Logger.With("component", "api"),
+		Addr:      o.Listen,
+		Searcher:  searcher,
+		Catalog:   clf.Catalog(),
+		Gatherer:  reg,
+		Ready:     a.ready,
+		Logger:    o.Logger.With("component", "api"),
+		Dashboard: dashboard,
 	})
 	if err != nil {
 		return nil, err

@@ -61,6 +61,9 @@ type Options struct {
 	// index (or another serve replica) reads the whole topic.
 	IndexGroup string
 
+	// NoDashboard leaves the web dashboard out of run and serve.
+	NoDashboard bool
+
 	Logger   *slog.Logger
 	Registry *prometheus.Registry
 }
