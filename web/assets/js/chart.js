@@ -88,11 +88,16 @@ const cursorMemory = new Map();
 export function timeChart(o) {
   const height = o.height || 280;
   const wrap = h('div', { class: 'chart' });
+  // The chart's height is known before it is drawn: reserving it keeps
+  // the first drawing from resizing what the observer watches.
+  wrap.style.minHeight = height + 'px';
   const tip = h('div', { class: 'chart-tip', hidden: true, role: 'status', 'aria-live': 'polite' });
   let lastWidth = 0;
   const ro = new ResizeObserver((entries) => {
     if (!wrap.isConnected) {
-      ro.disconnect();
+      // Not in the page yet (a page builds its charts before showing
+      // them), or taken out of it by a refresh: then stop watching.
+      if (lastWidth > 0) ro.disconnect();
       return;
     }
     const w = Math.round(entries[0].contentRect.width);
@@ -157,21 +162,27 @@ export function timeChart(o) {
       root.append(svg('polyline', { class: 'expected', points: rows.map((r) => `${r2(px(r))},${r2(y(r.expected || 0))}`).join(' ') }));
     }
 
-    for (const s of o.series) {
+    // A series drawn as an area goes under the lines.
+    for (const s of [...o.series].sort((a, b) => Number(!!b.area) - Number(!!a.area))) {
       if (!rows.length) continue;
-      root.append(svg('polyline', {
-        class: s.cls, 'data-series': s.key,
-        points: rows.map((r) => `${r2(px(r))},${r2(y(r.values[s.key] || 0))}`).join(' '),
-      }));
+      const pts = rows.map((r) => `${r2(px(r))},${r2(y(r.values[s.key] || 0))}`);
+      if (s.area) {
+        const floor = r2(y(0));
+        pts.unshift(`${r2(px(rows[0]))},${floor}`);
+        pts.push(`${r2(px(rows[rows.length - 1]))},${floor}`);
+        root.append(svg('polygon', { class: s.cls + ' area', 'data-series': s.key, points: pts.join(' ') }));
+      } else {
+        root.append(svg('polyline', { class: s.cls, 'data-series': s.key, points: pts.join(' ') }));
+      }
     }
 
     const marks = g('markers');
-    for (const mk of o.markers || []) {
-      if (mk.t < o.x0 || mk.t > o.x1) continue;
+    (o.markers || []).filter((mk) => mk.t >= o.x0 && mk.t <= o.x1).forEach((mk, i) => {
       const xm = r2(x(mk.t));
       marks.append(svg('line', { class: 'marker ' + (mk.cls || ''), x1: xm, x2: xm, y1: m.t, y2: m.t + ph }, svg('title', null, mk.label)));
-      marks.append(svg('text', { class: 'marker-label', x: xm + 3, y: m.t + ph - 4 }, mk.label));
-    }
+      // Staggered, so that changes a minute apart stay readable.
+      marks.append(svg('text', { class: 'marker-label', x: xm + 3, y: m.t + 28 + (i % 3) * 13 }, mk.label));
+    });
     root.append(marks);
 
     root.append(svg('line', { class: 'axis axis-x', x1: m.l, x2: m.l + pw, y1: m.t + ph, y2: m.t + ph }));

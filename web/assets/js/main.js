@@ -104,9 +104,18 @@ async function refresh() {
 }
 
 function markUpdated() {
-  live.dataset.state = refreshSeconds() > 0 ? 'ok' : 'paused';
   const when = fmt.timeSec(new Date());
-  liveText.textContent = refreshSeconds() > 0 ? `Live · updated ${when}` : `Paused · updated ${when}`;
+  const follows = current && current.handle && current.handle.refresh;
+  if (!follows) {
+    live.dataset.state = 'idle';
+    liveText.textContent = `Loaded ${when}`;
+  } else if (refreshSeconds() > 0) {
+    live.dataset.state = 'ok';
+    liveText.textContent = `Live · updated ${when}`;
+  } else {
+    live.dataset.state = 'paused';
+    liveText.textContent = `Paused · updated ${when}`;
+  }
 }
 
 function markFailed(e) {

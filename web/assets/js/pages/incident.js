@@ -15,9 +15,10 @@ export default {
   title: 'Incident',
   async mount(root, ctx) {
     const id = ctx.arg;
-    const main = h('div');
+    const main = h('div', { class: 'stack' });
     const deliveries = h('section', { 'aria-labelledby': 'h-deliveries', id: 'deliveries' });
-    root.append(h('p', { class: 'small' }, h('a', { href: link(['incidents']) }, '‹ All incidents')), main, deliveries);
+    const said = h('section', { 'aria-labelledby': 'h-samples' });
+    root.append(h('p', { class: 'small' }, h('a', { href: link(['incidents']) }, '‹ All incidents')), main, deliveries, said);
 
     let inc;
     const draw = async (signal) => {
@@ -32,6 +33,7 @@ export default {
       }
       ctx.setTitle(inc.title || inc.service);
       main.replaceChildren(...detail(inc));
+      said.replaceChildren(h('h2', { id: 'h-samples' }, 'What people said'), posts((inc.samples || []).slice(0, 10)));
       await showDeliveries(deliveries, id, signal);
     };
     await draw(ctx.signal);
@@ -102,9 +104,6 @@ function detail(inc) {
         h('h2', { id: 'h-iregions' }, 'Regions'),
         (inc.regions || []).length ? barTable(inc.regions.map((r) => ({ name: r.name, count: r.reports })),
           { caption: 'Regions named during the incident', nameHeader: 'Region', countHeader: 'Reports' }) : empty('No region named.'))),
-    h('section', { 'aria-labelledby': 'h-samples' },
-      h('h2', { id: 'h-samples' }, 'What people said'),
-      posts(inc.samples || [])),
   ];
 }
 
@@ -137,7 +136,7 @@ async function showDeliveries(section, incidentID, signal) {
   }
   const forget = h('button', { type: 'button', onclick: () => { sessionStorage.removeItem(TOKEN_KEY); showDeliveries(section, incidentID); } }, 'Forget token');
   section.replaceChildren(head,
-    rows.length ? deliveryTable(rows) : empty('No webhook delivery was made for this incident.'),
+    rows.length ? h('div', { class: 'panel' }, deliveryTable(rows)) : empty('No webhook delivery was made for this incident.'),
     h('p', { class: 'small' }, forget));
 }
 
@@ -168,7 +167,7 @@ function deliveryTable(rows) {
         h('td', null, badge(d.status), d.status === 'pending' && !fmt.zero(d.next_attempt) ? h('div', { class: 'muted small' }, 'next ' + fmt.timeSec(d.next_attempt)) : null),
         h('td', { class: 'num' }, fmt.int((d.attempts || []).length)),
         h('td', null, last ? [last.status_code ? `HTTP ${last.status_code}` : last.error || '—', h('div', { class: 'muted small' }, `${fmt.int(last.duration_ms)} ms`)] : '—',
-          d.error ? h('div', { class: 'muted small' }, d.error) : null),
+          d.error && (!last || d.error !== last.error) ? h('div', { class: 'muted small' }, d.error) : null),
         h('td', null, h('details', null, h('summary', null, 'Show'), h('pre', { class: 'payload' }, JSON.stringify(d.body, null, 2)))),
       );
     })));

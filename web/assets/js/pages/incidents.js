@@ -50,7 +50,7 @@ async function list(state, service, signal) {
   incidents.sort((a, b) => rank[a.state] - rank[b.state] || Date.parse(b.started_at) - Date.parse(a.started_at));
   if (!incidents.length) return empty('No incidents match.');
   const now = Date.now();
-  return h('table', { id: 'incident-table' },
+  return h('div', { class: 'panel' }, h('table', { id: 'incident-table' },
     h('caption', { class: 'visually-hidden' }, 'Incidents, open first'),
     h('thead', null, h('tr', null, ['State', 'Incident', 'Severity', 'Started', 'Lasted', 'Peak people', 'Reports', 'Top code'].map((c, i) =>
       h('th', { scope: 'col', class: i >= 5 && i <= 6 ? 'num' : null }, c)))),
@@ -68,5 +68,5 @@ async function list(state, service, signal) {
         h('td', { class: 'num' }, fmt.int(inc.reports)),
         h('td', null, code ? h('code', null, code.code) : h('span', { class: 'muted' }, '—')),
       );
-    })));
+    }))));
 }

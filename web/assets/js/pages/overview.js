@@ -144,6 +144,7 @@ function serviceCard(s, trend, code, parents) {
       badge(s.state)),
     s.parent || s.category ? h('div', { class: 'muted small' }, [parents.get(s.parent), s.category].filter(Boolean).join(' · ')) : null,
     sparkline(points, label),
+    h('div', { class: 'spark-axis', 'aria-hidden': 'true' }, h('span', null, '3 h ago'), h('span', null, 'now')),
     h('div', { class: 'nums' },
       h('span', null, h('b', null, fmt.int(s.authors)), ' people'),
       h('span', null, h('b', null, fmt.int(s.posts)), ' reports'),

@@ -63,7 +63,7 @@ export default {
           svc.status_page ? [' · ', h('a', { href: svc.status_page, rel: 'noopener noreferrer', target: '_blank' }, 'Official status page')] : null)),
       h('a', { class: 'button', href: link(['search'], { service: svc.name, outage: 'only', since: range.custom ? range.from.toISOString() : '-' + range.key, until: range.custom ? range.to.toISOString() : '' }) }, 'Search these posts'),
     );
-    const body = h('div', { id: 'service-body' });
+    const body = h('div', { id: 'service-body', class: 'stack' });
     root.append(head, rangePicker(svc.name, range), body);
 
     const draw = async (signal) => {
@@ -152,10 +152,10 @@ async function build(svc, range, signal) {
   const label = `Outage posts and distinct authors for ${svc.name} per ${trend.step} from ${fmt.dateTime(x0)} to ${fmt.dateTime(x1)}; ` +
     `peak ${peak.values.posts} posts at ${fmt.time(peak.t)}, expected about ${fmt.dec(peak.expected || 0)}.`;
   const chart = timeChart({
-    id: 'trend-chart', cls: 'trend', label, rows, step, x0, x1, band: true, spans, height: 300,
+    id: 'trend-chart', cls: 'trend', label, rows, step, x0, x1, band: true, spans, height: 320,
     series: [
       { key: 'posts', label: 'Outage posts', cls: 's-posts' },
-      { key: 'authors', label: 'Distinct authors', cls: 's-authors' },
+      { key: 'authors', label: 'Distinct authors', cls: 's-authors', area: true },
     ],
     tip: (r) => [
       `${fmt.dateTime(r.t)} (${trend.step})`,
@@ -180,12 +180,11 @@ async function build(svc, range, signal) {
   const out = [
     h('section', { class: 'panel', 'aria-labelledby': 'h-trend' },
       h('h2', { id: 'h-trend', class: 'visually-hidden' }, 'Trend'),
-      h('div', { class: 'page-head' },
-        h('p', { class: 'muted small' }, `${fmt.int(totalPosts)} outage posts in range · now: ${fmt.int(lvl.authors || 0)} people, ${fmt.ratio(lvl.posts || 0, lvl.expected || 0)} (15 min)`)),
+      h('p', { class: 'muted small chart-note' }, `${fmt.int(totalPosts)} outage posts in range · now: ${fmt.int(lvl.authors || 0)} people, ${fmt.ratio(lvl.posts || 0, lvl.expected || 0)} (15 min)`),
       chart,
       h('ul', { class: 'legend' },
         h('li', null, h('span', { class: 'swatch posts' }), 'Outage posts'),
-        h('li', null, h('span', { class: 'swatch authors' }), 'Distinct authors'),
+        h('li', null, h('span', { class: 'swatch authors-area' }), 'Distinct authors'),
         h('li', null, h('span', { class: 'swatch band' }), 'Normal range (95% of counts at the baseline)'),
         h('li', null, h('span', { class: 'swatch expected' }), 'Expected'),
         spans.length ? h('li', null, h('span', { class: 'swatch firing' }), 'Incident') : null),
