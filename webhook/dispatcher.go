@@ -676,4 +676,3 @@ func (d *Dispatcher) prune(now time.Time) error {
 		return nil
 	})
 }
-
