@@ -50,6 +50,17 @@ func topicFlags() []cli.Flag {
 	}
 }
 
+// alertFlags configure incidents, webhooks and the admin API (run, serve).
+func alertFlags() []cli.Flag {
+	return []cli.Flag{
+		stringFlag("admin-token", "", "bearer token of the administrative API (webhooks, silences); empty turns it off"),
+		&cli.StringSliceFlag{Name: "webhook", Usage: "send incidents to this endpoint, [FORMAT=]URL (native, alertmanager, slack, teams, discord); repeatable", Sources: env("webhook")},
+		stringFlag("webhook-secret", "", "whsec_ signing secret of the --webhook endpoints (default: generated, read it with GET /v1/webhooks/{id}/secret)"),
+		stringFlag("webhook-config", "", `JSON file of webhook endpoints: {"webhooks": [{"name", "url", "format", "secret", "services", "min_severity", "routing_key"}]}`),
+		&cli.StringSliceFlag{Name: "webhook-allow-net", Usage: "CIDR prefix webhooks may reach although private, loopback or link-local (refused otherwise); repeatable", Sources: env("webhook-allow-net")},
+	}
+}
+
 func flags(groups ...[]cli.Flag) []cli.Flag {
 	var out []cli.Flag
 	for _, g := range groups {
@@ -82,6 +93,7 @@ func newCommand() *cli.Command {
 					sourceFlags(),
 					[]cli.Flag{&cli.BoolFlag{Name: "exit-after-replay", Usage: "exit 0 once every replayed post is searchable", Sources: env("exit-after-replay")}},
 					topicFlags(),
+					alertFlags(),
 				),
 				Action: runMode(app.ModeRun),
 			},
@@ -116,7 +128,7 @@ func newCommand() *cli.Command {
 				Flags: flags([]cli.Flag{
 					dataDirFlag(), listenFlag("127.0.0.1:8080"), brokersFlag(),
 					stringFlag("group", "", "consumer group (default: one per index directory, so each replica reads everything)"),
-				}, topicFlags()),
+				}, topicFlags(), alertFlags()),
 				Action: runMode(app.ModeServe),
 			},
 		},
@@ -143,6 +155,13 @@ func runMode(mode app.Mode) cli.ActionFunc {
 			TopicRetention:   cmd.Duration("topic-retention"),
 			Logger:           logger,
 			Registry:         prometheus.NewRegistry(),
+		}
+		if mode == app.ModeRun || mode == app.ModeServe {
+			o.AdminToken = cmd.String("admin-token")
+			o.WebhookURLs = cmd.StringSlice("webhook")
+			o.WebhookSecret = cmd.String("webhook-secret")
+			o.WebhookConfig = cmd.String("webhook-config")
+			o.WebhookAllowNets = splitList(cmd.StringSlice("webhook-allow-net"))
 		}
 		switch mode {
 		case app.ModeRun:
