@@ -1,0 +1,258 @@
+package app_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/downsignal/downsignal/alert/alerttest"
+	"github.com/downsignal/downsignal/app"
+)
+
+const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw8cAZIEgaMAA="
+
+// hookReceiver is a real HTTP receiver that verifies every request with
+// the Standard Webhooks library and keeps the verified payloads.
+type hookReceiver struct {
+	*httptest.Server
+	t      *testing.T
+	mu     sync.Mutex
+	events []hookEvent
+	ids    map[string]int
+}
+
+type hookEvent struct {
+	Type      string    `json:"type"`
+	Timestamp time.Time `json:"timestamp"`
+	Data      struct {
+		ID       string    `json:"id"`
+		Service  string    `json:"service"`
+		Services []string  `json:"services"`
+		State    string    `json:"state"`
+		FiringAt time.Time `json:"firing_at"`
+		Seq      int       `json:"seq"`
+	} `json:"data"`
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	wh, err := standardwebhooks.NewWebhook(testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hookReceiver{t: t, ids: map[string]int{}}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := wh.Verify(body, r.Header); err != nil {
+			t.Errorf("receiver: signature does not verify: %v", err)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		var ev hookEvent
+		if err := json.Unmarshal(body, &ev); err != nil {
+			t.Errorf("receiver: payload %s: %v", body, err)
+		}
+		h.mu.Lock()
+		h.ids[r.Header.Get("webhook-id")]++
+		if h.ids[r.Header.Get("webhook-id")] == 1 {
+			h.events = append(h.events, ev)
+		}
+		h.mu.Unlock()
+	}))
+	t.Cleanup(h.Close)
+	return h
+}
+
+func (h *hookReceiver) got() []hookEvent {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.events)
+}
+
+type incidentList struct {
+	Incidents []struct {
+		ID         string    `json:"id"`
+		Service    string    `json:"service"`
+		Services   []string  `json:"services"`
+		State      string    `json:"state"`
+		Severity   string    `json:"severity"`
+		StartedAt  time.Time `json:"started_at"`
+		FiringAt   time.Time `json:"firing_at"`
+		ResolvedAt time.Time `json:"resolved_at"`
+		TopCodes   []struct {
+			Code string `json:"code"`
+		} `json:"top_codes"`
+		Samples []struct {
+			Text string `json:"text"`
+		} `json:"samples"`
+		Timeline []struct {
+			Kind string `json:"kind"`
+		} `json:"timeline"`
+	} `json:"incidents"`
+}
+
+var replayDay = time.Date(2026, 1, 22, 0, 0, 0, 0, time.UTC)
+
+func replayOf(t *testing.T, o alerttest.DayOptions) string {
+	t.Helper()
+	posts := alerttest.Day(o)
+	lines := make([]string, len(posts))
+	for i, p := range posts {
+		lines[i] = alerttest.JetstreamLine(p)
+	}
+	return writeReplay(t, lines...)
+}
+
+func alertOptions(t *testing.T, replay, hook string) app.Options {
+	return app.Options{
+		DataDir: t.TempDir(), Source: "replay:" + replay, AdminToken: "s3cret",
+		WebhookURLs: []string{"native=" + hook}, WebhookSecret: testSecret, WebhookAllowNets: []string{"127.0.0.0/8"},
+	}
+}
+
+// The recorded-style day of 22 January 2026 through the whole run
+// pipeline: quiet chatter, a copy-paste brigade, then the Microsoft 365
+// outage. Exactly one incident, firing within five minutes of event time
+// of the surge, grouping Outlook and Teams, resolved after it ends, and
+// delivered signed to a real receiver.
+func TestReplayedOutageDayAlertsOnce(t *testing.T) {
+	rc := newHookReceiver(t)
+	replay := replayOf(t, alerttest.DayOptions{Date: replayDay, Seed: 22, Surge: true, Brigade: true})
+	p := start(t, alertOptions(t, replay, rc.URL))
+	p.waitReplayed()
+
+	var list incidentList
+	if code := p.get("/v1/incidents", &list); code != http.StatusOK {
+		t.Fatalf("GET /v1/incidents: %d", code)
+	}
+	if len(list.Incidents) != 1 {
+		t.Fatalf("incidents %+v, want exactly one", list.Incidents)
+	}
+	in := list.Incidents[0]
+	onset := alerttest.SurgeOnset(replayDay)
+	lead := in.FiringAt.Sub(onset)
+	if in.Service != "Microsoft 365" || !slices.Contains(in.Services, "Outlook") || !slices.Contains(in.Services, "Teams") {
+		t.Errorf("incident %s services %v, want Microsoft 365 grouping Outlook and Teams", in.Service, in.Services)
+	}
+	if lead <= 0 || lead > 5*time.Minute {
+		t.Errorf("fired at %v: %v after the onset, want within 5 minutes", in.FiringAt, lead)
+	}
+	if in.State != "resolved" || !in.ResolvedAt.After(onset.Add(45*time.Minute)) {
+		t.Errorf("state %s resolved at %v, want resolved after the surge", in.State, in.ResolvedAt)
+	}
+	t.Logf("detection lead time %v (event time), resolved %v after onset, severity %s", lead, in.ResolvedAt.Sub(onset), in.Severity)
+
+	var detail struct {
+		Timeline []struct{ Kind string } `json:"timeline"`
+		TopCodes []struct{ Code string } `json:"top_codes"`
+		Samples  []struct{ Text string } `json:"samples"`
+	}
+	if code := p.get("/v1/incidents/"+in.ID, &detail); code != http.StatusOK || len(detail.Timeline) == 0 ||
+		len(detail.Samples) == 0 || len(detail.TopCodes) == 0 || detail.TopCodes[0].Code != "451 4.3.2" {
+		t.Errorf("GET /v1/incidents/%s: %d %+v", in.ID, code, detail)
+	}
+	for _, q := range []string{"?state=firing", "?service=Discord", "?until=2026-01-22T12:00:00Z"} {
+		var none incidentList
+		if p.get("/v1/incidents"+q, &none); len(none.Incidents) != 0 {
+			t.Errorf("GET /v1/incidents%s: %d incidents, want none", q, len(none.Incidents))
+		}
+	}
+	if code := p.get("/v1/incidents?state=sleeping", nil); code != http.StatusBadRequest {
+		t.Errorf("bad state: %d, want 400", code)
+	}
+
+	// The receiver: firing first, resolved last, one incident.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		evs := rc.got()
+		if n := len(evs); n >= 2 && evs[n-1].Type == "incident.resolved" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("receiver got %+v, want firing ... resolved", evs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	evs := rc.got()
+	if evs[0].Type != "incident.firing" || evs[0].Data.ID != in.ID || !evs[0].Data.FiringAt.Equal(in.FiringAt) {
+		t.Errorf("first webhook %+v, want incident.firing of %s", evs[0], in.ID)
+	}
+	for _, ev := range evs {
+		if ev.Data.ID != in.ID {
+			t.Errorf("webhook for another incident: %+v", ev)
+		}
+	}
+
+	// The admin API needs the token.
+	if code := p.get("/v1/webhooks", nil); code != http.StatusUnauthorized {
+		t.Errorf("GET /v1/webhooks without token: %d, want 401", code)
+	}
+	var hooks struct {
+		Webhooks []struct {
+			ID     string `json:"id"`
+			Origin string `json:"origin"`
+			Secret string `json:"secret"`
+		} `json:"webhooks"`
+	}
+	if code := p.admin(http.MethodGet, "/v1/webhooks", nil, &hooks); code != http.StatusOK || len(hooks.Webhooks) != 1 ||
+		hooks.Webhooks[0].Origin != "config" || hooks.Webhooks[0].Secret != "" {
+		t.Fatalf("GET /v1/webhooks: %d %+v, want the flag endpoint without its secret", code, hooks)
+	}
+	var dels struct {
+		Deliveries []struct {
+			Status string `json:"status"`
+		} `json:"deliveries"`
+	}
+	p.admin(http.MethodGet, "/v1/webhooks/"+hooks.Webhooks[0].ID+"/deliveries?status=delivered", nil, &dels)
+	if len(dels.Deliveries) != len(evs) {
+		t.Errorf("delivery log: %d delivered, receiver got %d", len(dels.Deliveries), len(evs))
+	}
+}
+
+// The same day without the outage raises nothing.
+func TestReplayedQuietDayRaisesNothing(t *testing.T) {
+	rc := newHookReceiver(t)
+	replay := replayOf(t, alerttest.DayOptions{Date: replayDay, Seed: 22, Brigade: true})
+	p := start(t, alertOptions(t, replay, rc.URL))
+	p.waitReplayed()
+	var list incidentList
+	p.get("/v1/incidents", &list)
+	if len(list.Incidents) != 0 {
+		t.Fatalf("quiet day: incidents %+v, want none", list.Incidents)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if evs := rc.got(); len(evs) != 0 {
+		t.Errorf("quiet day: receiver got %+v", evs)
+	}
+}
+
+// admin sends an authenticated request to the API.
+func (p *process) admin(method, path string, body, out any) int {
+	p.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, "http://"+p.app.APIAddr()+path, rd)
+	req.Header.Set("Authorization", "Bearer s3cret")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		p.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			p.t.Fatalf("%s %s: decode %q: %v", method, path, b, err)
+		}
+	}
+	return res.StatusCode
+}
