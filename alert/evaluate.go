@@ -89,24 +89,27 @@ func (e *Engine) evaluate(d *dirty, m int64) {
 	}
 }
 
-// checkGap marks m as an ingest gap when its total volume collapsed.
+// checkGap marks m as an ingest gap when its total volume collapsed
+// against an EWMA of the volume (gap minutes left out of it).
 func (e *Engine) checkGap(d *dirty, m int64) bool {
 	st := e.st
-	series := func(k int64) (float64, bool) {
-		if k < st.First || k > m || st.gaps[k] {
-			return 0, false
-		}
-		return float64(st.totals[k]), true
+	x := float64(st.totals[m])
+	expected := st.TotalEWMA
+	gap := m-st.First >= int64(e.o.Warmup) && expected >= e.o.GapVolume && x < e.o.GapRatio*expected
+	if gap {
+		st.gaps[m] = true
+		d.gaps[m] = true
+		e.log.Warn("ingest gap: suppressing new incidents", "minute", time.Unix(m*60, 0).UTC(),
+			"posts", st.totals[m], "expected", math.Round(expected))
+		return true
 	}
-	est := e.baseline.Expected(series, m)
-	if est.Expected < e.o.GapVolume || float64(st.totals[m]) >= e.o.GapRatio*est.Expected {
-		return false
+	alpha := 1 - math.Pow(0.5, 1/float64(max(e.o.Baseline.HalfLife, 60)))
+	if st.TotalEWMA == 0 {
+		st.TotalEWMA = x
+	} else {
+		st.TotalEWMA += alpha * (x - st.TotalEWMA)
 	}
-	st.gaps[m] = true
-	d.gaps[m] = true
-	e.log.Warn("ingest gap: suppressing new incidents", "minute", time.Unix(m*60, 0).UTC(),
-		"posts", st.totals[m], "expected", math.Round(est.Expected))
-	return true
+	return false
 }
 
 // evalScope scores one service's window ending at minute m.
@@ -121,7 +124,12 @@ func (e *Engine) evalScope(svc, grp string, m int64) scopeEval {
 			window = append(window, mm.entries...)
 		}
 	}
+	se := scopeEval{service: svc, voices: countVoices(window)}
 	gs := st.groups[grp]
+	if se.voices < o.ExitAuthors || (se.voices < o.MinAuthors && (gs == nil || gs.Open == "")) {
+		// Below every level that could matter: no need for the baseline.
+		return se
+	}
 	series := func(k int64) (float64, bool) {
 		if k < st.First || k >= from || st.gaps[k] || (gs != nil && gs.excluded(k)) {
 			return 0, false
@@ -134,7 +142,7 @@ func (e *Engine) evalScope(svc, grp string, m int64) scopeEval {
 	est := e.baseline.Expected(series, from)
 	w := float64(o.Window)
 	win := detect.Estimate{Expected: w * est.Expected, Spread: math.Sqrt(w) * est.Spread, Method: est.Method}
-	se := scopeEval{service: svc, voices: countVoices(window), expected: win.Expected}
+	se.expected = win.Expected
 	se.score = detect.Score(float64(se.voices), win)
 	se.hot = se.voices >= o.MinAuthors && float64(se.voices) >= o.Ratio*win.Expected && se.score >= o.FireScore
 	se.warm = se.voices >= o.ExitAuthors && float64(se.voices) >= o.ExitRatio*win.Expected

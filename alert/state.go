@@ -103,8 +103,10 @@ type meta struct {
 	// First is the first minute of stream seen (0: none yet).
 	First int64 `json:"first"`
 	// Evaluated is the last minute evaluated.
-	Evaluated int64             `json:"evaluated"`
-	NextSeq   uint64            `json:"next_seq"`
+	Evaluated int64  `json:"evaluated"`
+	NextSeq   uint64 `json:"next_seq"`
+	// TotalEWMA is the moving average of all posts per minute, for gaps.
+	TotalEWMA float64           `json:"total_ewma"`
 	Parents   map[string]string `json:"parents"`
 }
 

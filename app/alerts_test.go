@@ -256,3 +256,187 @@ func (p *process) admin(method, path string, body, out any) int {
 	}
 	return res.StatusCode
 }
+
+// Deliveries pending when the process stops are delivered after a
+// restart on the same data directory, once per webhook-id: one attempt
+// of each fails (503), the next hangs and is cut by the shutdown.
+func TestPendingWebhooksSurviveRestart(t *testing.T) {
+	var mu sync.Mutex
+	healthy := false
+	accepted := map[string]int{}
+	seen := map[string]int{}
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body) // the server notices a client going away only after the body
+		id := r.Header.Get("webhook-id")
+		mu.Lock()
+		seen[id]++
+		first, ok := seen[id] == 1, healthy
+		if ok {
+			accepted[id]++
+		}
+		mu.Unlock()
+		switch {
+		case ok:
+		case first:
+			w.WriteHeader(http.StatusServiceUnavailable)
+		default:
+			select { // hangs until the sender gives up
+			case <-r.Context().Done():
+			case <-time.After(time.Minute):
+			}
+		}
+	}))
+	t.Cleanup(rc.Close) // after the process stops (cleanups run last first)
+	replay := replayOf(t, alerttest.DayOptions{Date: replayDay, Seed: 23, From: 17, To: 23, Surge: true})
+	o := alertOptions(t, replay, rc.URL)
+	o.WebhookSchedule = []time.Duration{0, 500 * time.Millisecond, time.Second, time.Second, time.Second, time.Second}
+
+	p := start(t, o)
+	p.waitReplayed()
+	var hooks struct {
+		Webhooks []struct{ ID string } `json:"webhooks"`
+	}
+	p.admin(http.MethodGet, "/v1/webhooks", nil, &hooks)
+	deliveries := func(p *process) []string {
+		var dels struct {
+			Deliveries []struct{ Status string } `json:"deliveries"`
+		}
+		p.admin(http.MethodGet, "/v1/webhooks/"+hooks.Webhooks[0].ID+"/deliveries", nil, &dels)
+		var out []string
+		for _, d := range dels.Deliveries {
+			out = append(out, d.Status)
+		}
+		return out
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		n := len(seen)
+		mu.Unlock()
+		if n >= 1 && len(deliveries(p)) >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("receiver saw %d webhook-ids, deliveries %v; want attempts and firing+resolved queued", n, deliveries(p))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.stop()
+	mu.Lock()
+	healthy = true
+	mu.Unlock()
+
+	p2 := start(t, o)
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		st := deliveries(p2)
+		if len(st) >= 2 && !slices.ContainsFunc(st, func(s string) bool { return s != "delivered" }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after restart deliveries %v, want all delivered", st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(accepted) < 2 {
+		t.Errorf("accepted %v, want firing and resolved", accepted)
+	}
+	for id, n := range accepted {
+		if n != 1 {
+			t.Errorf("webhook-id %s accepted %d times, want once", id, n)
+		}
+	}
+}
+
+// The admin API: token required, SSRF refused at registration, test sends,
+// secret rotation and silences.
+func TestAdminAPI(t *testing.T) {
+	rc := newHookReceiver(t)
+	replay := replayOf(t, alerttest.DayOptions{Date: replayDay, Seed: 24, From: 0, To: 1})
+	o := alertOptions(t, replay, rc.URL)
+	o.WebhookURLs = nil
+	p := start(t, o)
+
+	type ep struct {
+		ID     string `json:"id"`
+		Secret string `json:"secret"`
+		Format string `json:"format"`
+		Error  string `json:"error"`
+	}
+	var bad ep
+	if code := p.admin(http.MethodPost, "/v1/webhooks", map[string]any{"url": "http://169.254.169.254/latest/meta-data/"}, &bad); code != http.StatusBadRequest {
+		t.Errorf("metadata address: %d %+v, want 400", code, bad)
+	}
+	if code := p.admin(http.MethodPost, "/v1/webhooks", map[string]any{"url": rc.URL, "colour": "red"}, &bad); code != http.StatusBadRequest {
+		t.Errorf("unknown field: %d, want 400", code)
+	}
+	var created ep
+	if code := p.admin(http.MethodPost, "/v1/webhooks", map[string]any{"url": rc.URL, "format": "native", "secret": testSecret}, &created); code != http.StatusCreated || created.Secret != testSecret {
+		t.Fatalf("create: %d %+v", code, created)
+	}
+	if code := p.admin(http.MethodPost, "/v1/webhooks/"+created.ID+"/test", nil, nil); code != http.StatusAccepted {
+		t.Fatalf("test send: %d", code)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(rc.got()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("test send never arrived")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ev := rc.got()[0]; ev.Type != "endpoint.test" {
+		t.Errorf("test send type %q", ev.Type)
+	}
+	var rotated ep
+	if code := p.admin(http.MethodPost, "/v1/webhooks/"+created.ID+"/rotate-secret", map[string]any{"grace": "1h"}, &rotated); code != http.StatusOK || rotated.Secret == testSecret || rotated.Secret == "" {
+		t.Errorf("rotate: %d %+v", code, rotated)
+	}
+	var patched ep
+	if code := p.admin(http.MethodPatch, "/v1/webhooks/"+created.ID, map[string]any{"format": "slack"}, &patched); code != http.StatusOK || patched.Format != "slack" {
+		t.Errorf("patch: %d %+v", code, patched)
+	}
+	if code := p.admin(http.MethodPost, "/v1/webhooks/"+created.ID+"/replay", map[string]any{"since": "2026-01-01T00:00:00Z"}, nil); code != http.StatusAccepted {
+		t.Errorf("replay failures: %d", code)
+	}
+	if code := p.admin(http.MethodDelete, "/v1/webhooks/"+created.ID, nil, nil); code != http.StatusNoContent {
+		t.Errorf("delete: %d", code)
+	}
+	if code := p.admin(http.MethodGet, "/v1/webhooks/"+created.ID, nil, nil); code != http.StatusNotFound {
+		t.Errorf("get deleted: %d, want 404", code)
+	}
+
+	var sil struct {
+		ID       string    `json:"id"`
+		Service  string    `json:"service"`
+		StartsAt time.Time `json:"starts_at"`
+		EndsAt   time.Time `json:"ends_at"`
+	}
+	if code := p.admin(http.MethodPost, "/v1/silences", map[string]any{"service": "office 365", "duration": "2h", "comment": "maintenance"}, &sil); code != http.StatusCreated ||
+		sil.Service != "Microsoft 365" || sil.EndsAt.Sub(sil.StartsAt) != 2*time.Hour {
+		t.Fatalf("create silence: %d %+v", code, sil)
+	}
+	if code := p.admin(http.MethodPost, "/v1/silences", map[string]any{"service": "Myspace", "duration": "2h"}, nil); code != http.StatusBadRequest {
+		t.Errorf("silence of an unknown service: %d, want 400", code)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+p.app.APIAddr()+"/v1/silences", bytes.NewReader([]byte(`{"service":"Teams","duration":"1h"}`)))
+	req.Header.Set("Authorization", "Bearer wrong")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("silence with a wrong token: %d, want 401", res.StatusCode)
+	}
+	var sils struct {
+		Silences []struct{ ID string } `json:"silences"`
+	}
+	if p.get("/v1/silences", &sils); len(sils.Silences) != 1 {
+		t.Errorf("silences %+v, want 1", sils)
+	}
+	if code := p.admin(http.MethodDelete, "/v1/silences/"+sil.ID, nil, nil); code != http.StatusNoContent {
+		t.Errorf("delete silence: %d", code)
+	}
+}

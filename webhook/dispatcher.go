@@ -450,7 +450,8 @@ func (d *Dispatcher) attempt(ctx context.Context, id string, filedAt time.Time) 
 		return err
 	}
 	if del == nil || del.Status != StatusPending || !del.NextAttempt.Equal(filedAt) {
-		return nil // changed since it was listed
+		d.log.Debug("delivery changed since it was listed", "delivery", id)
+		return nil
 	}
 	now := d.o.Now()
 	switch {
@@ -480,6 +481,7 @@ func (d *Dispatcher) attempt(ctx context.Context, id string, filedAt time.Time) 
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
 	req.Header.Set("webhook-signature", signature(ep.activeSecrets(now), del.ID, now, del.Body))
 	start := time.Now()
+	d.log.Debug("webhook attempt", "delivery", del.ID, "endpoint", ep.ID, "round", del.Round)
 	res, err := d.client.Do(req)
 	dur := time.Since(start)
 	if ctx.Err() != nil {
