@@ -276,20 +276,10 @@ func (e *Engine) applyOne(tx *bolt.Tx, d *dirty, sig *classify.Signal) error {
 		if err := countedB.Put(uri, v); err != nil {
 			return err
 		}
-		grp := st.groupOf(services[0])
-		rp := &recentPost{URI: ev.URI, Author: ev.DID, Text: clip(ev.Text, 300), Time: ev.Time.UTC(), Minute: m, Services: services, Group: grp}
+		rp := &recentPost{URI: ev.URI, Author: ev.DID, Text: clip(ev.Text, 300), Time: ev.Time.UTC(), Minute: m, Services: services, Group: st.groupOf(services[0])}
 		if m > st.Evaluated-120 {
 			st.recent[post] = rp
 			d.recent[post] = true
-		}
-		// A report for a group with an open incident joins its figures.
-		for _, g := range groupsOf(st, scopes) {
-			if gs := st.groups[g]; gs != nil && gs.Open != "" && m >= gs.Window {
-				if in := st.incidents[gs.Open]; in != nil && in.State != Resolved {
-					addReport(in, en, rp)
-					d.incidents[in.ID] = true
-				}
-			}
 		}
 	case ingest.KindDelete:
 		uri := []byte(ev.URI)
@@ -339,14 +329,6 @@ func (e *Engine) applyOne(tx *bolt.Tx, d *dirty, sig *classify.Signal) error {
 		return countedB.Delete(uri)
 	}
 	return nil
-}
-
-func groupsOf(st *state, scopes []string) []string {
-	var out []string
-	for _, s := range scopes {
-		out = appendUnique(out, st.groupOf(s))
-	}
-	return out
 }
 
 // advance moves the watermark and evaluates each minute it completed.

@@ -202,6 +202,7 @@ func (e *Engine) step(d *dirty, name string, ses []scopeEval, m int64, at time.T
 			e.fire(d, in, at)
 		}
 	case in.State == Pending:
+		e.absorb(in, name, m, m)
 		switch {
 		case hot && !suppressed:
 			gs.HotRun++
@@ -225,6 +226,7 @@ func (e *Engine) step(d *dirty, name string, ses []scopeEval, m int64, at time.T
 			services int
 			regions  int
 		}{in.Severity, in.Confidence, len(in.Services), significantRegions(in)}
+		e.absorb(in, name, m, m)
 		if hot {
 			e.grow(in, hotServices, peak, cluster, at)
 		}
@@ -319,8 +321,19 @@ func (e *Engine) openIncident(d *dirty, name string, gs *group, m int64, at time
 	in.Timeline = append(in.Timeline, Point{Time: at, Kind: "pending", Authors: peak.voices, Expected: peak.expected, Score: peak.score})
 	st.incidents[id] = in
 	gs.Open, gs.Window = id, from
-	// Reports of the group's services from the window on, once each.
-	seen := map[uint64]bool{}
+	e.absorb(in, name, from, m)
+	d.incidents[id] = true
+	e.metrics.event("incident.pending")
+	return in
+}
+
+const maxSamples = 10
+
+// absorb adds the reports of the group's services in minutes [from, to]
+// to the incident, each post once. It runs as minutes are evaluated, so
+// what an incident counts depends on event time only, not on batching.
+func (e *Engine) absorb(in *Incident, name string, from, to int64) {
+	st := e.st
 	var svcs []string
 	for svc := range st.minutes {
 		if st.groupOf(svc) == name {
@@ -328,18 +341,9 @@ func (e *Engine) openIncident(d *dirty, name string, gs *group, m int64, at time
 		}
 	}
 	sort.Strings(svcs)
-	var keys []int64
-	for _, svc := range svcs {
-		for k := range st.minutes[svc] {
-			if k >= from {
-				keys = append(keys, k)
-			}
-		}
-	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
+	seen := map[uint64]bool{}
 	var posts []*recentPost
-	for _, k := range keys {
+	for k := from; k <= to; k++ {
 		for _, svc := range svcs {
 			mm := st.minutes[svc][k]
 			if mm == nil {
@@ -366,12 +370,7 @@ func (e *Engine) openIncident(d *dirty, name string, gs *group, m int64, at time
 	for _, rp := range posts {
 		addSample(in, rp)
 	}
-	d.incidents[id] = true
-	e.metrics.event("incident.pending")
-	return in
 }
-
-const maxSamples = 10
 
 // addReport adds one report's codes and regions (and, given its text, a
 // sample) to an open incident.

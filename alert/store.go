@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -210,6 +211,21 @@ func save(tx *bolt.Tx, st *state, d *dirty) error {
 				if err := c.Delete(); err != nil {
 					return err
 				}
+			}
+		}
+	}
+	if d.pruned {
+		// Events older than the retention: webhook delivery read them long ago.
+		c := tx.Bucket(bucketEvents).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			var ev struct {
+				Time time.Time `json:"time"`
+			}
+			if json.Unmarshal(v, &ev) == nil && ev.Time.Unix()/60 >= d.pruneFrom {
+				break
+			}
+			if err := c.Delete(); err != nil {
+				return err
 			}
 		}
 	}
