@@ -82,6 +82,7 @@ func (e *Engine) evaluate(d *dirty, m int64) {
 	}
 	sort.Strings(names) // a fixed order keeps event sequence numbers reproducible
 	for _, name := range names {
+		slices.SortFunc(byGroup[name], func(a, b scopeEval) int { return strings.Compare(a.service, b.service) })
 		e.step(d, name, byGroup[name], m, at, suppressed, suppressedGap)
 	}
 	if m%60 == 0 {

@@ -1,8 +1,10 @@
 package alert_test
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +47,9 @@ func TestSameDayAnyPartitioningSameIncidents(t *testing.T) {
 			t.Errorf("%d partitions, batches of %d: events %v, want %v", c.parts, c.batch, got.Events, ref.Events)
 		}
 		if len(got.Incidents) != 1 || !reflect.DeepEqual(got.Incidents[0], ref.Incidents[0]) {
-			t.Errorf("%d partitions, batches of %d: incident differs:\n%+v\nwant\n%+v", c.parts, c.batch, got.Incidents, ref.Incidents)
+			a, _ := json.MarshalIndent(got.Incidents, "", " ")
+			b, _ := json.MarshalIndent(ref.Incidents, "", " ")
+			t.Errorf("%d partitions, batches of %d: incident differs:\n%s", c.parts, c.batch, lineDiff(string(a), string(b)))
 		}
 	}
 }
@@ -79,4 +83,23 @@ func TestLeadTimeAndFalseIncidentsOverSeeds(t *testing.T) {
 		t.Errorf("%d events on %d quiet days (with a brigade), want none", falseIncidents, len(seeds))
 	}
 	t.Logf("%d quiet days: %d false events; %d outage days: worst lead time %v", len(seeds), falseIncidents, len(seeds), worst)
+}
+
+// lineDiff shows the lines that differ between two texts of equal shape.
+func lineDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	var out []string
+	for i := 0; i < max(len(g), len(w)) && len(out) < 20; i++ {
+		var a, b string
+		if i < len(g) {
+			a = g[i]
+		}
+		if i < len(w) {
+			b = w[i]
+		}
+		if a != b {
+			out = append(out, "got "+a+" | want "+b)
+		}
+	}
+	return strings.Join(out, "\n")
 }
