@@ -583,6 +583,10 @@ func (d *Dispatcher) record(del *Delivery, ep *Endpoint, filedAt time.Time, at A
 			}
 			if disable != "" && cur.Enabled {
 				cur.Enabled, cur.DisabledReason, cur.DisabledAt, changed = false, disable, now, true
+				cur.Events = append(cur.Events, EndpointEvent{Type: "endpoint.disabled", At: now, Reason: disable})
+				if n := len(cur.Events); n > 20 {
+					cur.Events = slices.Delete(cur.Events, 0, n-20)
+				}
 			}
 			if changed {
 				cur.UpdatedAt = now

@@ -46,6 +46,9 @@ type Endpoint struct {
 	// an operator).
 	DisabledReason string    `json:"disabled_reason,omitempty"`
 	DisabledAt     time.Time `json:"disabled_at,omitzero"`
+	// Events are the endpoint's own happenings (endpoint.disabled), newest
+	// last, at most 20.
+	Events []EndpointEvent `json:"events,omitempty"`
 	// FailingSince is when the current run of failed attempts began.
 	FailingSince time.Time `json:"failing_since,omitzero"`
 	// Origin is "api" or "config" (config-file and flag endpoints are
@@ -54,6 +57,13 @@ type Endpoint struct {
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Secrets   []Secret  `json:"secrets"`
+}
+
+// EndpointEvent is something that happened to an endpoint.
+type EndpointEvent struct {
+	Type   string    `json:"type"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason,omitempty"`
 }
 
 // Secret is one signing secret. The current secret has no expiry; a

@@ -313,8 +313,8 @@ func TestReceiverAnswering410DisablesEndpointAtOnce(t *testing.T) {
 	src.add(firing())
 	del := waitStatus(t, d, ep.ID, webhook.StatusFailed)
 	got, _ := d.Endpoint(ep.ID)
-	if got.Enabled || !strings.Contains(got.DisabledReason, "410") {
-		t.Fatalf("endpoint after 410: enabled %v reason %q, want disabled for 410", got.Enabled, got.DisabledReason)
+	if got.Enabled || !strings.Contains(got.DisabledReason, "410") || len(got.Events) != 1 || got.Events[0].Type != "endpoint.disabled" {
+		t.Fatalf("endpoint after 410: enabled %v reason %q events %+v, want disabled for 410 with an event", got.Enabled, got.DisabledReason, got.Events)
 	}
 	if len(del.Attempts) != 1 {
 		t.Errorf("attempts %+v, want exactly one", del.Attempts)
@@ -383,8 +383,8 @@ func TestBreakerAndLongFailureDisable(t *testing.T) {
 	for {
 		got, _ := d.Endpoint(ep.ID)
 		if !got.Enabled {
-			if !strings.Contains(got.DisabledReason, "failing for") {
-				t.Errorf("disabled reason %q", got.DisabledReason)
+			if !strings.Contains(got.DisabledReason, "failing for") || len(got.Events) != 1 || got.Events[0].Type != "endpoint.disabled" {
+				t.Errorf("disabled reason %q events %+v", got.DisabledReason, got.Events)
 			}
 			break
 		}
