@@ -20,6 +20,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/downsignal/downsignal/alert"
 )
 
 var (
@@ -189,10 +191,13 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 }
 
-// deliveryID is the webhook-id of an event for an endpoint: derived, so
-// fanning out the same event again finds the delivery already there.
-func deliveryID(endpointID string, seq uint64, source string) string {
-	h := sha256.Sum256([]byte(source + "\x00" + endpointID + "\x00" + strconv.FormatUint(seq, 10)))
+// deliveryID is the webhook-id of an incident change for an endpoint. It
+// derives from the incident's id and change number (both reproducible
+// from the stream), so fanning out the same change again - after a crash,
+// from a rebuilt detector store, or from another replica with the same
+// configured endpoint - yields the same id and receivers can drop copies.
+func deliveryID(endpointID string, ev *alert.Event) string {
+	h := sha256.Sum256([]byte(endpointID + "\x00" + ev.Incident.ID + "\x00" + strconv.Itoa(ev.Incident.Seq) + "\x00" + ev.Type))
 	return "msg_" + hex.EncodeToString(h[:12])
 }
 
@@ -236,7 +241,7 @@ func (d *Dispatcher) fanOut() error {
 					if !ep.Enabled || !ep.matches(&ev.Incident) {
 						continue
 					}
-					id := deliveryID(ep.ID, ev.Seq, cur.Source)
+					id := deliveryID(ep.ID, &ev)
 					if tx.Bucket(bucketDeliveries).Get([]byte(id)) != nil {
 						continue
 					}

@@ -78,6 +78,7 @@ var fastSchedule = []time.Duration{0, 50 * time.Millisecond, 100 * time.Millisec
 
 // source is a hand-written event log.
 type source struct {
+	id     string
 	mu     sync.Mutex
 	events []alert.Event
 	notify chan struct{}
@@ -114,7 +115,12 @@ func (s *source) Notify() <-chan struct{} {
 	return s.notify
 }
 
-func (s *source) InstanceID() string { return "test-source" }
+func (s *source) InstanceID() string {
+	if s.id == "" {
+		return "test-source"
+	}
+	return s.id
+}
 
 var incident = alert.Incident{
 	ID: "microsoft-365-20260122T1931", Service: "Microsoft 365", Services: []string{"Outlook", "Teams"},
@@ -530,5 +536,37 @@ func waitStatusOf(t *testing.T, d *webhook.Dispatcher, endpoint, id, status stri
 			t.Fatalf("delivery %s never %s", id, status)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A rebuilt detector store numbers its events from 1 again and replays the
+// same incidents: nothing already delivered is sent again.
+func TestRebuiltSourceDoesNotRenotify(t *testing.T) {
+	rc := newReceiver(t, nil)
+	path := filepath.Join(t.TempDir(), "w.db")
+	src := newSource()
+	d, stop := dispatcher(t, webhook.Options{Path: path, Source: src})
+	ep := create(t, d, rc.URL, "native")
+	resolved := firing()
+	resolved.Type = alert.EventResolved
+	src.add(firing(), resolved)
+	rc.wait(t, 2, 10*time.Second)
+	waitAll(t, d, ep.ID, 2)
+	stop()
+
+	rebuilt := newSource()
+	rebuilt.id = "rebuilt"
+	rebuilt.add(firing(), resolved)
+	d2, _ := dispatcher(t, webhook.Options{Path: path, Source: rebuilt})
+	next := firing()
+	next.Incident.ID = "teams-20260123T0900"
+	rebuilt.add(next)
+	rc.wait(t, 3, 10*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	if n := len(rc.requests()); n != 3 {
+		t.Errorf("receiver got %d requests, want 3 (the new incident only after the rebuild)", n)
+	}
+	if dels, _ := d2.Deliveries(ep.ID, "", 10); len(dels) != 3 {
+		t.Errorf("%d deliveries, want 3", len(dels))
 	}
 }
