@@ -97,13 +97,13 @@ func TestWebhookEndpoints(t *testing.T) {
 	if code, _ := do(t, s, "GET", "/v1/webhooks", "", ""); code != http.StatusUnauthorized {
 		t.Errorf("list without token: %d, want 401", code)
 	}
-	for _, body := range []string{`{"url":"http://10.0.0.1/x"}`, `{"url":"http://127.0.0.1:9/x","format":"fax"}`, `{"format":"slack"}`, `{"url":"http://127.0.0.1:9/x","secret":"plain"}`} {
+	for _, body := range []string{`{"url":"http://10.0.0.1/x"}`, `{"url":"http://127.0.0.1:9/x","format":"fax"}`, `{"format":"slack"}`, `{"url":"http://127.0.0.1:9/x","secret":"plain"}`, `{"url":"http://127.0.0.1:9/x","services":["Myspace"]}`} {
 		if code, out := do(t, s, "POST", "/v1/webhooks", "tok", body); code != http.StatusBadRequest {
 			t.Errorf("create %s: %d %v, want 400", body, code, out)
 		}
 	}
-	code, ep := do(t, s, "POST", "/v1/webhooks", "tok", `{"url":"http://127.0.0.1:9/x","format":"discord","services":["Outlook"],"min_severity":"major"}`)
-	if code != http.StatusCreated || !strings.HasPrefix(ep["secret"].(string), "whsec_") {
+	code, ep := do(t, s, "POST", "/v1/webhooks", "tok", `{"url":"http://127.0.0.1:9/x","format":"discord","services":["hotmail"],"min_severity":"major"}`)
+	if code != http.StatusCreated || !strings.HasPrefix(ep["secret"].(string), "whsec_") || ep["services"].([]any)[0] != "Outlook" {
 		t.Fatalf("create: %d %v", code, ep)
 	}
 	id := ep["id"].(string)

@@ -69,9 +69,28 @@ func (s *Server) webhookError(w http.ResponseWriter, r *http.Request, err error)
 	}
 }
 
+// canonicalServices maps the filter's names to catalog names; false (after
+// a 400) when one is unknown.
+func (s *Server) canonicalServices(w http.ResponseWriter, spec *webhook.Spec) bool {
+	if spec.Services == nil {
+		return true
+	}
+	out := make([]string, 0, len(*spec.Services))
+	for _, name := range *spec.Services {
+		svc, ok := s.lookup(name)
+		if !ok {
+			writeError(w, http.StatusBadRequest, "unknown service "+quote(name))
+			return false
+		}
+		out = append(out, svc)
+	}
+	spec.Services = &out
+	return true
+}
+
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 	var spec webhook.Spec
-	if !decodeBody(w, r, &spec) {
+	if !decodeBody(w, r, &spec) || !s.canonicalServices(w, &spec) {
 		return
 	}
 	ep, err := s.o.Webhooks.Create(r.Context(), spec)
@@ -123,7 +142,7 @@ func (s *Server) webhookSecret(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
 	var spec webhook.Spec
-	if !decodeBody(w, r, &spec) {
+	if !decodeBody(w, r, &spec) || !s.canonicalServices(w, &spec) {
 		return
 	}
 	ep, err := s.o.Webhooks.Update(r.Context(), r.PathValue("id"), spec)

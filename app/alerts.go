@@ -72,6 +72,7 @@ func (a *App) buildAlerts(ctx context.Context) error {
 		Metrics:  webhook.NewMetrics(a.o.Registry),
 		Guard:    webhook.NewGuard(allow),
 		Schedule: a.o.WebhookSchedule,
+		MaxAge:   a.o.WebhookMaxAge,
 	})
 	if err != nil {
 		return err

@@ -69,6 +69,9 @@ type Options struct {
 	// are private, loopback or link-local (the SSRF guard refuses them
 	// otherwise).
 	WebhookAllowNets []string
+	// WebhookMaxAge skips incident changes older than this (event time
+	// against the wall clock); 0 sends all, as replays need.
+	WebhookMaxAge time.Duration
 	// WebhookSchedule overrides the retry schedule (tests).
 	WebhookSchedule []time.Duration
 

@@ -234,7 +234,7 @@ func (d *Dispatcher) fanOut() error {
 			}
 			for _, ev := range evs {
 				cur.Seq = ev.Seq
-				if ev.Silenced {
+				if ev.Silenced || (d.o.MaxAge > 0 && now.Sub(ev.Time) > d.o.MaxAge) {
 					continue
 				}
 				for _, ep := range eps {

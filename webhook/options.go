@@ -49,6 +49,11 @@ type Options struct {
 	MaxRetryAfter time.Duration
 	// Retention of finished deliveries in the log. Default 30 days.
 	Retention time.Duration
+	// MaxAge skips incident changes whose event time is older than this
+	// (wall clock) when they are fanned out, so a detector catching up on
+	// days of backlog does not page anyone about them. 0 sends everything
+	// (replays of recorded days need that).
+	MaxAge time.Duration
 	// ExternalURL links receivers back to this instance (Alertmanager
 	// generatorURL, PagerDuty links).
 	ExternalURL string

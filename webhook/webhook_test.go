@@ -570,3 +570,19 @@ func TestRebuiltSourceDoesNotRenotify(t *testing.T) {
 		t.Errorf("%d deliveries, want 3", len(dels))
 	}
 }
+
+func TestMaxAgeSkipsOldChanges(t *testing.T) {
+	rc := newReceiver(t, nil)
+	src := newSource()
+	d, _ := dispatcher(t, webhook.Options{Source: src, MaxAge: time.Hour})
+	ep := create(t, d, rc.URL, "native")
+	fresh := firing()
+	fresh.Time = time.Now().Add(-time.Minute)
+	fresh.Incident.ID = "fresh"
+	src.add(firing(), fresh) // the first happened in January
+	rc.wait(t, 1, 10*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	if dels, _ := d.Deliveries(ep.ID, "", 10); len(dels) != 1 || dels[0].IncidentID != "fresh" {
+		t.Errorf("deliveries %+v, want only the fresh change", dels)
+	}
+}

@@ -57,6 +57,7 @@ func alertFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "webhook", Usage: "send incidents to this endpoint, [FORMAT=]URL (native, alertmanager, slack, teams, discord); repeatable", Sources: env("webhook")},
 		stringFlag("webhook-secret", "", "whsec_ signing secret of the --webhook endpoints (default: generated, read it with GET /v1/webhooks/{id}/secret)"),
 		stringFlag("webhook-config", "", `JSON file of webhook endpoints: {"webhooks": [{"name", "url", "format", "secret", "services", "min_severity", "routing_key"}]}`),
+		&cli.DurationFlag{Name: "webhook-max-age", Usage: "do not notify incident changes older than this (e.g. 1h when a new store catches up on a backlog); 0 notifies all", Sources: env("webhook-max-age")},
 		&cli.StringSliceFlag{Name: "webhook-allow-net", Usage: "CIDR prefix webhooks may reach although private, loopback or link-local (refused otherwise); repeatable", Sources: env("webhook-allow-net")},
 	}
 }
@@ -162,6 +163,7 @@ func runMode(mode app.Mode) cli.ActionFunc {
 			o.WebhookSecret = cmd.String("webhook-secret")
 			o.WebhookConfig = cmd.String("webhook-config")
 			o.WebhookAllowNets = splitList(cmd.StringSlice("webhook-allow-net"))
+			o.WebhookMaxAge = cmd.Duration("webhook-max-age")
 		}
 		switch mode {
 		case app.ModeRun:
