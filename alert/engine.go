@@ -118,6 +118,9 @@ func (e *Engine) wake() {
 	e.notifyMu.Unlock()
 }
 
+// maxFuture is how far ahead of the wall clock an event time may be.
+const maxFuture = 10 * time.Minute
+
 // Apply counts one batch, advances the watermark, evaluates every minute
 // it completed, and makes all of it durable in one transaction with the
 // batch's offsets. Records below the stored offsets were applied before a
@@ -142,7 +145,7 @@ func (e *Engine) Apply(ctx context.Context, changes []Change, now time.Time) err
 
 	e.mu.Lock()
 	d := newDirty()
-	applied := 0
+	applied, future := 0, 0
 	var events []Event
 	err := e.db.Update(func(tx *bolt.Tx) error {
 		st := e.st
@@ -167,6 +170,13 @@ func (e *Engine) Apply(ctx context.Context, changes []Change, now time.Time) err
 				continue
 			}
 			st.Offsets[ch.Partition] = ch.Offset + 1
+			if ch.Signal.Event.Time.After(now.Add(maxFuture)) {
+				// A clock far ahead (a post's own createdAt can be anything)
+				// would drag the watermark into the future: leave it out.
+				e.metrics.invalidRecord()
+				future++
+				continue
+			}
 			ps.MaxTime = max(ps.MaxTime, ch.Signal.Event.Time.Unix())
 			if err := e.applyOne(tx, d, &ch.Signal); err != nil {
 				return err
@@ -191,6 +201,9 @@ func (e *Engine) Apply(ctx context.Context, changes []Change, now time.Time) err
 	e.mu.Unlock()
 
 	e.metrics.batch(applied, time.Since(start), wm, open)
+	if future > 0 {
+		e.log.Warn("skipped records dated in the future", "records", future)
+	}
 	for _, ev := range events {
 		e.metrics.event(ev.Type)
 		e.log.Info("incident "+ev.Type[len("incident."):], "incident", ev.Incident.ID, "service", ev.Incident.Service,

@@ -273,3 +273,22 @@ func TestDeletedBrigadeIsNotCounted(t *testing.T) {
 		t.Fatalf("standing brigade: incidents %+v, want one Slack incident", got)
 	}
 }
+
+// One post dated years ahead must not drag the watermark (and with it
+// every later evaluation) into the future.
+func TestFutureDatedPostIsIgnored(t *testing.T) {
+	posts := alerttest.Day(alerttest.DayOptions{Date: day, Seed: 12, From: 17, To: 23, Surge: true})
+	cut := len(posts) / 3
+	bad := alerttest.Post{DID: "did:plc:timetraveller", RKey: "3future", Time: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), Text: "Outlook down?"}
+	posts = append(posts[:cut:cut], append([]alerttest.Post{bad}, posts[cut:]...)...)
+	e := open(t, filepath.Join(t.TempDir(), "alerts.db"))
+	defer e.Close()
+	f := newFeeder(t, 1)
+	f.apply(e, f.changes(signals(posts)))
+	if wm := e.Watermark(); wm.Year() != 2026 {
+		t.Errorf("watermark %v, want in 2026", wm)
+	}
+	if got := e.Incidents(alert.Filter{}); len(got) != 1 || got[0].State != alert.Resolved {
+		t.Errorf("incidents %+v, want the outage, resolved", got)
+	}
+}
