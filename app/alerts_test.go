@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -357,7 +359,24 @@ func TestAdminAPI(t *testing.T) {
 	replay := replayOf(t, alerttest.DayOptions{Date: replayDay, Seed: 24, From: 0, To: 1})
 	o := alertOptions(t, replay, rc.URL)
 	o.WebhookURLs = nil
+	o.WebhookConfig = filepath.Join(t.TempDir(), "webhooks.json")
+	cfg := `{"webhooks": [{"name": "ops", "url": "` + rc.URL + `/ops", "format": "slack", "services": ["Outlook"], "min_severity": "major"}]}`
+	if err := os.WriteFile(o.WebhookConfig, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	p := start(t, o)
+	var configured struct {
+		Webhooks []struct {
+			Origin      string   `json:"origin"`
+			Format      string   `json:"format"`
+			Services    []string `json:"services"`
+			MinSeverity string   `json:"min_severity"`
+		} `json:"webhooks"`
+	}
+	if p.admin(http.MethodGet, "/v1/webhooks", nil, &configured); len(configured.Webhooks) != 1 || configured.Webhooks[0].Origin != "config" ||
+		configured.Webhooks[0].Format != "slack" || configured.Webhooks[0].MinSeverity != "major" {
+		t.Errorf("configured webhooks %+v, want the ops endpoint from the file", configured.Webhooks)
+	}
 
 	type ep struct {
 		ID     string `json:"id"`
