@@ -269,6 +269,16 @@ func (e *Engine) applyOne(tx *bolt.Tx, d *dirty, sig *classify.Signal) error {
 				scopes = appendUnique(scopes, h.Parent)
 			}
 		}
+		// Regional series: each service (and parent) in each named region.
+		base := scopes
+		for i, r := range en.Regions {
+			if i == maxRegionsPerPost {
+				break
+			}
+			for _, b := range base {
+				scopes = appendUnique(scopes, b+regionSep+r)
+			}
+		}
 		for _, s := range scopes {
 			if st.minutes[s] == nil {
 				st.minutes[s] = map[int64]*minute{}

@@ -174,11 +174,15 @@ func (e *Engine) step(d *dirty, name string, ses []scopeEval, m int64, at time.T
 	}
 	var hot, warm, cluster bool
 	var peak scopeEval
-	var hotServices []string
+	var hotServices, hotRegions []string
 	for _, s := range ses {
 		if s.hot {
 			hot = true
-			hotServices = append(hotServices, s.service)
+			svc, region := splitScope(s.service)
+			hotServices = appendUnique(hotServices, svc)
+			if region != "" {
+				hotRegions = appendUnique(hotRegions, region)
+			}
 		}
 		warm = warm || s.warm
 		cluster = cluster || (s.cluster && s.hot)
@@ -198,7 +202,7 @@ func (e *Engine) step(d *dirty, name string, ses []scopeEval, m int64, at time.T
 		in = e.openIncident(d, name, gs, m, at, peak)
 		gs.HotRun = 1
 		gs.Quiet = 0
-		e.grow(in, hotServices, peak, cluster, at)
+		e.grow(in, hotServices, hotRegions, peak, cluster, at)
 		if cluster || o.Confirm <= 1 {
 			e.fire(d, in, at)
 		}
@@ -207,7 +211,7 @@ func (e *Engine) step(d *dirty, name string, ses []scopeEval, m int64, at time.T
 		switch {
 		case hot && !suppressed:
 			gs.HotRun++
-			e.grow(in, hotServices, peak, cluster, at)
+			e.grow(in, hotServices, hotRegions, peak, cluster, at)
 			in.Timeline = append(in.Timeline, Point{Time: at, Kind: "minute", Authors: peak.voices, Expected: peak.expected, Score: peak.score})
 			if gs.HotRun >= o.Confirm || cluster {
 				e.fire(d, in, at)
@@ -226,10 +230,11 @@ func (e *Engine) step(d *dirty, name string, ses []scopeEval, m int64, at time.T
 			conf     Confidence
 			services int
 			regions  int
-		}{in.Severity, in.Confidence, len(in.Services), significantRegions(in)}
+			hot      int
+		}{in.Severity, in.Confidence, len(in.Services), significantRegions(in), len(in.HotRegions)}
 		e.absorb(in, name, m, m)
 		if hot {
-			e.grow(in, hotServices, peak, cluster, at)
+			e.grow(in, hotServices, hotRegions, peak, cluster, at)
 		}
 		in.Timeline = appendPoint(in.Timeline, Point{Time: at, Kind: "minute", Authors: peak.voices, Expected: peak.expected, Score: peak.score})
 		switch {
@@ -256,7 +261,9 @@ func (e *Engine) step(d *dirty, name string, ses []scopeEval, m int64, at time.T
 		if len(in.Services) > before.services {
 			notes = append(notes, "spread to "+strings.Join(in.Services[before.services:], ", "))
 		}
-		if r := significantRegions(in); r > before.regions {
+		if len(in.HotRegions) > before.hot {
+			notes = append(notes, "spiking in "+strings.Join(in.HotRegions[before.hot:], ", "))
+		} else if r := significantRegions(in); r > before.regions {
 			notes = append(notes, "reported in "+in.Regions[r-1].Name)
 		}
 		if in.Confidence != before.conf && confRank(in.Confidence) > confRank(before.conf) {
@@ -422,10 +429,13 @@ func addSample(in *Incident, rp *recentPost) {
 
 // grow folds one evaluation into the incident's peak, services, severity
 // and confidence.
-func (e *Engine) grow(in *Incident, hotServices []string, peak scopeEval, cluster bool, at time.Time) {
+func (e *Engine) grow(in *Incident, hotServices, hotRegions []string, peak scopeEval, cluster bool, at time.Time) {
 	o := e.o
 	for _, s := range hotServices {
 		in.Services = appendUnique(in.Services, s)
+	}
+	for _, r := range hotRegions {
+		in.HotRegions = appendUnique(in.HotRegions, r)
 	}
 	if peak.voices > in.PeakAuthors {
 		in.PeakAuthors = peak.voices
@@ -461,6 +471,14 @@ func (e *Engine) grow(in *Incident, hotServices []string, peak scopeEval, cluste
 }
 
 func title(in *Incident) string {
+	t := serviceTitle(in)
+	if len(in.HotRegions) > 0 {
+		t += " in " + strings.Join(in.HotRegions, ", ")
+	}
+	return t
+}
+
+func serviceTitle(in *Incident) string {
 	var kids []string
 	for _, s := range in.Services {
 		if s != in.Service {

@@ -2,6 +2,7 @@ package alert
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -135,8 +136,22 @@ func newState() *state {
 	}
 }
 
-// groupOf is the service group a service belongs to.
-func (s *state) groupOf(svc string) string {
+// regionSep joins a service and a region into a regional scope.
+const regionSep = "\x1f"
+
+// maxRegionsPerPost bounds the regional series one post feeds.
+const maxRegionsPerPost = 3
+
+// splitScope returns the service and region (empty for a whole-service
+// scope) of a scope.
+func splitScope(scope string) (svc, region string) {
+	svc, region, _ = strings.Cut(scope, regionSep)
+	return svc, region
+}
+
+// groupOf is the service group a scope belongs to.
+func (s *state) groupOf(scope string) string {
+	svc, _ := splitScope(scope)
 	if p := s.Parents[svc]; p != "" {
 		return p
 	}

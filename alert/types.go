@@ -96,8 +96,11 @@ type Incident struct {
 	Reports  int           `json:"reports"`
 	TopCodes []CodeCount   `json:"top_codes"`
 	Regions  []RegionCount `json:"regions"`
-	Samples  []Sample      `json:"samples"`
-	Timeline []Point       `json:"timeline,omitempty"`
+	// HotRegions are regions whose own reports crossed the firing level
+	// (an outage can be regional while the service's total looks normal).
+	HotRegions []string `json:"hot_regions,omitempty"`
+	Samples    []Sample `json:"samples"`
+	Timeline   []Point  `json:"timeline,omitempty"`
 }
 
 // CodeCount is an error code people quoted during the incident.
@@ -143,6 +146,7 @@ func (in *Incident) summary() Incident {
 	s.Services = append([]string(nil), in.Services...)
 	s.TopCodes = append([]CodeCount(nil), in.TopCodes...)
 	s.Regions = append([]RegionCount(nil), in.Regions...)
+	s.HotRegions = append([]string(nil), in.HotRegions...)
 	s.Samples = append([]Sample(nil), in.Samples[:min(len(in.Samples), 3)]...)
 	return s
 }
