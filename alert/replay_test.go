@@ -64,6 +64,7 @@ func TestLeadTimeAndFalseIncidentsOverSeeds(t *testing.T) {
 	}
 	var falseIncidents int
 	var worst time.Duration
+	var leads []time.Duration
 	for _, seed := range seeds {
 		_, quiet := run(t, alerttest.DayOptions{Date: day, Seed: seed, Brigade: true})
 		falseIncidents += len(quiet)
@@ -75,6 +76,7 @@ func TestLeadTimeAndFalseIncidentsOverSeeds(t *testing.T) {
 		}
 		lead := incs[0].FiringAt.Sub(alerttest.SurgeOnset(day))
 		worst = max(worst, lead)
+		leads = append(leads, lead)
 		if lead > 5*time.Minute {
 			t.Errorf("seed %d: lead time %v, want within 5 minutes", seed, lead)
 		}
@@ -82,7 +84,7 @@ func TestLeadTimeAndFalseIncidentsOverSeeds(t *testing.T) {
 	if falseIncidents != 0 {
 		t.Errorf("%d events on %d quiet days (with a brigade), want none", falseIncidents, len(seeds))
 	}
-	t.Logf("%d quiet days: %d false events; %d outage days: worst lead time %v", len(seeds), falseIncidents, len(seeds), worst)
+	t.Logf("%d quiet days: %d false events; %d outage days: lead times %v (worst %v)", len(seeds), falseIncidents, len(seeds), leads, worst)
 }
 
 // lineDiff shows the lines that differ between two texts of equal shape.
