@@ -125,9 +125,13 @@ func (s *source) InstanceID() string {
 var incident = alert.Incident{
 	ID: "microsoft-365-20260122T1931", Service: "Microsoft 365", Services: []string{"Outlook", "Teams"},
 	State: alert.Firing, Severity: alert.Major, Confidence: alert.High, Title: "Microsoft 365 outage reported: Outlook, Teams",
-	StartedAt: time.Date(2026, 1, 22, 19, 28, 0, 0, time.UTC), PeakAuthors: 40, Expected: 0.25,
+	StartedAt: time.Date(2026, 1, 22, 19, 28, 0, 0, time.UTC), PendingAt: time.Date(2026, 1, 22, 19, 32, 0, 0, time.UTC),
+	FiringAt: time.Date(2026, 1, 22, 19, 33, 0, 0, time.UTC), UpdatedAt: time.Date(2026, 1, 22, 19, 33, 0, 0, time.UTC),
+	Seq: 1, PeakAuthors: 40, Expected: 0.25, Score: 42.4, Reports: 61,
 	TopCodes: []alert.CodeCount{{Code: "451 4.3.2", Family: "smtp", Reports: 12}},
-	Samples:  []alert.Sample{{URI: "at://did:plc:a/app.bsky.feed.post/1", Author: "did:plc:a", Text: "@everyone Outlook down? 451 4.3.2 <!channel>"}},
+	Regions:  []alert.RegionCount{{Name: "United States", Reports: 4}},
+	Samples: []alert.Sample{{URI: "at://did:plc:a/app.bsky.feed.post/1", Author: "did:plc:a", Text: "@everyone Outlook down? 451 4.3.2 <!channel>",
+		Time: time.Date(2026, 1, 22, 19, 30, 5, 0, time.UTC), Services: []string{"Outlook"}}},
 }
 
 func firing() alert.Event {
