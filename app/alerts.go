@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/downsignal/downsignal/alert"
+	"github.com/downsignal/downsignal/api"
 	"github.com/downsignal/downsignal/broker"
 	"github.com/downsignal/downsignal/webhook"
 )
@@ -117,4 +118,21 @@ func (a *App) webhookConfig() ([]webhook.ConfigEndpoint, error) {
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// alertsAPI is the detector for the API, or nil (not a typed nil) when
+// this process does not run it.
+func (a *App) alertsAPI() api.Alerts {
+	if a.alerts == nil {
+		return nil
+	}
+	return a.alerts
+}
+
+// webhooksAPI is the dispatcher for the API, or nil.
+func (a *App) webhooksAPI() api.Webhooks {
+	if a.webhooks == nil {
+		return nil
+	}
+	return a.webhooks
 }

@@ -112,19 +112,17 @@ func Build(ctx context.Context, o Options) (a *App, err error) {
 			return nil, err
 		}
 	}
-	apiOpts := api.Options{
+	a.api, err = api.New(api.Options{
 		Addr:       o.Listen,
 		Searcher:   searcher,
 		Catalog:    clf.Catalog(),
 		Gatherer:   reg,
 		Ready:      a.ready,
 		Logger:     o.Logger.With("component", "api"),
+		Alerts:     a.alertsAPI(),
+		Webhooks:   a.webhooksAPI(),
 		AdminToken: o.AdminToken,
-	}
-	if a.alerts != nil {
-		apiOpts.Alerts, apiOpts.Webhooks = a.alerts, a.webhooks
-	}
-	a.api, err = api.New(apiOpts)
+	})
 	if err != nil {
 		return nil, err
 	}
