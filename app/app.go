@@ -13,12 +13,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/downsignal/downsignal/alert"
 	"github.com/downsignal/downsignal/api"
 	"github.com/downsignal/downsignal/broker"
 	"github.com/downsignal/downsignal/classify"
 	"github.com/downsignal/downsignal/index"
 	"github.com/downsignal/downsignal/ingest"
 	"github.com/downsignal/downsignal/ingest/verify"
+	"github.com/downsignal/downsignal/webhook"
 )
 
 // App is one downsignal process.
@@ -39,6 +41,12 @@ type App struct {
 	indexGroup    string
 	indexReader   *kafka.Reader
 	indexConsumer *broker.Consumer
+
+	alerts        *alert.Engine
+	alertGroup    string
+	alertReader   *kafka.Reader
+	alertConsumer *broker.Consumer
+	webhooks      *webhook.Dispatcher
 
 	api *api.Server
 }
@@ -101,14 +109,20 @@ func Build(ctx context.Context, o Options) (a *App, err error) {
 			return nil, err
 		}
 		searcher = a.index
+		if err := a.buildAlerts(ctx); err != nil {
+			return nil, err
+		}
 	}
 	a.api, err = api.New(api.Options{
-		Addr:     o.Listen,
-		Searcher: searcher,
-		Catalog:  clf.Catalog(),
-		Gatherer: reg,
-		Ready:    a.ready,
-		Logger:   o.Logger.With("component", "api"),
+		Addr:       o.Listen,
+		Searcher:   searcher,
+		Catalog:    clf.Catalog(),
+		Gatherer:   reg,
+		Ready:      a.ready,
+		Logger:     o.Logger.With("component", "api"),
+		Alerts:     a.alertsAPI(),
+		Webhooks:   a.webhooksAPI(),
+		AdminToken: o.AdminToken,
 	})
 	if err != nil {
 		return nil, err
@@ -284,6 +298,9 @@ func (a *App) Run(ctx context.Context) error {
 	if a.indexConsumer != nil {
 		comps = append(comps, component{"index", a.indexConsumer.Run})
 	}
+	if a.alertConsumer != nil {
+		comps = append(comps, component{"alert", a.alertConsumer.Run}, component{"webhook", a.webhooks.Run})
+	}
 	comps = append(comps, component{"api", a.api.Run})
 
 	runCtx, stop := context.WithCancelCause(ctx)
@@ -350,10 +367,14 @@ func (a *App) WaitReplayed(ctx context.Context) error {
 		return ctx.Err()
 	case <-a.ingest.Exhausted():
 	}
-	for _, hop := range []struct{ topic, group string }{
+	hops := []struct{ topic, group string }{
 		{broker.PostsTopic, a.o.ClassifyGroup},
 		{broker.SignalsTopic, a.indexGroup},
-	} {
+	}
+	if a.alertConsumer != nil {
+		hops = append(hops, struct{ topic, group string }{broker.SignalsTopic, a.alertGroup})
+	}
+	for _, hop := range hops {
 		end, err := broker.EndOffsets(ctx, a.brokers, hop.topic)
 		if err != nil {
 			return err
@@ -377,7 +398,7 @@ func (a *App) WaitReplayed(ctx context.Context) error {
 // writers, then the index, then the broker.
 func (a *App) Close() error {
 	var errs []error
-	for _, r := range []*kafka.Reader{a.classifyReader, a.indexReader} {
+	for _, r := range []*kafka.Reader{a.classifyReader, a.indexReader, a.alertReader} {
 		if r != nil {
 			errs = append(errs, r.Close())
 		}
@@ -389,6 +410,12 @@ func (a *App) Close() error {
 	}
 	if a.index != nil {
 		errs = append(errs, a.index.Close())
+	}
+	if a.webhooks != nil {
+		errs = append(errs, a.webhooks.Close())
+	}
+	if a.alerts != nil {
+		errs = append(errs, a.alerts.Close())
 	}
 	if a.embedded != nil {
 		a.embedded.Close()
