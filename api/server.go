@@ -46,6 +46,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for relative times; nil means time.Now.
 	Now func() time.Time
+	// Alerts serves /v1/incidents and /v1/silences; nil leaves them out.
+	Alerts Alerts
+	// Webhooks serves /v1/webhooks; nil leaves it out.
+	Webhooks Webhooks
+	// AdminToken is the bearer token of the administrative endpoints
+	// (webhooks, creating and deleting silences); empty turns them off.
+	AdminToken string
 	// Dashboard, when set, serves the web dashboard: its page at "/" and
 	// its files under "/assets/" (package web).
 	Dashboard http.Handler
@@ -83,6 +90,8 @@ func New(o Options) (*Server, error) {
 		mux.HandleFunc("GET /v1/search", s.search)
 		mux.HandleFunc("GET /v1/trends", s.trends)
 	}
+	s.alertRoutes(mux)
+	s.webhookRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

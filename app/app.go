@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/downsignal/downsignal/alert"
 	"github.com/downsignal/downsignal/api"
 	"github.com/downsignal/downsignal/broker"
 	"github.com/downsignal/downsignal/classify"
@@ -21,6 +22,7 @@ import (
 	"github.com/downsignal/downsignal/ingest"
 	"github.com/downsignal/downsignal/ingest/verify"
 	"github.com/downsignal/downsignal/web"
+	"github.com/downsignal/downsignal/webhook"
 )
 
 // App is one downsignal process.
@@ -41,6 +43,12 @@ type App struct {
 	indexGroup    string
 	indexReader   *kafka.Reader
 	indexConsumer *broker.Consumer
+
+	alerts        *alert.Engine
+	alertGroup    string
+	alertReader   *kafka.Reader
+	alertConsumer *broker.Consumer
+	webhooks      *webhook.Dispatcher
 
 	api *api.Server
 }
@@ -103,6 +111,9 @@ func Build(ctx context.Context, o Options) (a *App, err error) {
 			return nil, err
 		}
 		searcher = a.index
+		if err := a.buildAlerts(ctx); err != nil {
+			return nil, err
+		}
 	}
 	var dashboard http.Handler // only where the read API is served
 	if searcher != nil && !o.NoDashboard {
@@ -113,13 +124,16 @@ func Build(ctx context.Context, o Options) (a *App, err error) {
 		dashboard = d
 	}
 	a.api, err = api.New(api.Options{
-		Addr:      o.Listen,
-		Searcher:  searcher,
-		Catalog:   clf.Catalog(),
-		Gatherer:  reg,
-		Ready:     a.ready,
-		Logger:    o.Logger.With("component", "api"),
-		Dashboard: dashboard,
+		Addr:       o.Listen,
+		Searcher:   searcher,
+		Catalog:    clf.Catalog(),
+		Gatherer:   reg,
+		Ready:      a.ready,
+		Logger:     o.Logger.With("component", "api"),
+		Alerts:     a.alertsAPI(),
+		Webhooks:   a.webhooksAPI(),
+		AdminToken: o.AdminToken,
+		Dashboard:  dashboard,
 	})
 	if err != nil {
 		return nil, err
@@ -295,6 +309,9 @@ func (a *App) Run(ctx context.Context) error {
 	if a.indexConsumer != nil {
 		comps = append(comps, component{"index", a.indexConsumer.Run})
 	}
+	if a.alertConsumer != nil {
+		comps = append(comps, component{"alert", a.alertConsumer.Run}, component{"webhook", a.webhooks.Run})
+	}
 	comps = append(comps, component{"api", a.api.Run})
 
 	runCtx, stop := context.WithCancelCause(ctx)
@@ -361,10 +378,14 @@ func (a *App) WaitReplayed(ctx context.Context) error {
 		return ctx.Err()
 	case <-a.ingest.Exhausted():
 	}
-	for _, hop := range []struct{ topic, group string }{
+	hops := []struct{ topic, group string }{
 		{broker.PostsTopic, a.o.ClassifyGroup},
 		{broker.SignalsTopic, a.indexGroup},
-	} {
+	}
+	if a.alertConsumer != nil {
+		hops = append(hops, struct{ topic, group string }{broker.SignalsTopic, a.alertGroup})
+	}
+	for _, hop := range hops {
 		end, err := broker.EndOffsets(ctx, a.brokers, hop.topic)
 		if err != nil {
 			return err
@@ -388,7 +409,7 @@ func (a *App) WaitReplayed(ctx context.Context) error {
 // writers, then the index, then the broker.
 func (a *App) Close() error {
 	var errs []error
-	for _, r := range []*kafka.Reader{a.classifyReader, a.indexReader} {
+	for _, r := range []*kafka.Reader{a.classifyReader, a.indexReader, a.alertReader} {
 		if r != nil {
 			errs = append(errs, r.Close())
 		}
@@ -400,6 +421,12 @@ func (a *App) Close() error {
 	}
 	if a.index != nil {
 		errs = append(errs, a.index.Close())
+	}
+	if a.webhooks != nil {
+		errs = append(errs, a.webhooks.Close())
+	}
+	if a.alerts != nil {
+		errs = append(errs, a.alerts.Close())
 	}
 	if a.embedded != nil {
 		a.embedded.Close()

@@ -61,6 +61,28 @@ type Options struct {
 	// index (or another serve replica) reads the whole topic.
 	IndexGroup string
 
+	// AlertGroup defaults to one group per alert store, like IndexGroup.
+	AlertGroup string
+	// AdminToken is the bearer token of the administrative API (webhooks,
+	// silences); empty turns it off.
+	AdminToken string
+	// WebhookURLs are endpoints given on the command line, "[format=]URL".
+	WebhookURLs []string
+	// WebhookSecret signs the WebhookURLs endpoints (whsec_...); empty
+	// generates one, readable through the admin API.
+	WebhookSecret string
+	// WebhookConfig is a JSON file {"webhooks": [{name, url, format,
+	// secret, services, min_severity, routing_key, description}]}.
+	WebhookConfig string
+	// WebhookAllowNets are CIDR prefixes webhooks may reach although they
+	// are private, loopback or link-local (the SSRF guard refuses them
+	// otherwise).
+	WebhookAllowNets []string
+	// WebhookMaxAge skips incident changes older than this (event time
+	// against the wall clock); 0 sends all, as replays need.
+	WebhookMaxAge time.Duration
+	// WebhookSchedule overrides the retry schedule (tests).
+	WebhookSchedule []time.Duration
 	// NoDashboard leaves the web dashboard out of run and serve.
 	NoDashboard bool
 

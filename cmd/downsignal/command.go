@@ -54,6 +54,18 @@ func topicFlags() []cli.Flag {
 	}
 }
 
+// alertFlags configure incidents, webhooks and the admin API (run, serve).
+func alertFlags() []cli.Flag {
+	return []cli.Flag{
+		stringFlag("admin-token", "", "bearer token of the administrative API (webhooks, silences); empty turns it off"),
+		&cli.StringSliceFlag{Name: "webhook", Usage: "send incidents to this endpoint, [FORMAT=]URL (native, alertmanager, slack, teams, discord); repeatable", Sources: env("webhook")},
+		stringFlag("webhook-secret", "", "whsec_ signing secret of the --webhook endpoints (default: generated, read it with GET /v1/webhooks/{id}/secret)"),
+		stringFlag("webhook-config", "", `JSON file of webhook endpoints: {"webhooks": [{"name", "url", "format", "secret", "services", "min_severity", "routing_key"}]}`),
+		&cli.DurationFlag{Name: "webhook-max-age", Usage: "do not notify incident changes older than this (e.g. 1h when a new store catches up on a backlog); 0 notifies all", Sources: env("webhook-max-age")},
+		&cli.StringSliceFlag{Name: "webhook-allow-net", Usage: "CIDR prefix webhooks may reach although private, loopback or link-local (refused otherwise); repeatable", Sources: env("webhook-allow-net")},
+	}
+}
+
 func flags(groups ...[]cli.Flag) []cli.Flag {
 	var out []cli.Flag
 	for _, g := range groups {
@@ -90,6 +102,7 @@ func newCommand() *cli.Command {
 					sourceFlags(),
 					[]cli.Flag{&cli.BoolFlag{Name: "exit-after-replay", Usage: "exit 0 once every replayed post is searchable", Sources: env("exit-after-replay")}, noDashboardFlag()},
 					topicFlags(),
+					alertFlags(),
 				),
 				Action: runMode(app.ModeRun),
 			},
@@ -125,7 +138,7 @@ func newCommand() *cli.Command {
 					dataDirFlag(), listenFlag("127.0.0.1:8080"), brokersFlag(),
 					stringFlag("group", "", "consumer group (default: one per index directory, so each replica reads everything)"),
 					noDashboardFlag(),
-				}, topicFlags()),
+				}, topicFlags(), alertFlags()),
 				Action: runMode(app.ModeServe),
 			},
 		},
@@ -156,6 +169,14 @@ func runMode(mode app.Mode) cli.ActionFunc {
 		o.JetstreamZstdDict = cmd.String("jetstream-zstd-dict")
 		o.RelayURL = cmd.String("relay")
 		o.Verify = cmd.Bool("verify")
+		if mode == app.ModeRun || mode == app.ModeServe {
+			o.AdminToken = cmd.String("admin-token")
+			o.WebhookURLs = cmd.StringSlice("webhook")
+			o.WebhookSecret = cmd.String("webhook-secret")
+			o.WebhookConfig = cmd.String("webhook-config")
+			o.WebhookAllowNets = splitList(cmd.StringSlice("webhook-allow-net"))
+			o.WebhookMaxAge = cmd.Duration("webhook-max-age")
+		}
 		switch mode {
 		case app.ModeRun:
 			o.BrokerListen = cmd.String("broker-listen")

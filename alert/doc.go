@@ -1,0 +1,20 @@
+// Package alert turns classified posts into incidents: it counts, per
+// service and minute of event time, the distinct people reporting an
+// outage (near-duplicate texts collapsed, so a copy-paste brigade speaks
+// with one voice), compares a sliding window with the service's seasonal
+// or EWMA baseline (package detect), and runs each service group (a parent
+// such as Microsoft 365 with its children) through pending -> firing ->
+// resolved with hysteresis. It suppresses new incidents while ingest has a
+// gap or when many unrelated services spike at once, and it keeps
+// operator silences.
+//
+// Everything is driven by event time through a watermark over the
+// partitions of downsignal.signals, so a replay of a recorded day yields
+// the incidents that the live stream did. State lives in one bbolt file,
+// written in one transaction per Kafka batch together with the offsets it
+// covers: a crash never counts a post twice or loses an incident change.
+//
+// Each incident change is appended to an ordered event log (Events) that
+// package webhook fans out to endpoints; alert itself never talks to the
+// network and knows nothing about delivery formats.
+package alert

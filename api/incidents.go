@@ -1,0 +1,208 @@
+package api
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/downsignal/downsignal/alert"
+)
+
+// Alerts serves incidents and silences (package alert's Engine).
+type Alerts interface {
+	Incidents(f alert.Filter) []alert.Incident
+	Incident(id string) (alert.Incident, bool)
+	AddSilence(s alert.Silence, now time.Time) (alert.Silence, error)
+	Silences() []alert.Silence
+	DeleteSilence(id string) (bool, error)
+}
+
+// alertRoutes adds the incident and silence endpoints when the process
+// runs the detector.
+func (s *Server) alertRoutes(mux *http.ServeMux) {
+	if s.o.Alerts == nil {
+		return
+	}
+	mux.HandleFunc("GET /v1/incidents", s.incidents)
+	mux.HandleFunc("GET /v1/incidents/{id}", s.incident)
+	mux.HandleFunc("GET /v1/silences", s.silences)
+	mux.HandleFunc("POST /v1/silences", s.requireToken(s.createSilence))
+	mux.HandleFunc("DELETE /v1/silences/{id}", s.requireToken(s.deleteSilence))
+}
+
+type incidentsResponse struct {
+	Incidents []alert.Incident `json:"incidents"`
+}
+
+// incidents: GET /v1/incidents?state=&service=&since=&until=&limit=
+func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
+	p, err := newParams(r.URL, s.o.Now(), "state", "service", "since", "until", "limit")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var f alert.Filter
+	if st := p.str("state"); st != "" {
+		if !alert.ValidState(st) {
+			writeError(w, http.StatusBadRequest, "state="+quote(st)+": want pending, firing or resolved")
+			return
+		}
+		f.State = alert.State(st)
+	}
+	if name := p.str("service"); name != "" {
+		svc, ok := s.lookup(name)
+		if !ok {
+			writeError(w, http.StatusBadRequest, "unknown service "+quote(name))
+			return
+		}
+		f.Service = svc
+	}
+	if f.Since, err = p.time("since"); err == nil {
+		if f.Until, err = p.time("until"); err == nil {
+			f.Limit, err = p.int("limit", 50, 1, 500)
+		}
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	list := s.o.Alerts.Incidents(f)
+	if list == nil {
+		list = []alert.Incident{}
+	}
+	writeJSON(w, http.StatusOK, incidentsResponse{Incidents: list})
+}
+
+// incident: GET /v1/incidents/{id}, with its timeline, samples, codes and regions.
+func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
+	if _, err := newParams(r.URL, s.o.Now()); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	id := r.PathValue("id")
+	in, ok := s.o.Alerts.Incident(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, "no incident "+quote(id))
+		return
+	}
+	writeJSON(w, http.StatusOK, in)
+}
+
+type silencesResponse struct {
+	Silences []alert.Silence `json:"silences"`
+}
+
+func (s *Server) silences(w http.ResponseWriter, r *http.Request) {
+	if _, err := newParams(r.URL, s.o.Now()); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, silencesResponse{Silences: s.o.Alerts.Silences()})
+}
+
+// silenceRequest is the body of POST /v1/silences. Without starts_at the
+// silence starts now; give ends_at or a duration ("2h").
+type silenceRequest struct {
+	Service  string    `json:"service"`
+	StartsAt time.Time `json:"starts_at"`
+	EndsAt   time.Time `json:"ends_at"`
+	Duration string    `json:"duration"`
+	Comment  string    `json:"comment"`
+}
+
+func (s *Server) createSilence(w http.ResponseWriter, r *http.Request) {
+	var req silenceRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	svc, ok := s.lookup(req.Service)
+	if !ok {
+		writeError(w, http.StatusBadRequest, "unknown service "+quote(req.Service))
+		return
+	}
+	now := s.o.Now().UTC()
+	if req.StartsAt.IsZero() {
+		req.StartsAt = now
+	}
+	if req.Duration != "" {
+		d, err := time.ParseDuration(req.Duration)
+		if err != nil || d <= 0 || !req.EndsAt.IsZero() {
+			writeError(w, http.StatusBadRequest, "duration: want a positive duration like 2h, and no ends_at with it")
+			return
+		}
+		req.EndsAt = req.StartsAt.Add(d)
+	}
+	sil, err := s.o.Alerts.AddSilence(alert.Silence{Service: svc, StartsAt: req.StartsAt, EndsAt: req.EndsAt, Comment: req.Comment}, now)
+	if errors.Is(err, alert.ErrBadSilence) {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, sil)
+}
+
+func (s *Server) deleteSilence(w http.ResponseWriter, r *http.Request) {
+	ok, err := s.o.Alerts.DeleteSilence(r.PathValue("id"))
+	switch {
+	case err != nil:
+		s.fail(w, r, err)
+	case !ok:
+		writeError(w, http.StatusNotFound, "no silence "+quote(r.PathValue("id")))
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// lookup resolves a service name, id or alias to its catalog name.
+func (s *Server) lookup(name string) (string, bool) {
+	name = strings.TrimSpace(name)
+	if name == "" || s.o.Catalog == nil {
+		return "", false
+	}
+	svc, ok := s.o.Catalog.Lookup(name)
+	return svc.Name, ok
+}
+
+// maxBody bounds a JSON request body.
+const maxBody = 64 << 10
+
+// decodeBody reads one strict JSON object (unknown fields refused) or
+// answers 400 itself.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody+1))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "body: "+truncate(err.Error(), 200))
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "body: one JSON object expected")
+		return false
+	}
+	return true
+}
+
+// requireToken guards administrative endpoints with the admin bearer
+// token; without a configured token they are off.
+func (s *Server) requireToken(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.o.AdminToken == "" {
+			writeError(w, http.StatusForbidden, "administrative endpoints are off: start downsignal with --admin-token")
+			return
+		}
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.o.AdminToken)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="downsignal"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+			return
+		}
+		h(w, r)
+	}
+}

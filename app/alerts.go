@@ -1,0 +1,138 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/downsignal/downsignal/alert"
+	"github.com/downsignal/downsignal/api"
+	"github.com/downsignal/downsignal/broker"
+	"github.com/downsignal/downsignal/webhook"
+)
+
+// buildAlerts opens the detector's store and the webhook outbox, and
+// wires the detector as its own consumer of downsignal.signals.
+func (a *App) buildAlerts(ctx context.Context) error {
+	logger := a.o.Logger.With("component", "alert")
+	dir := filepath.Join(a.o.DataDir, "alerts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("alerts dir: %w", err)
+	}
+	var err error
+	a.alerts, err = alert.Open(alert.Options{
+		Path:    filepath.Join(dir, "alerts.db"),
+		Logger:  logger,
+		Metrics: alert.NewMetrics(a.o.Registry),
+		EndOffsets: func() (map[int]int64, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return broker.EndOffsets(ctx, a.brokers, broker.SignalsTopic)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	stage, err := alert.NewStage(a.alerts, logger)
+	if err != nil {
+		return err
+	}
+	a.alertGroup = a.o.AlertGroup
+	if a.alertGroup == "" {
+		a.alertGroup = "downsignal-alert-" + a.alerts.InstanceID()
+	}
+	a.alertReader = broker.NewReader(broker.ReaderOptions{
+		Brokers: a.brokers, Topic: broker.SignalsTopic, GroupID: a.alertGroup, Logger: logger,
+	})
+	a.alertConsumer, err = broker.NewConsumer(broker.ConsumerOptions{
+		Reader: a.alertReader, Handle: stage.Handle, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+
+	wlog := a.o.Logger.With("component", "webhook")
+	var allow []netip.Prefix
+	for _, s := range a.o.WebhookAllowNets {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("--webhook-allow-net %q: want a CIDR prefix like 10.0.0.0/8", s)
+		}
+		allow = append(allow, p)
+	}
+	a.webhooks, err = webhook.Open(webhook.Options{
+		Path:     filepath.Join(dir, "webhooks.db"),
+		Source:   a.alerts,
+		Logger:   wlog,
+		Metrics:  webhook.NewMetrics(a.o.Registry),
+		Guard:    webhook.NewGuard(allow),
+		Schedule: a.o.WebhookSchedule,
+		MaxAge:   a.o.WebhookMaxAge,
+	})
+	if err != nil {
+		return err
+	}
+	cfg, err := a.webhookConfig()
+	if err != nil {
+		return err
+	}
+	if err := a.webhooks.Configure(ctx, cfg); err != nil {
+		return fmt.Errorf("configured webhooks: %w", err)
+	}
+	for _, c := range cfg {
+		wlog.Info("webhook configured", "name", c.Name, "id", webhook.ConfigID(c.Name), "format", c.Format)
+	}
+	return nil
+}
+
+// webhookConfig gathers the endpoints of --webhook-config and --webhook.
+func (a *App) webhookConfig() ([]webhook.ConfigEndpoint, error) {
+	var out []webhook.ConfigEndpoint
+	if path := a.o.WebhookConfig; path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("webhook config: %w", err)
+		}
+		var doc struct {
+			Webhooks []webhook.ConfigEndpoint `json:"webhooks"`
+		}
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&doc); err != nil {
+			return nil, fmt.Errorf("webhook config %s: %w", path, err)
+		}
+		out = append(out, doc.Webhooks...)
+	}
+	for _, v := range a.o.WebhookURLs {
+		c := webhook.ConfigEndpoint{URL: v, Secret: a.o.WebhookSecret}
+		if f, rest, ok := strings.Cut(v, "="); ok && slices.Contains(webhook.Formats, webhook.Format(f)) {
+			c.Format, c.URL = f, rest
+		}
+		c.Name = "flag " + c.URL
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// alertsAPI is the detector for the API, or nil (not a typed nil) when
+// this process does not run it.
+func (a *App) alertsAPI() api.Alerts {
+	if a.alerts == nil {
+		return nil
+	}
+	return a.alerts
+}
+
+// webhooksAPI is the dispatcher for the API, or nil.
+func (a *App) webhooksAPI() api.Webhooks {
+	if a.webhooks == nil {
+		return nil
+	}
+	return a.webhooks
+}
