@@ -316,4 +316,3 @@ func (b *browser) accessible(t *testing.T, page string) {
 	}
 	eval[chromedp.Void](t, b, `document.documentElement.dataset.theme = localStorage.getItem('downsignal.theme') || 'light'`)
 }
-
