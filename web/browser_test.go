@@ -213,7 +213,7 @@ func (b *browser) keys(t *testing.T, keys string) {
 	}
 }
 
-// shot saves a screenshot of the viewport as name.png in the artifacts.
+// shot saves a screenshot of the whole page as name.png in the artifacts.
 func (b *browser) shot(t *testing.T, name string) []byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
@@ -222,7 +222,7 @@ func (b *browser) shot(t *testing.T, name string) []byte {
 	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))`, chromedp.EvalAwaitPromise)); err != nil {
 		t.Logf("screenshot %s: %v", name, err)
 	}
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Errorf("screenshot %s: %v", name, err)
 		return nil
@@ -304,6 +304,49 @@ const a11yCheck = `(() => {
   if (document.querySelectorAll('h1').length !== 1) out.push(document.querySelectorAll('h1').length + ' h1 headings, want one');
   return out.slice(0, 25);
 })()`
+
+// viewport saves what the window shows, from the top of the page, as
+// name.png in the artifacts.
+func (b *browser) viewport(t *testing.T, name string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0); document.activeElement && document.activeElement.blur();
+		new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))`, chromedp.EvalAwaitPromise)); err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.dir, name+".png"), png, 0o644); err != nil {
+		t.Error(err)
+	}
+	return png
+}
+
+// checkerWorks shows that a11yCheck finds what it looks for: faint text
+// and a field without a label, put into the page for a moment.
+func (b *browser) checkerWorks(t *testing.T) {
+	t.Helper()
+	found := eval[[]string](t, b, `(() => {
+		const p = document.createElement('p');
+		p.textContent = 'faint text';
+		p.style.color = '#d4d4d4';
+		p.style.background = '#ffffff';
+		const i = document.createElement('input');
+		i.id = 'probe-input';
+		document.querySelector('main').append(p, i);
+		const found = `+a11yCheck+`;
+		p.remove();
+		i.remove();
+		return found;
+	})()`)
+	joined := strings.Join(found, "\n")
+	if !strings.Contains(joined, "contrast") || !strings.Contains(joined, "faint text") || !strings.Contains(joined, "probe-input") {
+		t.Errorf("the accessibility check missed planted faults; it found:\n%s", joined)
+	}
+}
 
 // accessible runs a11yCheck in both themes.
 func (b *browser) accessible(t *testing.T, page string) {

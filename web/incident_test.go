@@ -66,6 +66,10 @@ var surgeTexts = []string{
 	"Outlook web isn't working, it just says something went wrong",
 }
 
+// hostileText is a post that would run a script if the dashboard let post
+// text become markup.
+const hostileText = `Outlook down again <img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> 451 4.3.2`
+
 // jetLine is one Jetstream v1 message creating a post.
 func jetLine(did, rkey string, t time.Time, text string) string {
 	rec, _ := json.Marshal(map[string]any{
@@ -76,9 +80,8 @@ func jetLine(did, rkey string, t time.Time, text string) string {
 		did, t.UnixMicro(), rkey, rec, rkey)
 }
 
-// incidentReplay writes the replay file and returns its path and the
-// onset of the surge.
-func incidentReplay(t *testing.T, now time.Time) (string, time.Time) {
+// incidentReplay writes the replay file and returns its path.
+func incidentReplay(t *testing.T, now time.Time) string {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 22))
 	onset := now.Truncate(time.Minute).Add(-surgeMinutes * time.Minute)
@@ -112,6 +115,9 @@ func incidentReplay(t *testing.T, now time.Time) (string, time.Time) {
 			}
 		}
 	}
+	// Posts are untrusted: one of the newest tries to run a script.
+	at := now.Add(-15 * time.Second)
+	lines = append(lines, line{at, jetLine("did:plc:mallory", "3webhostile", at, hostileText)})
 	// In event-time order, as a recorded stream would be.
 	slices.SortStableFunc(lines, func(a, b line) int { return a.at.Compare(b.at) })
 	var b strings.Builder
@@ -124,5 +130,5 @@ func incidentReplay(t *testing.T, now time.Time) (string, time.Time) {
 		t.Fatal(err)
 	}
 	t.Logf("replay: %d posts from %s, surge from %s", len(lines), start.Format(time.TimeOnly), onset.Format(time.TimeOnly))
-	return path, onset
+	return path
 }

@@ -52,7 +52,8 @@ export function ratio(observed, expected) {
 export function bskyURL(uri) {
   const m = /^at:\/\/(did:[a-z0-9]+:[A-Za-z0-9._:%-]+)\/app\.bsky\.feed\.post\/([A-Za-z0-9._~:-]+)$/.exec(uri || '');
   if (!m) return null;
-  return `https://bsky.app/profile/${encodeURIComponent(m[1])}/post/${encodeURIComponent(m[2])}`;
+  // The pattern admits only characters that are safe in a path.
+  return `https://bsky.app/profile/${m[1]}/post/${m[2]}`;
 }
 
 // author shortens a DID for display.

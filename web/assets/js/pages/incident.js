@@ -123,7 +123,7 @@ async function showDeliveries(section, incidentID, signal) {
       const d = await api.get(`v1/webhooks/${encodeURIComponent(ep.id)}/deliveries`, { limit: 500 }, { signal, token });
       return d.deliveries.filter((x) => x.incident_id === incidentID).map((x) => ({ ...x, endpoint: ep }));
     }));
-    rows = per.flat().sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at));
+    rows = per.flat().sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at) || (b.event_seq || 0) - (a.event_seq || 0));
   } catch (e) {
     if (api.isAbort(e)) throw e;
     const msg = e.status === 401 ? 'The admin token was refused.'
