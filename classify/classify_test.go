@@ -220,7 +220,7 @@ func TestServiceHitFields(t *testing.T) {
 		t.Fatalf("services = %+v, want Outlook once", r.Services)
 	}
 	got := r.Services[0]
-	want := ServiceHit{ID: "outlook", Name: "Outlook", Parent: "Microsoft 365", Category: "email", Matched: "OUTLOOK"}
+	want := ServiceHit{ID: "outlook", Name: "Outlook", Parent: "Microsoft 365", Group: "Microsoft 365", Category: "email", Matched: "OUTLOOK"}
 	if got != want {
 		t.Errorf("hit = %+v, want %+v", got, want)
 	}
@@ -240,7 +240,7 @@ func TestJSONContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{`"outage":true`, `"intent":"outage"`, `"services":[{"id":"teams","name":"Microsoft Teams","parent":"Microsoft 365","category":"video-conferencing","matched":"Teams"}]`,
+	for _, key := range []string{`"outage":true`, `"intent":"outage"`, `"services":[{"id":"teams","name":"Microsoft Teams","parent":"Microsoft 365","group":"Microsoft 365","category":"video-conferencing","matched":"Teams"}]`,
 		`"error_codes":[{"code":"CAA20003","family":"caa","meaning":`, `"regions":[{"name":"Chicago","kind":"city"}]`} {
 		if !strings.Contains(string(full), key) {
 			t.Errorf("JSON %s lacks %s", full, key)
