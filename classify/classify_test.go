@@ -143,6 +143,8 @@ func TestErrorCodes(t *testing.T) {
 		{"the API is throwing 500s", []string{"HTTP 500"}, "http"},
 		{"Cloudflare error 522 on my blog", []string{"HTTP 522"}, "cloudflare"},
 		{"error 522 on the origin", []string{"HTTP 522"}, "http"},
+		{"Cloudflare 522 on half the internet right now", []string{"HTTP 522"}, "cloudflare"},
+		{"Cloudflare 525 employees were laid off", nil, ""},
 		{"Cloudflare says Error 1020 access denied", []string{"Cloudflare 1020"}, "cloudflare"},
 		{"AADSTS50076 again", []string{"AADSTS50076"}, "aadsts"},
 		{"Teams 0xCAA20003 sign in error", []string{"CAA20003"}, "caa"},
