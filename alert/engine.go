@@ -262,12 +262,18 @@ func (e *Engine) applyOne(tx *bolt.Tx, d *dirty, sig *classify.Signal) error {
 		for _, h := range r.Services {
 			services = appendUnique(services, h.Name)
 			scopes = appendUnique(scopes, h.Name)
-			if h.Parent != "" && h.Parent != h.Name {
-				if st.Parents[h.Name] != h.Parent {
-					st.Parents[h.Name] = h.Parent
-				}
-				scopes = appendUnique(scopes, h.Parent)
+			// The classifier names the group (Outlook's is Microsoft 365,
+			// never a vendor such as Microsoft); older signals only the parent.
+			parent := h.Group
+			if parent == "" {
+				parent = h.Parent
 			}
+			if parent == "" || parent == h.Name {
+				delete(st.Parents, h.Name)
+				continue
+			}
+			st.Parents[h.Name] = parent
+			scopes = appendUnique(scopes, parent)
 		}
 		// Regional series: each service (and parent) in each named region.
 		base := scopes

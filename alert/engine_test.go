@@ -154,7 +154,7 @@ func TestMicrosoft365Incident(t *testing.T) {
 	}
 	in, _ := e.Incident(incs[0].ID)
 	onset := alerttest.SurgeOnset(day)
-	if in.Service != "Microsoft 365" || !slices.Contains(in.Services, "Outlook") || !slices.Contains(in.Services, "Teams") {
+	if in.Service != "Microsoft 365" || !slices.Contains(in.Services, "Outlook") || !slices.Contains(in.Services, "Microsoft Teams") {
 		t.Errorf("incident service %q services %v, want Microsoft 365 grouping Outlook and Teams", in.Service, in.Services)
 	}
 	if lead := in.FiringAt.Sub(onset); lead <= 0 || lead > 5*time.Minute {

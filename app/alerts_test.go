@@ -140,7 +140,7 @@ func TestReplayedOutageDayAlertsOnce(t *testing.T) {
 	in := list.Incidents[0]
 	onset := alerttest.SurgeOnset(replayDay)
 	lead := in.FiringAt.Sub(onset)
-	if in.Service != "Microsoft 365" || !slices.Contains(in.Services, "Outlook") || !slices.Contains(in.Services, "Teams") {
+	if in.Service != "Microsoft 365" || !slices.Contains(in.Services, "Outlook") || !slices.Contains(in.Services, "Microsoft Teams") {
 		t.Errorf("incident %s services %v, want Microsoft 365 grouping Outlook and Teams", in.Service, in.Services)
 	}
 	if lead <= 0 || lead > 5*time.Minute {

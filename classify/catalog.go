@@ -40,6 +40,7 @@ type Catalog struct {
 	byID     map[string]int // ID -> index in services
 	byName   map[string]int // folded ID, name or alias -> index in services
 	children map[string][]int
+	groups   []int // index of each service's group (see Group)
 	regions  []regionEntry
 }
 
@@ -69,6 +70,41 @@ func (c *Catalog) Children(id string) []Service {
 	}
 	return out
 }
+
+// VendorCategory marks catalog entries that stand for a company rather
+// than a product (Microsoft, Google, Amazon). A vendor groups products that
+// fail independently (Outlook and Xbox Live, GitHub and Bing), so it is
+// never the group of an incident.
+const VendorCategory = "vendor"
+
+// Group returns the service an outage of idOrName is grouped under: its
+// top-most ancestor below any vendor (Outlook and Teams: Microsoft 365;
+// GitHub Actions: GitHub), or the service itself when it has no such
+// ancestor. ok is false for names the catalog does not know.
+func (c *Catalog) Group(idOrName string) (group Service, ok bool) {
+	s, ok := c.Lookup(idOrName)
+	if !ok {
+		return Service{}, false
+	}
+	return c.services[c.groups[c.byID[s.ID]]], true
+}
+
+// groupIndex walks up from service i to its group. Parent cycles are
+// rejected when the catalog loads; the depth bound is a second guard.
+func (c *Catalog) groupIndex(i int) int {
+	group := i
+	for depth := 0; c.services[group].Parent != "" && depth < 16; depth++ {
+		p, ok := c.byID[c.services[group].Parent]
+		if !ok || c.services[p].Category == VendorCategory {
+			break
+		}
+		group = p
+	}
+	return group
+}
+
+// groupName returns the canonical name of service i's group.
+func (c *Catalog) groupName(i int) string { return c.services[c.groups[i]].Name }
 
 // parentName returns the canonical name of the service's parent, or "".
 func (c *Catalog) parentName(i int) string {
@@ -172,6 +208,10 @@ func loadCatalog(servicesYAML, placesYAML []byte) (*Catalog, error) {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("invalid catalog: %w", err)
+	}
+	c.groups = make([]int, len(c.services))
+	for i := range c.services {
+		c.groups[i] = c.groupIndex(i)
 	}
 	return c, nil
 }

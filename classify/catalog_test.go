@@ -113,3 +113,36 @@ func TestCatalogCoverage(t *testing.T) {
 		}
 	}
 }
+
+func TestCatalogGroup(t *testing.T) {
+	c := newTestClassifier(t).Catalog()
+	tests := []struct{ in, want string }{
+		{"Outlook", "Microsoft 365"},
+		{"teams", "Microsoft 365"},
+		{"Microsoft 365", "Microsoft 365"},
+		{"github-actions", "GitHub"},
+		{"GitHub", "GitHub"},
+		{"Microsoft", "Microsoft"},
+		{"azure-devops", "Microsoft Azure"},
+	}
+	for _, tt := range tests {
+		g, ok := c.Group(tt.in)
+		if !ok || g.Name != tt.want {
+			t.Errorf("Group(%q) = %q, %v; want %q", tt.in, g.Name, ok, tt.want)
+		}
+	}
+	if _, ok := c.Group("no such service"); ok {
+		t.Error("Group of an unknown name: ok = true")
+	}
+	// Every service's group must be the service itself or one of its
+	// ancestors, and never a vendor unless the service is one.
+	for _, s := range c.Services() {
+		g, ok := c.Group(s.ID)
+		if !ok {
+			t.Fatalf("Group(%q): not found", s.ID)
+		}
+		if g.Category == VendorCategory && g.ID != s.ID {
+			t.Errorf("Group(%q) = vendor %q", s.ID, g.ID)
+		}
+	}
+}

@@ -39,9 +39,13 @@ type Result struct {
 
 // ServiceHit is a service named in a post.
 type ServiceHit struct {
-	ID       string `json:"id"`               // stable slug, e.g. "outlook"
-	Name     string `json:"name"`             // canonical name, e.g. "Outlook"
-	Parent   string `json:"parent,omitempty"` // canonical name of the parent, e.g. "Microsoft 365"
+	ID     string `json:"id"`               // stable slug, e.g. "outlook"
+	Name   string `json:"name"`             // canonical name, e.g. "Outlook"
+	Parent string `json:"parent,omitempty"` // canonical name of the parent, e.g. "Microsoft 365"
+	// Group is the canonical name of the service an outage of this one is
+	// grouped under (Catalog.Group): Outlook's and Teams' is "Microsoft
+	// 365", Microsoft 365's is itself, and never a vendor.
+	Group    string `json:"group,omitempty"`
 	Category string `json:"category,omitempty"`
 	Matched  string `json:"matched"` // the text as it appeared in the post
 }
@@ -798,7 +802,7 @@ func (c *Classifier) collect(t *scratch, text string) ([]ServiceHit, []ErrorCode
 			}
 		}
 		if len(services) < maxServices {
-			services = append(services, ServiceHit{ID: s.ID, Name: s.Name, Parent: c.cat.parentName(int(ref)), Category: s.Category, Matched: matched})
+			services = append(services, ServiceHit{ID: s.ID, Name: s.Name, Parent: c.cat.parentName(int(ref)), Group: c.cat.groupName(int(ref)), Category: s.Category, Matched: matched})
 		}
 	}
 	for i := range t.hits {

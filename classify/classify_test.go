@@ -143,6 +143,8 @@ func TestErrorCodes(t *testing.T) {
 		{"the API is throwing 500s", []string{"HTTP 500"}, "http"},
 		{"Cloudflare error 522 on my blog", []string{"HTTP 522"}, "cloudflare"},
 		{"error 522 on the origin", []string{"HTTP 522"}, "http"},
+		{"Cloudflare 522 on half the internet right now", []string{"HTTP 522"}, "cloudflare"},
+		{"Cloudflare 525 employees were laid off", nil, ""},
 		{"Cloudflare says Error 1020 access denied", []string{"Cloudflare 1020"}, "cloudflare"},
 		{"AADSTS50076 again", []string{"AADSTS50076"}, "aadsts"},
 		{"Teams 0xCAA20003 sign in error", []string{"CAA20003"}, "caa"},
@@ -220,7 +222,7 @@ func TestServiceHitFields(t *testing.T) {
 		t.Fatalf("services = %+v, want Outlook once", r.Services)
 	}
 	got := r.Services[0]
-	want := ServiceHit{ID: "outlook", Name: "Outlook", Parent: "Microsoft 365", Category: "email", Matched: "OUTLOOK"}
+	want := ServiceHit{ID: "outlook", Name: "Outlook", Parent: "Microsoft 365", Group: "Microsoft 365", Category: "email", Matched: "OUTLOOK"}
 	if got != want {
 		t.Errorf("hit = %+v, want %+v", got, want)
 	}
@@ -240,7 +242,7 @@ func TestJSONContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{`"outage":true`, `"intent":"outage"`, `"services":[{"id":"teams","name":"Microsoft Teams","parent":"Microsoft 365","category":"video-conferencing","matched":"Teams"}]`,
+	for _, key := range []string{`"outage":true`, `"intent":"outage"`, `"services":[{"id":"teams","name":"Microsoft Teams","parent":"Microsoft 365","group":"Microsoft 365","category":"video-conferencing","matched":"Teams"}]`,
 		`"error_codes":[{"code":"CAA20003","family":"caa","meaning":`, `"regions":[{"name":"Chicago","kind":"city"}]`} {
 		if !strings.Contains(string(full), key) {
 			t.Errorf("JSON %s lacks %s", full, key)

@@ -145,7 +145,8 @@ var (
 	codeAfterNot = []string{"people", "persons", "users", "pizzas", "pizza", "day", "days", "followers", "euros", "euro",
 		"reais", "real", "dollars", "dollar", "pesos", "yen", "miles", "km", "points", "score", "attendees", "pessoas",
 		"personas", "personnes", "leute", "million", "millions", "bus", "times", "pages", "words", "mb", "gb", "ms",
-		"人", "円", "ドル", "bucks", "grams", "g", "ml", "page"}
+		"人", "円", "ドル", "bucks", "grams", "g", "ml", "page", "employees", "staff", "workers", "jobs",
+		"customers", "empleados", "funcionarios", "employes", "mitarbeiter"}
 	codeAfterYes = []string{"error", "errors", "service unavailable", "bad gateway", "gateway timeout", "internal server error",
 		"not found", "forbidden", "unauthorized", "too many requests", "connection timed out", "web server is down",
 		"エラー", "返して", "返って", "s ", "s,", "s.", "s!", "s?", "s\n"}
@@ -326,7 +327,10 @@ func numberCode(norm []byte, i int, hasCloudflare, hasNintendo bool) (codeHit, i
 	}
 	before := precededBy(norm, i, codeBefore)
 	after := followedBy(norm, k, codeAfterYes)
-	if !before && !after {
+	// "Cloudflare 522": a Cloudflare status right after the name needs no
+	// other cue (Cloudflare's 52x codes are its own, not prices or counts).
+	cfNamed := num >= 520 && num <= 530 && hasCloudflare && precededBy(norm, i, []string{"cloudflare"})
+	if !before && !after && !cfNamed {
 		return codeHit{}, k, false
 	}
 	if num >= 520 && num <= 530 && hasCloudflare {
