@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/downsignal/downsignal/app"
@@ -325,6 +326,15 @@ func TestDashboardDuringReplayedIncident(t *testing.T) {
 		wait[bool](t, b, "g i to go to incidents", `location.hash.startsWith('#/incidents')`, 5*time.Second)
 		b.keys(t, "/")
 		wait[bool](t, b, "/ to focus the query", `document.activeElement && document.activeElement.id === 'q'`, 5*time.Second)
+		// A chart is read with the arrow keys.
+		b.open(t, "#/service/Outlook?range=1h")
+		wait[bool](t, b, "the trend chart", `!!document.querySelector('svg#trend-chart polyline[data-series="posts"]')`, 20*time.Second)
+		eval[chromedp.Void](t, b, `document.getElementById('trend-chart').focus()`)
+		b.keys(t, kb.ArrowLeft+kb.ArrowLeft)
+		tip := wait[string](t, b, "the chart's reading", `(() => { const t = document.querySelector('.chart-tip'); return t && !t.hidden ? t.textContent : ''; })()`, 5*time.Second)
+		if !strings.Contains(tip, "outage posts") || !strings.Contains(tip, "distinct authors") {
+			t.Errorf("the chart reads %q, want the counts of a step", tip)
+		}
 		b.noProblems(t, "keyboard")
 	})
 

@@ -79,19 +79,94 @@ const cursorMemory = new Map();
 //   rows:    [{t (ms, start of the step), values: {key: n}, expected?}]
 //   step:    ms per row (points are drawn at the middle of their step)
 //   x0, x1:  the time range (ms)
-//   series:  [{key, label, cls}] lines to draw from row.values
+//   series:  [{key, label, cls, area?}] lines (or areas) from row.values
 //   band:    true to draw the Poisson band and the expected level
 //   spans:   [{from, to, cls, label}] shaded time ranges (incidents)
 //   markers: [{t, label, cls}] vertical lines (transitions)
 //   tip:     row => [lines] for the tooltip
 //   id, label: element id and accessible summary
+//
+// The chart is drawn when it is laid out (it needs its width) and again
+// when its width changes. The <svg> element exists from the start, so
+// that focus can be given to it before it is drawn.
 export function timeChart(o) {
   const height = o.height || 280;
+  const rows = o.rows || [];
   const wrap = h('div', { class: 'chart' });
   // The chart's height is known before it is drawn: reserving it keeps
   // the first drawing from resizing what the observer watches.
   wrap.style.minHeight = height + 'px';
   const tip = h('div', { class: 'chart-tip', hidden: true, role: 'status', 'aria-live': 'polite' });
+  const root = svg('svg', {
+    role: 'img', 'aria-label': o.label, tabindex: 0, id: o.id, class: o.cls, 'data-rows': rows.length,
+    height, width: '100%',
+  });
+  wrap.append(root, tip);
+
+  // What the last drawing placed, for the cursor.
+  let geo = null;
+  let idx = -1;
+
+  const show = (i) => {
+    if (!rows.length || !geo) return;
+    idx = Math.max(0, Math.min(rows.length - 1, i));
+    cursorMemory.set(o.id, idx);
+    const r = rows[idx];
+    const xx = geo.r2(geo.px(r));
+    geo.cursor.setAttribute('x1', xx);
+    geo.cursor.setAttribute('x2', xx);
+    geo.cursor.setAttribute('visibility', 'visible');
+    o.series.forEach((s, k) => {
+      geo.dots[k].setAttribute('cx', xx);
+      geo.dots[k].setAttribute('cy', geo.r2(geo.y(r.values[s.key] || 0)));
+      geo.dots[k].setAttribute('visibility', 'visible');
+    });
+    const lines = o.tip ? o.tip(r) : [fmt.dateTime(r.t)];
+    tip.replaceChildren(...lines.map((l, k) => (k === 0 ? h('strong', null, l) : h('div', null, l))));
+    tip.hidden = false;
+    const scale = wrap.clientWidth / geo.W || 1;
+    const left = xx * scale;
+    const tw = tip.offsetWidth;
+    const place = left + 12 + tw > wrap.clientWidth ? left - 12 - tw : left + 12;
+    tip.style.left = Math.max(0, place) + 'px';
+    tip.style.top = '8px';
+  };
+  const hide = () => {
+    idx = -1;
+    cursorMemory.delete(o.id);
+    if (geo) {
+      geo.cursor.setAttribute('visibility', 'hidden');
+      geo.dots.forEach((d) => d.setAttribute('visibility', 'hidden'));
+    }
+    tip.hidden = true;
+  };
+  const nearest = (clientX) => {
+    const box = root.getBoundingClientRect();
+    const vx = ((clientX - box.left) / box.width) * geo.W;
+    let best = 0;
+    let bd = Infinity;
+    rows.forEach((r, i) => {
+      const d = Math.abs(geo.px(r) - vx);
+      if (d < bd) { bd = d; best = i; }
+    });
+    return best;
+  };
+  root.addEventListener('pointermove', (e) => { if (geo) show(nearest(e.clientX)); });
+  root.addEventListener('pointerleave', () => { if (document.activeElement !== root) hide(); });
+  root.addEventListener('blur', hide);
+  root.addEventListener('focus', () => { if (idx < 0) show(cursorMemory.get(o.id) ?? rows.length - 1); });
+  root.addEventListener('keydown', (e) => {
+    const stepBy = e.shiftKey ? 10 : 1;
+    if (e.key === 'ArrowLeft') show((idx < 0 ? rows.length : idx) - stepBy);
+    else if (e.key === 'ArrowRight') show((idx < 0 ? -1 : idx) + stepBy);
+    else if (e.key === 'Home') show(0);
+    else if (e.key === 'End') show(rows.length - 1);
+    else if (e.key === 'Escape') hide();
+    else return;
+    e.preventDefault();
+    e.stopPropagation();
+  });
+
   let lastWidth = 0;
   const ro = new ResizeObserver((entries) => {
     if (!wrap.isConnected) {
@@ -109,14 +184,12 @@ export function timeChart(o) {
   ro.observe(wrap);
 
   function draw(width) {
-    const focused = document.activeElement && document.activeElement.id === o.id;
     const m = { l: 46, r: 14, t: 18, b: 28 };
     const W = Math.max(width, 300);
     const H = height;
     const pw = W - m.l - m.r;
     const ph = H - m.t - m.b;
     const half = (o.step || 0) / 2;
-    const rows = o.rows || [];
     const bands = rows.map((r) => (o.band ? poissonInterval(r.expected || 0) : [0, 0]));
 
     let ymax = 4;
@@ -129,11 +202,9 @@ export function timeChart(o) {
     const y = linear(0, top, m.t + ph, m.t);
     const px = (r) => x(r.t + half);
     const r2 = (v) => Math.round(v * 10) / 10;
-
-    const root = svg('svg', {
-      viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': o.label, tabindex: 0,
-      id: o.id, class: o.cls, 'data-rows': rows.length, 'aria-describedby': o.describedBy,
-    });
+    root.setAttribute('viewBox', `0 0 ${W} ${H}`);
+    root.setAttribute('width', W);
+    const parts = [];
     const g = (cls) => svg('g', { class: cls });
 
     const grid = g('grid');
@@ -141,25 +212,25 @@ export function timeChart(o) {
       grid.append(svg('line', { class: 'grid-line', x1: m.l, x2: m.l + pw, y1: r2(y(v)), y2: r2(y(v)) }));
       grid.append(svg('text', { class: 'tick', x: m.l - 6, y: r2(y(v)) + 4, 'text-anchor': 'end' }, fmt.int(v)));
     }
-    root.append(grid);
+    parts.push(grid);
 
     const spans = g('spans');
-    for (const s of o.spans || []) {
-      const a = Math.max(m.l, x(s.from));
-      const b = Math.min(m.l + pw, x(s.to));
+    for (const sp of o.spans || []) {
+      const a = Math.max(m.l, x(sp.from));
+      const b = Math.min(m.l + pw, x(sp.to));
       if (b <= a) continue;
-      spans.append(svg('rect', { class: 'span-' + s.cls, x: r2(a), y: m.t, width: r2(Math.max(b - a, 2)), height: ph },
-        svg('title', null, s.label)));
-      if (b - a > 60) spans.append(svg('text', { class: 'span-label', x: r2(a + 4), y: m.t + 12 }, s.label));
+      spans.append(svg('rect', { class: 'span-' + sp.cls, x: r2(a), y: m.t, width: r2(Math.max(b - a, 2)), height: ph },
+        svg('title', null, sp.label)));
+      if (b - a > 60) spans.append(svg('text', { class: 'span-label', x: r2(a + 4), y: m.t + 12 }, sp.label));
     }
-    root.append(spans);
+    parts.push(spans);
 
     if (o.band && rows.length) {
       const upper = rows.map((r, i) => `${r2(px(r))},${r2(y(bands[i][1]))}`);
       const lower = rows.map((r, i) => `${r2(px(r))},${r2(y(bands[i][0]))}`).reverse();
-      root.append(svg('polygon', { class: 'band', points: upper.concat(lower).join(' ') }));
-      root.append(svg('polyline', { class: 'band-edge', points: upper.join(' ') }));
-      root.append(svg('polyline', { class: 'expected', points: rows.map((r) => `${r2(px(r))},${r2(y(r.expected || 0))}`).join(' ') }));
+      parts.push(svg('polygon', { class: 'band', points: upper.concat(lower).join(' ') }));
+      parts.push(svg('polyline', { class: 'band-edge', points: upper.join(' ') }));
+      parts.push(svg('polyline', { class: 'expected', points: rows.map((r) => `${r2(px(r))},${r2(y(r.expected || 0))}`).join(' ') }));
     }
 
     // A series drawn as an area goes under the lines.
@@ -170,9 +241,9 @@ export function timeChart(o) {
         const floor = r2(y(0));
         pts.unshift(`${r2(px(rows[0]))},${floor}`);
         pts.push(`${r2(px(rows[rows.length - 1]))},${floor}`);
-        root.append(svg('polygon', { class: s.cls + ' area', 'data-series': s.key, points: pts.join(' ') }));
+        parts.push(svg('polygon', { class: s.cls + ' area', 'data-series': s.key, points: pts.join(' ') }));
       } else {
-        root.append(svg('polyline', { class: s.cls, 'data-series': s.key, points: pts.join(' ') }));
+        parts.push(svg('polyline', { class: s.cls, 'data-series': s.key, points: pts.join(' ') }));
       }
     }
 
@@ -183,85 +254,23 @@ export function timeChart(o) {
       // Staggered, so that changes a minute apart stay readable.
       marks.append(svg('text', { class: 'marker-label', x: xm + 3, y: m.t + 28 + (i % 3) * 13 }, mk.label));
     });
-    root.append(marks);
+    parts.push(marks);
 
-    root.append(svg('line', { class: 'axis axis-x', x1: m.l, x2: m.l + pw, y1: m.t + ph, y2: m.t + ph }));
+    parts.push(svg('line', { class: 'axis axis-x', x1: m.l, x2: m.l + pw, y1: m.t + ph, y2: m.t + ph }));
     const xt = g('x-ticks');
     for (const t of timeTicks(o.x0, o.x1, Math.max(2, Math.floor(pw / 90)))) {
       const xx = r2(x(t.t));
       xt.append(svg('line', { class: 'axis', x1: xx, x2: xx, y1: m.t + ph, y2: m.t + ph + 4 }));
       xt.append(svg('text', { class: 'tick', x: xx, y: H - 8, 'text-anchor': 'middle' }, t.label));
     }
-    root.append(xt);
+    parts.push(xt);
 
-    // Cursor: pointer or arrow keys select a row; the tooltip reads it.
     const cursor = svg('line', { class: 'cursor', y1: m.t, y2: m.t + ph, visibility: 'hidden' });
     const dots = o.series.map((s) => svg('circle', { class: 'dot-' + s.key, r: 3.5, visibility: 'hidden' }));
-    root.append(cursor, ...dots);
-
-    let idx = -1;
-    const show = (i) => {
-      if (!rows.length) return;
-      idx = Math.max(0, Math.min(rows.length - 1, i));
-      cursorMemory.set(o.id, idx);
-      const r = rows[idx];
-      const xx = r2(px(r));
-      cursor.setAttribute('x1', xx);
-      cursor.setAttribute('x2', xx);
-      cursor.setAttribute('visibility', 'visible');
-      o.series.forEach((s, k) => {
-        dots[k].setAttribute('cx', xx);
-        dots[k].setAttribute('cy', r2(y(r.values[s.key] || 0)));
-        dots[k].setAttribute('visibility', 'visible');
-      });
-      const lines = o.tip ? o.tip(r) : [fmt.dateTime(r.t)];
-      tip.replaceChildren(...lines.map((l, k) => (k === 0 ? h('strong', null, l) : h('div', null, l))));
-      tip.hidden = false;
-      const scale = wrap.clientWidth / W || 1;
-      const left = xx * scale;
-      const tw = tip.offsetWidth;
-      const place = left + 12 + tw > wrap.clientWidth ? left - 12 - tw : left + 12;
-      tip.style.left = Math.max(0, place) + 'px';
-      tip.style.top = '8px';
-    };
-    const hide = () => {
-      idx = -1;
-      cursorMemory.delete(o.id);
-      cursor.setAttribute('visibility', 'hidden');
-      dots.forEach((d) => d.setAttribute('visibility', 'hidden'));
-      tip.hidden = true;
-    };
-    const nearest = (clientX) => {
-      const box = root.getBoundingClientRect();
-      const vx = ((clientX - box.left) / box.width) * W;
-      let best = 0;
-      let bd = Infinity;
-      rows.forEach((r, i) => {
-        const d = Math.abs(px(r) - vx);
-        if (d < bd) { bd = d; best = i; }
-      });
-      return best;
-    };
-    root.addEventListener('pointermove', (e) => show(nearest(e.clientX)));
-    root.addEventListener('pointerleave', () => { if (document.activeElement !== root) hide(); });
-    root.addEventListener('blur', hide);
-    root.addEventListener('focus', () => { if (idx < 0) show(cursorMemory.get(o.id) ?? rows.length - 1); });
-    root.addEventListener('keydown', (e) => {
-      const stepBy = e.shiftKey ? 10 : 1;
-      if (e.key === 'ArrowLeft') show((idx < 0 ? rows.length : idx) - stepBy);
-      else if (e.key === 'ArrowRight') show((idx < 0 ? -1 : idx) + stepBy);
-      else if (e.key === 'Home') show(0);
-      else if (e.key === 'End') show(rows.length - 1);
-      else if (e.key === 'Escape') hide();
-      else return;
-      e.preventDefault();
-      e.stopPropagation();
-    });
-
-    wrap.replaceChildren(root, tip);
-    if (focused) {
-      root.focus({ preventScroll: true });
-    }
+    parts.push(cursor, ...dots);
+    root.replaceChildren(...parts);
+    geo = { W, px, y, r2, cursor, dots };
+    if (document.activeElement === root) show(idx < 0 ? (cursorMemory.get(o.id) ?? rows.length - 1) : idx);
   }
 
   return wrap;

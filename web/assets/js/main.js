@@ -93,14 +93,39 @@ async function refresh() {
   if (!current || !current.handle || !current.handle.refresh || refreshing) return;
   refreshing = true;
   const c = current;
+  const focus = focusedPlace();
   try {
     await c.handle.refresh(c.ctl.signal);
-    if (c === current) markUpdated();
+    if (c === current) {
+      restoreFocus(focus);
+      markUpdated();
+    }
   } catch (e) {
     if (!isAbort(e) && c === current) markFailed(e);
   } finally {
     refreshing = false;
   }
+}
+
+// A refresh rebuilds parts of the page; a keyboard user must not lose
+// their place. focusedPlace notes the focused element as a selector and
+// its index among the matches, restoreFocus finds its successor.
+function focusedPlace() {
+  const el = document.activeElement;
+  if (!el || el === document.body || el === main || !main.contains(el)) return null;
+  let sel = null;
+  if (el.id) sel = '#' + CSS.escape(el.id);
+  else if (el.getAttribute('href')) sel = `${el.tagName.toLowerCase()}[href="${CSS.escape(el.getAttribute('href'))}"]`;
+  else if (el.dataset.key) sel = `[data-key="${CSS.escape(el.dataset.key)}"]`;
+  if (!sel) return null;
+  return { el, sel, index: [...main.querySelectorAll(sel)].indexOf(el) };
+}
+
+function restoreFocus(place) {
+  if (!place || place.el.isConnected) return;
+  const all = main.querySelectorAll(place.sel);
+  const el = all[Math.max(0, Math.min(place.index, all.length - 1))];
+  if (el) el.focus({ preventScroll: true });
 }
 
 function markUpdated() {

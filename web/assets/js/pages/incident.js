@@ -113,9 +113,11 @@ async function showDeliveries(section, incidentID, signal) {
   const token = sessionStorage.getItem(TOKEN_KEY) || '';
   const head = h('h2', { id: 'h-deliveries' }, 'Webhook deliveries');
   if (!token) {
-    section.replaceChildren(head, tokenForm(section, incidentID));
+    // Leave a form being filled in alone.
+    if (!section.querySelector('form.token-form')) section.replaceChildren(head, tokenForm(section, incidentID));
     return;
   }
+  const open = new Set([...section.querySelectorAll('details[open][data-key]')].map((d) => d.dataset.key));
   let rows;
   try {
     const eps = await api.get('v1/webhooks', null, { signal, token });
@@ -136,7 +138,7 @@ async function showDeliveries(section, incidentID, signal) {
   }
   const forget = h('button', { type: 'button', onclick: () => { sessionStorage.removeItem(TOKEN_KEY); showDeliveries(section, incidentID); } }, 'Forget token');
   section.replaceChildren(head,
-    rows.length ? h('div', { class: 'panel' }, deliveryTable(rows)) : empty('No webhook delivery was made for this incident.'),
+    rows.length ? h('div', { class: 'panel' }, deliveryTable(rows, open)) : empty('No webhook delivery was made for this incident.'),
     h('p', { class: 'small' }, forget));
 }
 
@@ -154,7 +156,7 @@ function tokenForm(section, incidentID) {
   h('button', { type: 'submit' }, 'Show deliveries'));
 }
 
-function deliveryTable(rows) {
+function deliveryTable(rows, open) {
   return h('table', { id: 'delivery-table' },
     h('caption', { class: 'visually-hidden' }, 'Webhook deliveries for this incident, newest first'),
     h('thead', null, h('tr', null, ['Created', 'Event', 'Endpoint', 'Status', 'Attempts', 'Last response', 'Payload'].map((c) => h('th', { scope: 'col' }, c)))),
@@ -168,7 +170,7 @@ function deliveryTable(rows) {
         h('td', { class: 'num' }, fmt.int((d.attempts || []).length)),
         h('td', null, last ? [last.status_code ? `HTTP ${last.status_code}` : last.error || '—', h('div', { class: 'muted small' }, `${fmt.int(last.duration_ms)} ms`)] : '—',
           d.error && (!last || d.error !== last.error) ? h('div', { class: 'muted small' }, d.error) : null),
-        h('td', null, h('details', null, h('summary', null, 'Show'), h('pre', { class: 'payload' }, JSON.stringify(d.body, null, 2)))),
+        h('td', null, h('details', { 'data-key': d.id, open: open.has(d.id) }, h('summary', null, 'Show'), h('pre', { class: 'payload' }, JSON.stringify(d.body, null, 2)))),
       );
     })));
 }
