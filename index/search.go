@@ -6,11 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/numeric"
+	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/downsignal/downsignal/classify"
 )
@@ -19,11 +24,39 @@ import (
 const (
 	DefaultLimit = 20
 	MaxLimit     = 500
+	// MaxClauses bounds the leaf queries of one search (query string and
+	// filters together).
+	MaxClauses = 64
+	// DefaultTimeout bounds one search.
+	DefaultTimeout = 2 * time.Second
+	// MaxExport bounds one export.
+	MaxExport = 100_000
+	// FacetSize is how many terms each facet returns.
+	FacetSize = 10
 )
 
-// ErrBadRequest marks a search the caller got wrong (syntax, bad cursor);
-// the API answers it with 400.
+// ErrBadRequest marks a search the caller got wrong (syntax, bad cursor,
+// a limit exceeded); the API answers it with 400.
 var ErrBadRequest = errors.New("bad search request")
+
+// ErrNotFound is a post the index does not hold.
+var ErrNotFound = errors.New("not found")
+
+// LimitError is a search over one of the cost limits.
+type LimitError struct {
+	// Limit names it: max_results, max_clauses or timeout.
+	Limit string
+	Msg   string
+}
+
+func (e *LimitError) Error() string { return e.Limit + ": " + e.Msg }
+func (e *LimitError) Unwrap() error { return ErrBadRequest }
+
+// Sort orders.
+const (
+	SortTime      = "time"
+	SortRelevance = "relevance"
+)
 
 // SearchRequest is an analyst's query.
 type SearchRequest struct {
@@ -33,20 +66,46 @@ type SearchRequest struct {
 	// Service matches posts naming the service or one of its children,
 	// by canonical name.
 	Service string
+	// Parent matches posts naming a child of the service (Microsoft 365
+	// for Outlook and Teams).
+	Parent string
 	// Code matches posts quoting the error code, normalized as the
 	// classifier writes it ("451 4.3.2", "HTTP 503").
-	Code         string
+	Code string
+	// Family matches a code family (smtp, http, aadsts, win32...).
+	Family string
+	Lang   string
+	Region string
+	// Since and Until bound the event time, [Since, Until).
 	Since, Until time.Time
-	Limit        int
+	// MinScore keeps posts the classifier scored at least this high.
+	MinScore float64
+	// OutageOnly keeps outage reports only.
+	OutageOnly bool
+	// Sort is SortTime (newest first, the default) or SortRelevance.
+	Sort      string
+	Highlight bool
+	Facets    bool
+	Limit     int
 	// Cursor continues a previous search from its NextCursor.
 	Cursor string
+	// Timeout bounds the search; 0 means DefaultTimeout.
+	Timeout time.Duration
 }
 
-// SearchResult is one page of hits, newest first.
+// SearchResult is one page of hits.
 type SearchResult struct {
-	Total      uint64 `json:"total"`
-	Hits       []Hit  `json:"hits"`
-	NextCursor string `json:"next_cursor,omitempty"`
+	Total      uint64             `json:"total"`
+	Hits       []Hit              `json:"hits"`
+	NextCursor string             `json:"next_cursor,omitempty"`
+	Facets     map[string][]Facet `json:"facets,omitempty"`
+	TookMS     float64            `json:"took_ms"`
+}
+
+// Facet is one term of a facet and how many matching posts have it.
+type Facet struct {
+	Term  string `json:"term"`
+	Count int    `json:"count"`
 }
 
 // Hit is one post in a search result.
@@ -61,69 +120,265 @@ type Hit struct {
 	ErrorCodes []classify.ErrorCode  `json:"error_codes"`
 	Regions    []classify.Region     `json:"regions,omitempty"`
 	Outage     bool                  `json:"outage"`
-	Score      float64               `json:"score"`
+	Intent     string                `json:"intent,omitempty"`
+	// Score is the classifier's outage score.
+	Score float64 `json:"score"`
+	// Relevance is the search engine's score (relevance sort only).
+	Relevance float64 `json:"relevance,omitempty"`
+	// Fragments are highlighted excerpts of the text (<mark>...</mark>).
+	Fragments []string `json:"fragments,omitempty"`
 }
 
-var sortOrder = []string{"-" + fieldTime, "-_id"}
+var sortOrders = map[string][]string{
+	SortTime:      {"-" + fieldTime, "-_id"},
+	SortRelevance: {"-_score", "-" + fieldTime, "-_id"},
+}
 
-// Search runs one query. Results are sorted newest first; the cursor pages
-// with search_after, so pages stay stable while new posts arrive.
+var hitFields = []string{fieldAuthor, fieldText, fieldTime, fieldCreatedAt, fieldLangs, fieldOutage, fieldScore, fieldDetail}
+
+// cursor is what NextCursor encodes: the sort values of the last hit.
+type cursor struct {
+	Sort  string   `json:"o"`
+	After []string `json:"a"`
+}
+
+// Search runs one query. The cursor pages with search_after, so pages stay
+// stable while new posts arrive. Sorted by time, partitions are read
+// newest first and the older ones only counted once the page is full.
 func (x *Index) Search(ctx context.Context, r SearchRequest) (*SearchResult, error) {
+	start := time.Now()
+	prep, err := prepare(r)
+	if err != nil {
+		return nil, err
+	}
+	timeout := r.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	keep := prep.keepDay
+	var res *SearchResult
+	if r.Sort == SortTime && !r.Facets {
+		res, err = x.searchByDay(ctx, prep, keep)
+	} else {
+		var br *bleve.SearchResult
+		br, err = x.searchParts(ctx, prep.request(prep.limit), keep)
+		if err == nil {
+			res = prep.result(br)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			return nil, &LimitError{Limit: "timeout", Msg: fmt.Sprintf("the search took longer than %s; narrow it (a time range, a service, fewer wildcards)", timeout)}
+		}
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	res.TookMS = math.Round(float64(time.Since(start).Microseconds())/10) / 100
+	return res, nil
+}
+
+// searchByDay fills a newest-first page from the newest partition down,
+// then only counts matches in the rest for the total.
+func (x *Index) searchByDay(ctx context.Context, prep *prepared, keep func(int32) bool) (*SearchResult, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var days []int32
+	for d := range x.parts {
+		if keep(d) {
+			days = append(days, d)
+		}
+	}
+	slices.Sort(days)
+	slices.Reverse(days)
+	out := &SearchResult{Hits: make([]Hit, 0, prep.limit)}
+	var last *search.DocumentMatch
+	for _, d := range days {
+		need := prep.limit - len(out.Hits)
+		if prep.after != nil && len(prep.after) > 0 && need > 0 {
+			// Partitions newer than the cursor hold nothing after it.
+			if t, ok := sortTime(prep.after[0]); ok && dayOf(t) < d {
+				need = 0
+			}
+		}
+		res, err := x.parts[d].idx.SearchInContext(ctx, prep.request(need))
+		if err != nil {
+			return nil, err
+		}
+		out.Total += res.Total
+		for _, h := range res.Hits {
+			out.Hits = append(out.Hits, prep.hit(h))
+			last = h
+		}
+	}
+	if len(out.Hits) == prep.limit && last != nil {
+		out.NextCursor = encodeCursor(cursor{Sort: prep.sort, After: last.Sort})
+	}
+	return out, nil
+}
+
+// sortTime decodes the time sort value of a cursor.
+func sortTime(v string) (time.Time, bool) {
+	t, err := decodeSortTime(v)
+	return t, err == nil
+}
+
+// prepared is a validated search.
+type prepared struct {
+	q          query.Query
+	sort       string
+	after      []string
+	limit      int
+	highlight  bool
+	facets     bool
+	since      time.Time
+	until      time.Time
+	cursorTime time.Time
+}
+
+func prepare(r SearchRequest) (*prepared, error) {
+	p := &prepared{sort: r.Sort, highlight: r.Highlight, facets: r.Facets, since: r.Since, until: r.Until}
+	if p.sort == "" {
+		p.sort = SortTime
+	}
+	if _, ok := sortOrders[p.sort]; !ok {
+		return nil, fmt.Errorf("%w: sort must be %s or %s", ErrBadRequest, SortTime, SortRelevance)
+	}
+	r.Sort = p.sort
+	p.limit = r.Limit
+	switch {
+	case p.limit == 0:
+		p.limit = DefaultLimit
+	case p.limit < 0:
+		return nil, fmt.Errorf("%w: limit must be positive", ErrBadRequest)
+	case p.limit > MaxLimit:
+		return nil, &LimitError{Limit: "max_results", Msg: fmt.Sprintf("limit %d is above %d results per page; page with the cursor", p.limit, MaxLimit)}
+	}
 	q, err := buildQuery(r)
 	if err != nil {
 		return nil, err
 	}
-	limit := r.Limit
-	switch {
-	case limit == 0:
-		limit = DefaultLimit
-	case limit < 0 || limit > MaxLimit:
-		return nil, fmt.Errorf("%w: limit must be between 1 and %d", ErrBadRequest, MaxLimit)
+	if n := countClauses(q); n > MaxClauses {
+		return nil, &LimitError{Limit: "max_clauses", Msg: fmt.Sprintf("the query has %d clauses, at most %d are allowed", n, MaxClauses)}
 	}
-	req := bleve.NewSearchRequestOptions(q, limit, 0, false)
-	req.SortBy(sortOrder)
-	req.Fields = []string{fieldURI, fieldAuthor, fieldText, fieldTime, fieldCreatedAt, fieldLangs, fieldOutage, fieldScore, fieldDetail}
+	p.q = q
 	if r.Cursor != "" {
-		after, err := decodeCursor(r.Cursor)
-		if err != nil {
-			return nil, err
+		c, err := decodeCursor(r.Cursor)
+		if err != nil || c.Sort != p.sort || len(c.After) != len(sortOrders[p.sort]) {
+			return nil, fmt.Errorf("%w: cursor is not one this API returned for this sort", ErrBadRequest)
 		}
-		req.SearchAfter = after
+		p.after = c.After
 	}
-	res, err := x.bleve.SearchInContext(ctx, req)
-	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+	return p, nil
+}
+
+// keepDay selects the partitions that can hold matches.
+func (p *prepared) keepDay(day int32) bool {
+	if !p.since.IsZero() && day < dayOf(p.since) {
+		return false
 	}
+	if !p.until.IsZero() && dayStart(day).Compare(p.until) >= 0 {
+		return false
+	}
+	return true
+}
+
+func (p *prepared) request(size int) *bleve.SearchRequest {
+	req := bleve.NewSearchRequestOptions(p.q, size, 0, false)
+	req.SortBy(sortOrders[p.sort])
+	if size > 0 {
+		req.Fields = hitFields
+		req.SearchAfter = p.after
+		if p.highlight {
+			req.Highlight = bleve.NewHighlightWithStyle("html")
+			req.Highlight.Fields = []string{fieldText}
+		}
+	}
+	if p.facets {
+		req.AddFacet("services", bleve.NewFacetRequest(fieldServices, FacetSize))
+		req.AddFacet("codes", bleve.NewFacetRequest(fieldCodes, FacetSize))
+		req.AddFacet("langs", bleve.NewFacetRequest(fieldLangs, FacetSize))
+	}
+	return req
+}
+
+func (p *prepared) result(res *bleve.SearchResult) *SearchResult {
 	out := &SearchResult{Total: res.Total, Hits: make([]Hit, 0, len(res.Hits))}
 	for _, h := range res.Hits {
-		out.Hits = append(out.Hits, hitFrom(h.ID, h.Fields))
+		out.Hits = append(out.Hits, p.hit(h))
 	}
-	if len(res.Hits) == limit {
-		out.NextCursor = encodeCursor(res.Hits[len(res.Hits)-1].Sort)
+	if len(res.Hits) == p.limit {
+		out.NextCursor = encodeCursor(cursor{Sort: p.sort, After: res.Hits[len(res.Hits)-1].Sort})
 	}
-	return out, nil
+	if p.facets {
+		out.Facets = make(map[string][]Facet, len(res.Facets))
+		for name, fr := range res.Facets {
+			terms := []Facet{}
+			if fr.Terms != nil {
+				for _, t := range fr.Terms.Terms() {
+					terms = append(terms, Facet{Term: t.Term, Count: t.Count})
+				}
+			}
+			out.Facets[name] = terms
+		}
+	}
+	return out
+}
+
+func (p *prepared) hit(h *search.DocumentMatch) Hit {
+	hit := hitFrom(h.ID, h.Fields)
+	if p.sort == SortRelevance {
+		hit.Relevance = math.Round(h.Score*1e4) / 1e4
+	}
+	if p.highlight {
+		hit.Fragments = h.Fragments[fieldText]
+	}
+	return hit
 }
 
 func buildQuery(r SearchRequest) (query.Query, error) {
 	var must []query.Query
 	if s := strings.TrimSpace(r.Query); s != "" {
-		qs := bleve.NewQueryStringQuery(s)
-		if _, err := qs.Parse(); err != nil {
+		qs, err := bleve.NewQueryStringQuery(s).Parse()
+		if err != nil {
 			return nil, fmt.Errorf("%w: query: %v", ErrBadRequest, err)
 		}
 		must = append(must, qs)
 	}
+	term := func(field, v string) *query.TermQuery {
+		t := bleve.NewTermQuery(v)
+		t.SetField(field)
+		return t
+	}
 	if r.Service != "" {
-		svc := bleve.NewTermQuery(r.Service)
-		svc.SetField(fieldServices)
-		parent := bleve.NewTermQuery(r.Service)
-		parent.SetField(fieldParents)
-		must = append(must, bleve.NewDisjunctionQuery(svc, parent))
+		must = append(must, bleve.NewDisjunctionQuery(term(fieldServices, r.Service), term(fieldParents, r.Service)))
+	}
+	if r.Parent != "" {
+		must = append(must, term(fieldParents, r.Parent))
 	}
 	if r.Code != "" {
-		c := bleve.NewTermQuery(r.Code)
-		c.SetField(fieldCodes)
-		must = append(must, c)
+		must = append(must, term(fieldCodes, r.Code))
+	}
+	if r.Family != "" {
+		must = append(must, term(fieldFamilies, strings.ToLower(r.Family)))
+	}
+	if r.Lang != "" {
+		must = append(must, term(fieldLangs, r.Lang))
+	}
+	if r.Region != "" {
+		must = append(must, term(fieldRegions, r.Region))
+	}
+	if r.OutageOnly {
+		b := bleve.NewBoolFieldQuery(true)
+		b.SetField(fieldOutage)
+		must = append(must, b)
+	}
+	if r.MinScore > 0 {
+		lo, inc := r.MinScore, true
+		n := bleve.NewNumericRangeInclusiveQuery(&lo, nil, &inc, nil)
+		n.SetField(fieldScore)
+		must = append(must, n)
 	}
 	if !r.Since.IsZero() || !r.Until.IsZero() {
 		if !r.Since.IsZero() && !r.Until.IsZero() && !r.Until.After(r.Since) {
@@ -143,21 +398,43 @@ func buildQuery(r SearchRequest) (query.Query, error) {
 	}
 }
 
-func encodeCursor(sort []string) string {
-	b, _ := json.Marshal(sort)
+// countClauses counts the leaf queries of q.
+func countClauses(q query.Query) int {
+	switch v := q.(type) {
+	case nil:
+		return 0
+	case *query.BooleanQuery:
+		return countClauses(v.Must) + countClauses(v.Should) + countClauses(v.MustNot)
+	case *query.ConjunctionQuery:
+		n := 0
+		for _, c := range v.Conjuncts {
+			n += countClauses(c)
+		}
+		return n
+	case *query.DisjunctionQuery:
+		n := 0
+		for _, c := range v.Disjuncts {
+			n += countClauses(c)
+		}
+		return n
+	default:
+		return 1
+	}
+}
+
+func encodeCursor(c cursor) string {
+	b, _ := json.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string) ([]string, error) {
+func decodeCursor(s string) (cursor, error) {
+	var c cursor
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: cursor is not one this API returned", ErrBadRequest)
+		return c, err
 	}
-	var sort []string
-	if err := json.Unmarshal(b, &sort); err != nil || len(sort) != len(sortOrder) {
-		return nil, fmt.Errorf("%w: cursor is not one this API returned", ErrBadRequest)
-	}
-	return sort, nil
+	err = json.Unmarshal(b, &c)
+	return c, err
 }
 
 func hitFrom(id string, f map[string]any) Hit {
@@ -179,6 +456,7 @@ func hitFrom(id string, f map[string]any) Hit {
 				h.ErrorCodes = d.ErrorCodes
 			}
 			h.Regions = d.Regions
+			h.Intent = d.Intent
 		}
 	}
 	return h
@@ -209,30 +487,84 @@ func fieldStrings(v any) []string {
 	return nil
 }
 
-// TrendRequest asks for one service's counters over a time range.
-type TrendRequest struct {
-	Service      string
-	Since, Until time.Time
-	Step         time.Duration
+// Get returns one post by at-URI.
+func (x *Index) Get(ctx context.Context, uri string) (*Hit, error) {
+	q := bleve.NewDocIDQuery([]string{uri})
+	req := bleve.NewSearchRequestOptions(q, 1, 0, false)
+	req.Fields = hitFields
+	var keep func(int32) bool
+	if day, ok := x.dayOf(uri); ok {
+		keep = func(d int32) bool { return d == day }
+	}
+	res, err := x.searchParts(ctx, req, keep)
+	if err != nil {
+		return nil, fmt.Errorf("get: %w", err)
+	}
+	if len(res.Hits) == 0 {
+		return nil, ErrNotFound
+	}
+	h := hitFrom(res.Hits[0].ID, res.Hits[0].Fields)
+	return &h, nil
 }
 
-// MaxTrendPoints bounds one trend answer.
-const MaxTrendPoints = 10_000
-
-// Trend returns the service's counters in steps of r.Step, from the
-// counter store (never from Bleve facets).
-func (x *Index) Trend(r TrendRequest) ([]Point, error) {
-	if r.Step < time.Minute || r.Step%time.Minute != 0 {
-		return nil, fmt.Errorf("%w: step must be a whole number of minutes", ErrBadRequest)
+// dayOf looks the post's partition up in the ledger.
+func (x *Index) dayOf(uri string) (int32, bool) {
+	st := x.state
+	if st == nil {
+		return 0, false
 	}
-	if !r.Until.After(r.Since) {
-		return nil, fmt.Errorf("%w: until must be after since", ErrBadRequest)
-	}
-	if n := r.Until.Sub(r.Since) / r.Step; n > MaxTrendPoints {
-		return nil, fmt.Errorf("%w: %d points requested, at most %d", ErrBadRequest, n, MaxTrendPoints)
-	}
-	return x.counters.trend(r.Service, r.Since, r.Until, r.Step), nil
+	var day int32
+	var ok bool
+	_ = st.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketPosts).Get(ledgerKey(uri)); v != nil {
+			var r postRec
+			if json.Unmarshal(v, &r) == nil {
+				day, ok = r.Day, true
+			}
+		}
+		return nil
+	})
+	return day, ok
 }
 
-// DocCount returns the number of posts in the index.
-func (x *Index) DocCount() (uint64, error) { return x.bleve.DocCount() }
+// Export calls fn for every post matching r, in r's order, at most max
+// posts (MaxExport when 0). It pages with search_after, so a long export
+// neither holds one huge result in memory nor sees a post twice.
+func (x *Index) Export(ctx context.Context, r SearchRequest, max int, fn func(Hit) error) (int, error) {
+	if max <= 0 || max > MaxExport {
+		max = MaxExport
+	}
+	r.Limit, r.Facets, r.Highlight = 0, false, false
+	if r.Timeout <= 0 {
+		r.Timeout = 30 * time.Second
+	}
+	n := 0
+	for n < max {
+		r.Limit = min(MaxLimit, max-n)
+		res, err := x.Search(ctx, r)
+		if err != nil {
+			return n, err
+		}
+		for _, h := range res.Hits {
+			if err := fn(h); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if res.NextCursor == "" {
+			break
+		}
+		r.Cursor = res.NextCursor
+	}
+	return n, nil
+}
+
+// decodeSortTime reads a time sort value: Bleve's prefix-coded
+// nanoseconds.
+func decodeSortTime(v string) (time.Time, error) {
+	n, err := numeric.PrefixCoded(v).Int64()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(0, n).UTC(), nil
+}
