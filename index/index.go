@@ -137,13 +137,16 @@ func (x *Index) open() error {
 	// wrote; a crash between two partitions leaves the least of them.
 	last := x.state.lastBatch()
 	pos := cloneOffsets(last.Offsets)
+	cutoffDay := dayOf(x.state.cutoff())
 	for _, d := range last.Days {
-		p := x.parts[d]
-		if p == nil {
-			continue
+		var offsets map[int]int64 // a partition the batch did not create yet has applied nothing
+		if p := x.parts[d]; p != nil {
+			offsets = p.offsets
+		} else if d < cutoffDay {
+			continue // dropped by retention since
 		}
 		for k, o := range pos {
-			pos[k] = min(o, p.offsets[k])
+			pos[k] = min(o, offsets[k])
 		}
 	}
 	x.offsets = pos
@@ -262,7 +265,10 @@ func (x *Index) apply(ctx context.Context, changes []change) error {
 	}
 	cutoffDay := dayOf(x.state.cutoff())
 	var indexed, deleted int
-	for _, day := range slices.Sorted(maps.Keys(byDay)) {
+	for n, day := range slices.Sorted(maps.Keys(byDay)) {
+		if failAfterParts > 0 && n == failAfterParts {
+			return errors.New("injected crash")
+		}
 		x.mu.RLock()
 		p := x.parts[day]
 		x.mu.RUnlock()
@@ -311,6 +317,10 @@ func (x *Index) apply(ctx context.Context, changes []change) error {
 	x.metrics.batch(indexed, deleted, time.Since(start))
 	return nil
 }
+
+// failAfterParts makes apply fail after writing that many partitions
+// (tests simulate a crash between partitions with it).
+var failAfterParts int
 
 func hasIndexOp(ops []op) bool {
 	return slices.ContainsFunc(ops, func(o op) bool { return o.sig != nil })

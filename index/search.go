@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -213,7 +214,7 @@ func (x *Index) searchByDay(ctx context.Context, prep *prepared, keep func(int32
 		}
 	}
 	if len(out.Hits) == prep.limit && last != nil {
-		out.NextCursor = encodeCursor(cursor{Sort: prep.sort, After: last.Sort})
+		out.NextCursor = prep.cursorAfter(last)
 	}
 	return out, nil
 }
@@ -309,7 +310,7 @@ func (p *prepared) result(res *bleve.SearchResult) *SearchResult {
 		out.Hits = append(out.Hits, p.hit(h))
 	}
 	if len(res.Hits) == p.limit {
-		out.NextCursor = encodeCursor(cursor{Sort: p.sort, After: res.Hits[len(res.Hits)-1].Sort})
+		out.NextCursor = p.cursorAfter(res.Hits[len(res.Hits)-1])
 	}
 	if p.facets {
 		out.Facets = make(map[string][]Facet, len(res.Facets))
@@ -324,6 +325,18 @@ func (p *prepared) result(res *bleve.SearchResult) *SearchResult {
 		}
 	}
 	return out
+}
+
+// cursorAfter encodes the sort values of the last hit. Bleve reports the
+// score's sort value as the literal "_score" but takes the number back.
+func (p *prepared) cursorAfter(h *search.DocumentMatch) string {
+	after := slices.Clone(h.Sort)
+	for i, f := range sortOrders[p.sort] {
+		if f == "-_score" {
+			after[i] = strconv.FormatFloat(h.Score, 'g', -1, 64)
+		}
+	}
+	return encodeCursor(cursor{Sort: p.sort, After: after})
 }
 
 func (p *prepared) hit(h *search.DocumentMatch) Hit {
