@@ -108,6 +108,10 @@ func Build(ctx context.Context, o Options) (a *App, err error) {
 		Gatherer: reg,
 		Ready:    a.ready,
 		Logger:   o.Logger.With("component", "api"),
+
+		AdminToken: o.AdminToken,
+		RateLimit:  o.RateLimit,
+		Registerer: reg,
 	})
 	if err != nil {
 		return nil, err
@@ -193,9 +197,10 @@ func (a *App) buildIndex() error {
 	logger := a.o.Logger.With("component", "index")
 	var err error
 	a.index, err = index.Open(index.Options{
-		Dir:     filepath.Join(a.o.DataDir, "index"),
-		Logger:  logger,
-		Metrics: index.NewMetrics(a.o.Registry),
+		Dir:       filepath.Join(a.o.DataDir, "index"),
+		Retention: a.o.Retention,
+		Logger:    logger,
+		Metrics:   index.NewMetrics(a.o.Registry),
 	})
 	if err != nil {
 		return err
@@ -255,6 +260,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	if a.indexConsumer != nil {
 		comps = append(comps, component{"index", a.indexConsumer.Run})
+		comps = append(comps, component{"retention", a.index.Run})
 	}
 	comps = append(comps, component{"api", a.api.Run})
 

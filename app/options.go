@@ -52,6 +52,15 @@ type Options struct {
 	// index (or another serve replica) reads the whole topic.
 	IndexGroup string
 
+	// Retention is how long posts stay searchable and counted (serve and
+	// run); 0 means index.DefaultRetention.
+	Retention time.Duration
+	// AdminToken authorizes state-changing API requests; empty refuses them.
+	AdminToken string
+	// RateLimit is API requests per second per client (0: the API's
+	// default; negative: none).
+	RateLimit float64
+
 	Logger   *slog.Logger
 	Registry *prometheus.Registry
 }

@@ -55,10 +55,26 @@ func (x *Index) Trend(r TrendRequest) ([]Point, error) {
 	return st.trend(seriesKey{r.Service, r.Code, r.Region}, r.Since, r.Until, r.Step), nil
 }
 
+// BaselineGuard is how long before an evaluated minute the EWMA baseline
+// does not look: an incident that has gone on for less than that does not
+// raise its own expected level. (The seasonal baseline reads past weeks.)
+const BaselineGuard = 60
+
 // baselineFor returns the baseline for a series read at step resolution.
 func baselineFor(stepMin int64) *detect.Baseline {
 	half := max(60, 4*int(stepMin))
-	return detect.NewBaseline(detect.Options{HalfLife: half, EWMASpan: min(6*half, 3*24*60)})
+	return detect.NewBaseline(detect.Options{HalfLife: half, EWMASpan: min(6*half, 3*24*60) + BaselineGuard})
+}
+
+// expected estimates minute's level from counts, hiding the guard.
+func expected(b *detect.Baseline, counts detect.Counts, minute int64) detect.Estimate {
+	guarded := func(m int64) (float64, bool) {
+		if m < minute && m >= minute-BaselineGuard {
+			return 0, false
+		}
+		return counts(m)
+	}
+	return b.Expected(guarded, minute)
 }
 
 // trend sums minutes [since, until) into points of step. Distinct authors
@@ -107,7 +123,7 @@ func (s *state) trend(key seriesKey, since, until time.Time, step time.Duration)
 		default:
 			p.Authors = hllCount(&regs)
 		}
-		e := base.Expected(counts, start)
+		e := expected(base, counts, start)
 		p.Expected = round2(e.Expected)
 		p.Anomaly = round2(detect.Score(float64(p.Posts), e))
 		points = append(points, p)
@@ -291,7 +307,7 @@ func (s *state) window(minutes map[int64]*bucket, r TopRequest) Rising {
 	if rs.Posts > 0 {
 		rs.Authors = hllCount(&regs)
 	}
-	e := baselineFor(1).Expected(s.stepCounts(minutes, 1), lo)
+	e := expected(baselineFor(1), s.stepCounts(minutes, 1), lo)
 	w := detect.Estimate{Expected: e.Expected * float64(n), Spread: e.Spread * math.Sqrt(float64(n)), Method: e.Method}
 	rs.Expected = round2(w.Expected)
 	rs.Ratio = round2(float64(rs.Posts) / w.Expected)

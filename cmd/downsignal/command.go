@@ -62,6 +62,15 @@ func listenFlag(def string) *cli.StringFlag {
 	return stringFlag("listen", def, "HTTP address (API, /metrics, /healthz, /readyz)")
 }
 
+// apiFlags configure the index and the API (run and serve).
+func apiFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.DurationFlag{Name: "retention", Value: 30 * 24 * time.Hour, Usage: "how long posts stay searchable and counted; whole days older are dropped", Sources: env("retention")},
+		stringFlag("admin-token", "", "bearer token for state-changing API requests (none: they are refused); the read API is open"),
+		&cli.FloatFlag{Name: "rate-limit", Value: 50, Usage: "API requests per second per client address (negative: no limit)", Sources: env("rate-limit")},
+	}
+}
+
 func newCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "downsignal",
@@ -82,6 +91,7 @@ func newCommand() *cli.Command {
 					sourceFlags(),
 					[]cli.Flag{&cli.BoolFlag{Name: "exit-after-replay", Usage: "exit 0 once every replayed post is searchable", Sources: env("exit-after-replay")}},
 					topicFlags(),
+					apiFlags(),
 				),
 				Action: runMode(app.ModeRun),
 			},
@@ -116,7 +126,7 @@ func newCommand() *cli.Command {
 				Flags: flags([]cli.Flag{
 					dataDirFlag(), listenFlag("127.0.0.1:8080"), brokersFlag(),
 					stringFlag("group", "", "consumer group (default: one per index directory, so each replica reads everything)"),
-				}, topicFlags()),
+				}, topicFlags(), apiFlags()),
 				Action: runMode(app.ModeServe),
 			},
 		},
@@ -143,6 +153,10 @@ func runMode(mode app.Mode) cli.ActionFunc {
 			TopicRetention:   cmd.Duration("topic-retention"),
 			Logger:           logger,
 			Registry:         prometheus.NewRegistry(),
+		}
+		switch mode {
+		case app.ModeRun, app.ModeServe:
+			o.Retention, o.AdminToken, o.RateLimit = cmd.Duration("retention"), cmd.String("admin-token"), cmd.Float("rate-limit")
 		}
 		switch mode {
 		case app.ModeRun:
