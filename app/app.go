@@ -50,10 +50,12 @@ func Build(ctx context.Context, o Options) (a *App, err error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	a = &App{o: o, log: o.Logger, brokers: o.Brokers}
+	built := &App{o: o, log: o.Logger, brokers: o.Brokers}
+	a = built
 	defer func() {
 		if err != nil {
-			a.Close()
+			// a is already nil here ("return nil, err"): close what was built.
+			built.Close()
 			a = nil
 		}
 	}()

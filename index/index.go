@@ -121,6 +121,12 @@ func (x *Index) open() error {
 		return fmt.Errorf("index: %w", err)
 	}
 	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			if err := os.RemoveAll(filepath.Join(x.dir, "days", e.Name())); err != nil {
+				return fmt.Errorf("index: %w", err)
+			}
+			continue
+		}
 		name, ok := strings.CutSuffix(e.Name(), ".bleve")
 		if !ok {
 			continue
@@ -166,7 +172,9 @@ func (x *Index) openPartition(day int32, create bool) (*partition, error) {
 	runtime := map[string]any{"bolt_timeout": "5s"}
 	bi, err := bleve.OpenUsing(path, runtime)
 	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) && create {
-		bi, err = bleve.NewUsing(path, x.mapping, bleve.Config.DefaultIndexType, bleve.Config.DefaultKVStore, runtime)
+		if err = x.createPartition(path, runtime); err == nil {
+			bi, err = bleve.OpenUsing(path, runtime)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("index: open %s: %w", path, err)
@@ -188,6 +196,41 @@ func (x *Index) openPartition(day int32, create bool) (*partition, error) {
 	x.mu.Unlock()
 	x.metrics.setPartitions(len(x.parts))
 	return p, nil
+}
+
+// createPartition creates a day's index beside its final path and renames
+// it into place once complete: a kill during creation leaves a temporary
+// directory (removed at the next open), never a half-made index.
+func (x *Index) createPartition(path string, runtime map[string]any) error {
+	tmp := path + ".tmp"
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	bi, err := bleve.NewUsing(tmp, x.mapping, bleve.Config.DefaultIndexType, bleve.Config.DefaultKVStore, runtime)
+	if err != nil {
+		return fmt.Errorf("index: create %s: %w", path, err)
+	}
+	if err := bi.Close(); err != nil {
+		return fmt.Errorf("index: create %s: %w", path, err)
+	}
+	for _, p := range []string{filepath.Join(tmp, "index_meta.json"), tmp} {
+		if err := syncPath(p); err != nil {
+			return fmt.Errorf("index: create %s: %w", path, err)
+		}
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("index: create %s: %w", path, err)
+	}
+	return syncPath(filepath.Dir(path))
+}
+
+func syncPath(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 // InstanceID identifies this index on disk. The index stage uses it in its
