@@ -167,13 +167,10 @@ func (x *Index) partPath(day int32) string {
 // open and by the writer.
 func (x *Index) openPartition(day int32, create bool) (*partition, error) {
 	path := x.partPath(day)
-	// bolt_timeout: a second process opening the same index fails fast
-	// instead of blocking forever on the lock.
-	runtime := map[string]any{"bolt_timeout": "5s"}
-	bi, err := bleve.OpenUsing(path, runtime)
+	bi, err := bleve.OpenUsing(path, runtimeConfig())
 	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) && create {
-		if err = x.createPartition(path, runtime); err == nil {
-			bi, err = bleve.OpenUsing(path, runtime)
+		if err = x.createPartition(path); err == nil {
+			bi, err = bleve.OpenUsing(path, runtimeConfig())
 		}
 	}
 	if err != nil {
@@ -201,12 +198,12 @@ func (x *Index) openPartition(day int32, create bool) (*partition, error) {
 // createPartition creates a day's index beside its final path and renames
 // it into place once complete: a kill during creation leaves a temporary
 // directory (removed at the next open), never a half-made index.
-func (x *Index) createPartition(path string, runtime map[string]any) error {
+func (x *Index) createPartition(path string) error {
 	tmp := path + ".tmp"
 	if err := os.RemoveAll(tmp); err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
-	bi, err := bleve.NewUsing(tmp, x.mapping, bleve.Config.DefaultIndexType, bleve.Config.DefaultKVStore, runtime)
+	bi, err := bleve.NewUsing(tmp, x.mapping, bleve.Config.DefaultIndexType, bleve.Config.DefaultKVStore, runtimeConfig())
 	if err != nil {
 		return fmt.Errorf("index: create %s: %w", path, err)
 	}
@@ -223,6 +220,12 @@ func (x *Index) createPartition(path string, runtime map[string]any) error {
 	}
 	return syncPath(filepath.Dir(path))
 }
+
+// runtimeConfig is a fresh Bleve runtime configuration: Bleve writes into
+// the map it is given (the store's path among others), so one map must
+// never serve two calls. bolt_timeout: a second process opening the same
+// index fails fast instead of blocking forever on the lock.
+func runtimeConfig() map[string]any { return map[string]any{"bolt_timeout": "5s"} }
 
 func syncPath(p string) error {
 	f, err := os.Open(p)

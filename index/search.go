@@ -161,7 +161,7 @@ func (x *Index) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 
 	keep := prep.keepDay
 	var res *SearchResult
-	if r.Sort == SortTime && !r.Facets {
+	if prep.sort == SortTime && !r.Facets {
 		res, err = x.searchByDay(ctx, prep, keep)
 	} else {
 		var br *bleve.SearchResult
@@ -181,7 +181,10 @@ func (x *Index) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 }
 
 // searchByDay fills a newest-first page from the newest partition down,
-// then only counts matches in the rest for the total.
+// then only counts matches in the rest for the total. Within a partition
+// it first looks at the newest hour, then 4 hours, then the whole day:
+// sorting cost grows with the matches, and a page of recent posts is
+// usually found in the first window.
 func (x *Index) searchByDay(ctx context.Context, prep *prepared, keep func(int32) bool) (*SearchResult, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -193,22 +196,65 @@ func (x *Index) searchByDay(ctx context.Context, prep *prepared, keep func(int32
 	}
 	slices.Sort(days)
 	slices.Reverse(days)
+	var cursorTime time.Time
+	if len(prep.after) > 0 {
+		cursorTime, _ = sortTime(prep.after[0])
+	}
+	newest := x.state.newest().Add(time.Second)
 	out := &SearchResult{Hits: make([]Hit, 0, prep.limit)}
 	var last *search.DocumentMatch
 	for _, d := range days {
+		idx := x.parts[d].idx
 		need := prep.limit - len(out.Hits)
-		if prep.after != nil && len(prep.after) > 0 && need > 0 {
-			// Partitions newer than the cursor hold nothing after it.
-			if t, ok := sortTime(prep.after[0]); ok && dayOf(t) < d {
-				need = 0
-			}
+		// Partitions newer than the cursor hold nothing after it.
+		if !cursorTime.IsZero() && dayOf(cursorTime) < d {
+			need = 0
 		}
-		res, err := x.parts[d].idx.SearchInContext(ctx, prep.request(need))
+		// Counting alone: no sort, so Bleve loads no sort values.
+		count, err := idx.SearchInContext(ctx, bleve.NewSearchRequestOptions(prep.q, 0, 0, false))
 		if err != nil {
 			return nil, err
 		}
-		out.Total += res.Total
-		for _, h := range res.Hits {
+		out.Total += count.Total
+		if need == 0 || count.Total == 0 {
+			continue
+		}
+		lo, hi := dayStart(d), dayStart(d+1)
+		if !prep.since.IsZero() && prep.since.After(lo) {
+			lo = prep.since
+		}
+		if !prep.until.IsZero() && prep.until.Before(hi) {
+			hi = prep.until
+		}
+		if !cursorTime.IsZero() && cursorTime.Add(time.Nanosecond).Before(hi) {
+			hi = cursorTime.Add(time.Nanosecond)
+		}
+		if newest.Before(hi) {
+			hi = newest // today's partition ends with the newest post, not at midnight
+		}
+		var hits []*search.DocumentMatch
+		for w := time.Hour; ; w *= 4 {
+			from, final := hi.Add(-w), false
+			// Sorting a few thousand matches is cheaper than narrowing.
+			if !from.After(lo) || count.Total <= uint64(max(4*need, sortAllBelow)) {
+				from, final = lo, true
+			}
+			req := prep.request(need)
+			if !final {
+				win := bleve.NewDateRangeQuery(from, hi)
+				win.SetField(fieldTime)
+				req.Query = bleve.NewConjunctionQuery(prep.q, win)
+			}
+			res, err := idx.SearchInContext(ctx, req)
+			if err != nil {
+				return nil, err
+			}
+			if len(res.Hits) >= need || final {
+				hits = res.Hits
+				break
+			}
+		}
+		for _, h := range hits {
 			out.Hits = append(out.Hits, prep.hit(h))
 			last = h
 		}
@@ -218,6 +264,10 @@ func (x *Index) searchByDay(ctx context.Context, prep *prepared, keep func(int32
 	}
 	return out, nil
 }
+
+// sortAllBelow is the number of matches in a partition below which a
+// newest-first search sorts them all instead of narrowing by time.
+const sortAllBelow = 4000
 
 // sortTime decodes the time sort value of a cursor.
 func sortTime(v string) (time.Time, bool) {

@@ -740,6 +740,13 @@ func (s *state) prune(keepMinute int64, keepDay int32) error {
 	return nil
 }
 
+// newest is the newest event time applied (zero before any).
+func (s *state) newest() time.Time {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return time.Unix(s.watermark, 0).UTC()
+}
+
 // cutoff is the oldest event time the index keeps, by its watermark.
 func (s *state) cutoff() time.Time {
 	s.mu.RLock()
