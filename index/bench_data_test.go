@@ -35,7 +35,7 @@ func benchPosts(b *testing.B, def int) int {
 var (
 	benchServices = []string{"Outlook", "Teams", "Microsoft 365", "OneDrive", "Azure", "AWS", "Gmail", "YouTube", "iCloud",
 		"Bluesky", "Instagram", "WhatsApp", "Reddit", "Slack", "Zoom", "Discord", "GitHub", "Cloudflare", "Facebook", "SharePoint"}
-	benchCodes = []string{"451 4.3.2", "HTTP 503", "HTTP 502", "550 5.1.1", "421 4.7.0", "HTTP 500", "error 504"}
+	benchCodes  = []string{"451 4.3.2", "HTTP 503", "HTTP 502", "550 5.1.1", "421 4.7.0", "HTTP 500", "error 504"}
 	benchCities = []string{"Chicago", "New York", "London", "Paris", "Tokyo", "Berlin", "Sydney", "Toronto", "Madrid", "Seattle"}
 	benchLangs  = []string{"en", "en", "en", "en", "en", "en", "ja", "pt", "de", "es", "fr", "ko"}
 	chatter     = []string{
