@@ -63,17 +63,25 @@ func BenchmarkPipelineVsBleve(b *testing.B) {
 			b.Fatal(err)
 		}
 
-		ctx := context.Background()
+		// From Run until every replayed post is searchable (WaitReplayed),
+		// not counting the shutdown after.
+		ctx, cancel := context.WithCancel(context.Background())
 		a, err := app.Build(ctx, app.Options{Mode: app.ModeRun, DataDir: filepath.Join(dir, "run"), Listen: "127.0.0.1:0",
-			BrokerListen: "127.0.0.1:0", Source: "replay:" + replay, ExitAfterReplay: true})
+			BrokerListen: "127.0.0.1:0", Source: "replay:" + replay})
 		if err != nil {
 			b.Fatal(err)
 		}
+		done := make(chan error, 1)
 		start = time.Now()
-		if err := a.Run(ctx); err != nil {
+		go func() { done <- a.Run(ctx) }()
+		if err := a.WaitReplayed(ctx); err != nil {
 			b.Fatal(err)
 		}
 		pipeRate = float64(n) / time.Since(start).Seconds()
+		cancel()
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
 		if err := a.Close(); err != nil {
 			b.Fatal(err)
 		}

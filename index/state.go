@@ -378,7 +378,7 @@ func (s *state) plan(changes []change, authorDocs authorDocsFunc, now time.Time)
 					}
 					emit(ch, rec.Day, ev.URI, nil)
 				}
-				if err := tombs.Put([]byte(ev.URI), tombstoneValue(now, day)); err != nil {
+				if err := tombs.Put([]byte(ev.URI), tombstoneValue(now, day, "")); err != nil {
 					return err
 				}
 
@@ -387,7 +387,7 @@ func (s *state) plan(changes []change, authorDocs authorDocsFunc, now time.Time)
 				if live {
 					var err error
 					if inactive {
-						err = accounts.Put([]byte(ev.DID), []byte(bounded(ev.Status, 32)))
+						err = accounts.Put([]byte(ev.DID), tombstoneValue(now, 0, bounded(ev.Status, 32)))
 					} else {
 						err = accounts.Delete([]byte(ev.DID))
 					}
@@ -576,9 +576,12 @@ func ledgerKey(uri string) []byte {
 	return append(k, uri...)
 }
 
-func tombstoneValue(now time.Time, day int32) []byte {
+// tombstoneValue records when a post was deleted (or an account went
+// inactive), the day the post lived in and a note (the account's status).
+func tombstoneValue(now time.Time, day int32, note string) []byte {
 	v := binary.AppendVarint(nil, now.Unix())
-	return binary.AppendVarint(v, int64(day))
+	v = binary.AppendVarint(v, int64(day))
+	return append(v, note...)
 }
 
 // tombstoneDay is the partition a deleted post lived in, if it was indexed.
@@ -714,6 +717,22 @@ func (s *state) prune(keepMinute int64, keepDay int32) error {
 		}
 		for _, k := range dead {
 			if err := tx.Bucket(bucketTombstones).Delete(k); err != nil {
+				return err
+			}
+		}
+		// An account inactive for longer than the retention has no post
+		// left to hide, and posts only come again after a reactivation.
+		dead = dead[:0]
+		if err := tx.Bucket(bucketAccounts).ForEach(func(k, v []byte) error {
+			if tombstoneTime(v) < keepSec {
+				dead = append(dead, slices.Clone(k))
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range dead {
+			if err := tx.Bucket(bucketAccounts).Delete(k); err != nil {
 				return err
 			}
 		}
