@@ -186,6 +186,8 @@ func (x *Index) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 // sorting cost grows with the matches, and a page of recent posts is
 // usually found in the first window.
 func (x *Index) searchByDay(ctx context.Context, prep *prepared, keep func(int32) bool) (*SearchResult, error) {
+	// Read before taking x.mu: the writer takes the state's lock first.
+	newest := x.state.newest().Add(time.Second)
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	var days []int32
@@ -200,7 +202,6 @@ func (x *Index) searchByDay(ctx context.Context, prep *prepared, keep func(int32
 	if len(prep.after) > 0 {
 		cursorTime, _ = sortTime(prep.after[0])
 	}
-	newest := x.state.newest().Add(time.Second)
 	out := &SearchResult{Hits: make([]Hit, 0, prep.limit)}
 	var last *search.DocumentMatch
 	for _, d := range days {
