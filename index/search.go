@@ -1,6 +1,7 @@
 package index
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -164,11 +165,7 @@ func (x *Index) Search(ctx context.Context, r SearchRequest) (*SearchResult, err
 	if prep.sort == SortTime && !r.Facets {
 		res, err = x.searchByDay(ctx, prep, keep)
 	} else {
-		var br *bleve.SearchResult
-		br, err = x.searchParts(ctx, prep.request(prep.limit), keep)
-		if err == nil {
-			res = prep.result(br)
-		}
+		res, err = x.searchMerge(ctx, prep, keep)
 	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
@@ -211,13 +208,12 @@ func (x *Index) searchByDay(ctx context.Context, prep *prepared, keep func(int32
 		if !cursorTime.IsZero() && dayOf(cursorTime) < d {
 			need = 0
 		}
-		// Counting alone: no sort, so Bleve loads no sort values.
-		count, err := idx.SearchInContext(ctx, bleve.NewSearchRequestOptions(prep.q, 0, 0, false))
+		total, err := prep.count(ctx, idx, d)
 		if err != nil {
 			return nil, err
 		}
-		out.Total += count.Total
-		if need == 0 || count.Total == 0 {
+		out.Total += total
+		if need == 0 || total == 0 {
 			continue
 		}
 		lo, hi := dayStart(d), dayStart(d+1)
@@ -237,14 +233,14 @@ func (x *Index) searchByDay(ctx context.Context, prep *prepared, keep func(int32
 		for w := time.Hour; ; w *= 4 {
 			from, final := hi.Add(-w), false
 			// Sorting a few thousand matches is cheaper than narrowing.
-			if !from.After(lo) || count.Total <= uint64(max(4*need, sortAllBelow)) {
+			if !from.After(lo) || total <= uint64(max(4*need, sortAllBelow)) {
 				from, final = lo, true
 			}
-			req := prep.request(need)
+			req := prep.request(need, d)
 			if !final {
 				win := bleve.NewDateRangeQuery(from, hi)
 				win.SetField(fieldTime)
-				req.Query = bleve.NewConjunctionQuery(prep.q, win)
+				req.Query = bleve.NewConjunctionQuery(prep.base, win)
 			}
 			res, err := idx.SearchInContext(ctx, req)
 			if err != nil {
@@ -278,7 +274,9 @@ func sortTime(v string) (time.Time, bool) {
 
 // prepared is a validated search.
 type prepared struct {
-	q          query.Query
+	q          query.Query // the whole query, for limits
+	base       query.Query // without the time range
+	timeQ      query.Query // the time range, nil without one
 	sort       string
 	after      []string
 	limit      int
@@ -307,14 +305,17 @@ func prepare(r SearchRequest) (*prepared, error) {
 	case p.limit > MaxLimit:
 		return nil, &LimitError{Limit: "max_results", Msg: fmt.Sprintf("limit %d is above %d results per page; page with the cursor", p.limit, MaxLimit)}
 	}
-	q, err := buildQuery(r)
+	base, timeQ, err := buildQuery(r)
 	if err != nil {
 		return nil, err
 	}
-	if n := countClauses(q); n > MaxClauses {
+	p.base, p.timeQ, p.q = base, timeQ, base
+	if timeQ != nil {
+		p.q = bleve.NewConjunctionQuery(base, timeQ)
+	}
+	if n := countClauses(p.q); n > MaxClauses {
 		return nil, &LimitError{Limit: "max_clauses", Msg: fmt.Sprintf("the query has %d clauses, at most %d are allowed", n, MaxClauses)}
 	}
-	p.q = q
 	if r.Cursor != "" {
 		c, err := decodeCursor(r.Cursor)
 		if err != nil || c.Sort != p.sort || len(c.After) != len(sortOrders[p.sort]) {
@@ -336,9 +337,26 @@ func (p *prepared) keepDay(day int32) bool {
 	return true
 }
 
-func (p *prepared) request(size int) *bleve.SearchRequest {
-	req := bleve.NewSearchRequestOptions(p.q, size, 0, false)
+// queryFor is the query of one partition: a day wholly inside the time
+// range needs no range clause (a post lives in the day of its event time),
+// and a range clause costs a scan of the time terms it covers.
+func (p *prepared) queryFor(day int32) query.Query {
+	if p.timeQ == nil {
+		return p.base
+	}
+	inside := (p.since.IsZero() || !p.since.After(dayStart(day))) && (p.until.IsZero() || !p.until.Before(dayStart(day+1)))
+	if inside {
+		return p.base
+	}
+	return p.q
+}
+
+func (p *prepared) request(size int, day int32) *bleve.SearchRequest {
+	req := bleve.NewSearchRequestOptions(p.queryFor(day), size, 0, false)
 	req.SortBy(sortOrders[p.sort])
+	if p.sort == SortTime {
+		req.Score = "none" // sorted by time: scoring is wasted work
+	}
 	if size > 0 {
 		req.Fields = hitFields
 		req.SearchAfter = p.after
@@ -355,27 +373,83 @@ func (p *prepared) request(size int) *bleve.SearchRequest {
 	return req
 }
 
-func (p *prepared) result(res *bleve.SearchResult) *SearchResult {
-	out := &SearchResult{Total: res.Total, Hits: make([]Hit, 0, len(res.Hits))}
-	for _, h := range res.Hits {
-		out.Hits = append(out.Hits, p.hit(h))
+// count counts a partition's matches without sorting or scoring them.
+func (p *prepared) count(ctx context.Context, idx bleve.Index, day int32) (uint64, error) {
+	q := p.queryFor(day)
+	if _, all := q.(*query.MatchAllQuery); all {
+		return idx.DocCount()
 	}
-	if len(res.Hits) == p.limit {
-		out.NextCursor = p.cursorAfter(res.Hits[len(res.Hits)-1])
+	req := bleve.NewSearchRequestOptions(q, 0, 0, false)
+	req.Score = "none"
+	res, err := idx.SearchInContext(ctx, req)
+	if err != nil {
+		return 0, err
 	}
-	if p.facets {
-		out.Facets = make(map[string][]Facet, len(res.Facets))
+	return res.Total, nil
+}
+
+// searchMerge runs the search in every partition in range and merges the
+// pages (and facets) by the sort order: relevance, or time with facets.
+func (x *Index) searchMerge(ctx context.Context, prep *prepared, keep func(int32) bool) (*SearchResult, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	out := &SearchResult{}
+	var hits []*search.DocumentMatch
+	facets := map[string]map[string]int{}
+	for d, part := range x.parts {
+		if !keep(d) {
+			continue
+		}
+		res, err := part.idx.SearchInContext(ctx, prep.request(prep.limit, d))
+		if err != nil {
+			return nil, err
+		}
+		out.Total += res.Total
+		hits = append(hits, res.Hits...)
 		for name, fr := range res.Facets {
-			terms := []Facet{}
+			if facets[name] == nil {
+				facets[name] = map[string]int{}
+			}
 			if fr.Terms != nil {
 				for _, t := range fr.Terms.Terms() {
-					terms = append(terms, Facet{Term: t.Term, Count: t.Count})
+					facets[name][t.Term] += t.Count
 				}
 			}
-			out.Facets[name] = terms
 		}
 	}
-	return out
+	slices.SortFunc(hits, prep.compare)
+	hits = hits[:min(len(hits), prep.limit)]
+	out.Hits = make([]Hit, 0, len(hits))
+	for _, h := range hits {
+		out.Hits = append(out.Hits, prep.hit(h))
+	}
+	if len(hits) == prep.limit {
+		out.NextCursor = prep.cursorAfter(hits[len(hits)-1])
+	}
+	if prep.facets {
+		out.Facets = map[string][]Facet{}
+		for _, name := range []string{"services", "codes", "langs"} {
+			terms := []Facet{}
+			for t, c := range facets[name] {
+				terms = append(terms, Facet{Term: t, Count: c})
+			}
+			slices.SortFunc(terms, func(a, b Facet) int { return cmp.Or(b.Count-a.Count, cmp.Compare(a.Term, b.Term)) })
+			out.Facets[name] = terms[:min(len(terms), FacetSize)]
+		}
+	}
+	return out, nil
+}
+
+// compare orders hits as the search sorts them: by relevance, then newest
+// first, then by descending id (Bleve's -_id).
+func (p *prepared) compare(a, b *search.DocumentMatch) int {
+	if p.sort == SortRelevance {
+		if c := cmp.Compare(b.Score, a.Score); c != 0 {
+			return c
+		}
+		return cmp.Or(strings.Compare(b.Sort[1], a.Sort[1]), strings.Compare(b.ID, a.ID))
+	}
+	return cmp.Or(strings.Compare(b.Sort[0], a.Sort[0]), strings.Compare(b.ID, a.ID))
 }
 
 // cursorAfter encodes the sort values of the last hit. Bleve reports the
@@ -401,12 +475,12 @@ func (p *prepared) hit(h *search.DocumentMatch) Hit {
 	return hit
 }
 
-func buildQuery(r SearchRequest) (query.Query, error) {
+func buildQuery(r SearchRequest) (base, timeQ query.Query, err error) {
 	var must []query.Query
 	if s := strings.TrimSpace(r.Query); s != "" {
 		qs, err := bleve.NewQueryStringQuery(s).Parse()
 		if err != nil {
-			return nil, fmt.Errorf("%w: query: %v", ErrBadRequest, err)
+			return nil, nil, fmt.Errorf("%w: query: %v", ErrBadRequest, err)
 		}
 		must = append(must, qs)
 	}
@@ -446,19 +520,19 @@ func buildQuery(r SearchRequest) (query.Query, error) {
 	}
 	if !r.Since.IsZero() || !r.Until.IsZero() {
 		if !r.Since.IsZero() && !r.Until.IsZero() && !r.Until.After(r.Since) {
-			return nil, fmt.Errorf("%w: until must be after since", ErrBadRequest)
+			return nil, nil, fmt.Errorf("%w: until must be after since", ErrBadRequest)
 		}
 		t := bleve.NewDateRangeQuery(r.Since, r.Until)
 		t.SetField(fieldTime)
-		must = append(must, t)
+		timeQ = t
 	}
 	switch len(must) {
 	case 0:
-		return bleve.NewMatchAllQuery(), nil
+		return bleve.NewMatchAllQuery(), timeQ, nil
 	case 1:
-		return must[0], nil
+		return must[0], timeQ, nil
 	default:
-		return bleve.NewConjunctionQuery(must...), nil
+		return bleve.NewConjunctionQuery(must...), timeQ, nil
 	}
 }
 

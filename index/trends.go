@@ -62,7 +62,7 @@ const BaselineGuard = 60
 
 // baselineFor returns the baseline for a series read at step resolution.
 func baselineFor(stepMin int64) *detect.Baseline {
-	half := max(60, 4*int(stepMin))
+	half := max(60, 2*int(stepMin))
 	return detect.NewBaseline(detect.Options{HalfLife: half, EWMASpan: min(6*half, 3*24*60) + BaselineGuard})
 }
 
