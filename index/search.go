@@ -655,8 +655,7 @@ func (x *Index) dayOf(uri string) (int32, bool) {
 	var ok bool
 	_ = st.db.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketPosts).Get(ledgerKey(uri)); v != nil {
-			var r postRec
-			if json.Unmarshal(v, &r) == nil {
+			if r, err := decodePostRec(v); err == nil {
 				day, ok = r.Day, true
 			}
 		}

@@ -3,6 +3,7 @@ package index
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -57,6 +58,68 @@ type postRec struct {
 	Services []string `json:"s,omitempty"`
 	Codes    []string `json:"c,omitempty"`
 	Regions  []string `json:"r,omitempty"`
+}
+
+// encode writes a ledger entry compactly (one per post: it is written
+// for every post indexed, so JSON would cost).
+func (r *postRec) encode() []byte {
+	out := make([]byte, 0, 40)
+	out = append(out, 1) // version
+	out = binary.AppendVarint(out, int64(r.Day))
+	out = binary.AppendVarint(out, int64(r.PrevDay))
+	out = binary.AppendVarint(out, r.Minute)
+	out = binary.BigEndian.AppendUint64(out, r.Author)
+	if r.Outage {
+		out = append(out, 1)
+	} else {
+		out = append(out, 0)
+	}
+	for _, list := range [][]string{r.Services, r.Codes, r.Regions} {
+		out = binary.AppendUvarint(out, uint64(len(list)))
+		for _, v := range list {
+			out = binary.AppendUvarint(out, uint64(len(v)))
+			out = append(out, v...)
+		}
+	}
+	return out
+}
+
+var errBadLedger = errors.New("bad ledger entry")
+
+func decodePostRec(v []byte) (*postRec, error) {
+	if len(v) == 0 || v[0] != 1 {
+		return nil, errBadLedger
+	}
+	v = v[1:]
+	var ints [3]int64
+	for i := range ints {
+		x, n := binary.Varint(v)
+		if n <= 0 {
+			return nil, errBadLedger
+		}
+		ints[i], v = x, v[n:]
+	}
+	if len(v) < 9 {
+		return nil, errBadLedger
+	}
+	r := &postRec{Day: int32(ints[0]), PrevDay: int32(ints[1]), Minute: ints[2], Author: binary.BigEndian.Uint64(v), Outage: v[8] == 1}
+	v = v[9:]
+	for _, dst := range []*[]string{&r.Services, &r.Codes, &r.Regions} {
+		n, k := binary.Uvarint(v)
+		if k <= 0 || n > uint64(len(v)) {
+			return nil, errBadLedger
+		}
+		v = v[k:]
+		for range n {
+			l, k := binary.Uvarint(v)
+			if k <= 0 || l > uint64(len(v)-k) {
+				return nil, errBadLedger
+			}
+			*dst = append(*dst, string(v[k:k+int(l)]))
+			v = v[k+int(l):]
+		}
+	}
+	return r, nil
 }
 
 // codeInfo describes an error code as the classifier explained it.
@@ -274,11 +337,11 @@ func (s *state) plan(changes []change, authorDocs authorDocsFunc, now time.Time)
 			if v == nil {
 				return nil, nil
 			}
-			var r postRec
-			if err := json.Unmarshal(v, &r); err != nil {
+			r, err := decodePostRec(v)
+			if err != nil {
 				return nil, fmt.Errorf("ledger %q: %w", key, err)
 			}
-			return &r, nil
+			return r, nil
 		}
 		removeDocs := func(ch *change, refs []docRef, live bool) error {
 			for _, ref := range refs {
@@ -344,11 +407,7 @@ func (s *state) plan(changes []change, authorDocs authorDocsFunc, now time.Time)
 						}
 					}
 				}
-				v, err := json.Marshal(nr)
-				if err != nil {
-					return err
-				}
-				if err := posts.Put(key, v); err != nil {
+				if err := posts.Put(key, nr.encode()); err != nil {
 					return err
 				}
 				emit(ch, nr.Day, ev.URI, &ch.sig)
@@ -692,8 +751,7 @@ func (s *state) prune(keepMinute int64, keepDay int32) error {
 		}
 		dead = dead[:0]
 		if err := tx.Bucket(bucketPosts).ForEach(func(k, v []byte) error {
-			var r postRec
-			if json.Unmarshal(v, &r) == nil && r.Day < keepDay {
+			if r, err := decodePostRec(v); err == nil && r.Day < keepDay {
 				dead = append(dead, slices.Clone(k))
 			}
 			return nil
