@@ -143,7 +143,11 @@ func readHLL(v []byte) (hll, []byte, error) {
 		v = v[1+k:]
 		s := hll{sparse: make([]uint32, n)}
 		for i := range s.sparse {
-			s.sparse[i] = binary.BigEndian.Uint32(v[4*i:])
+			e := binary.BigEndian.Uint32(v[4*i:])
+			if e>>8 >= hllM || uint8(e) > 64 || (i > 0 && e>>8 <= s.sparse[i-1]>>8) {
+				return hll{}, nil, errBadSketch
+			}
+			s.sparse[i] = e
 		}
 		return s, v[4*n:], nil
 	case 2:
