@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	bolt "go.etcd.io/bbolt"
 
@@ -63,6 +64,8 @@ type partition struct {
 	day     int32
 	idx     bleve.Index
 	offsets map[int]int64 // written with each batch; touched only by the writer
+
+	compacted bool // merged to one segment once it stopped being the newest day
 }
 
 // keyBleveOffsets is the internal key under which a partition records its
@@ -438,12 +441,58 @@ func (x *Index) Run(ctx context.Context) error {
 		if err := x.EnforceRetention(); err != nil {
 			x.log.Error("retention", "err", err)
 		}
+		if err := x.Compact(ctx); err != nil && ctx.Err() == nil {
+			x.log.Warn("compact", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
 	}
+}
+
+// Compact merges each day partition older than the newest event's day
+// into one segment, once: past days rarely change, and one segment is
+// cheaper to search than the dozens that batches leave behind.
+func (x *Index) Compact(ctx context.Context) error {
+	st := x.state
+	if st == nil {
+		return nil
+	}
+	today := dayOf(st.newest())
+	x.mu.RLock()
+	var todo []*partition
+	for d, p := range x.parts {
+		if d < today && !p.compacted {
+			todo = append(todo, p)
+		}
+	}
+	x.mu.RUnlock()
+	slices.SortFunc(todo, func(a, b *partition) int { return int(b.day - a.day) })
+	for _, p := range todo {
+		adv, err := p.idx.Advanced()
+		if err != nil {
+			return err
+		}
+		sc, ok := adv.(*scorch.Scorch)
+		if !ok {
+			p.compacted = true
+			continue
+		}
+		start := time.Now()
+		// A real context: ForceMerge with a nil one stops background
+		// merging for good. It returns when the index closes.
+		if err := sc.ForceMerge(ctx, nil); err != nil {
+			return fmt.Errorf("compact %s: %w", dayStart(p.day).Format(time.DateOnly), err)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		p.compacted = true
+		x.log.Info("compacted day partition", "day", dayStart(p.day).Format(time.DateOnly), "took", time.Since(start))
+	}
+	return nil
 }
 
 // EnforceRetention drops the partitions older than the retention.

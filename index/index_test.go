@@ -120,6 +120,13 @@ func TestPartitionsPagingAndRestart(t *testing.T) {
 	if !slices.Equal(got, want[6:8]) {
 		t.Fatalf("range: got %v, want %v", got, want[6:8])
 	}
+	// Past days merge to one segment and answer the same.
+	if err := x.Compact(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := uris(t, x, SearchRequest{}); !slices.Equal(got, want) {
+		t.Fatalf("after compaction: %v", got)
+	}
 	if err := x.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -293,6 +300,9 @@ func TestSearchFiltersFacetsAndLimits(t *testing.T) {
 		{"outage only", SearchRequest{OutageOnly: true}, 2},
 		{"min score", SearchRequest{MinScore: 0.5}, 2},
 		{"since", SearchRequest{Since: day0.Add(time.Minute)}, 2},
+		{"since most of the day", SearchRequest{Since: day0.Add(-18 * time.Hour)}, 3},
+		{"until most of the day", SearchRequest{Until: day0.Add(90 * time.Second)}, 2},
+		{"until most of the day, relevance", SearchRequest{Query: "outlook", Until: day0.Add(90 * time.Second), Sort: SortRelevance}, 2},
 		{"query string field", SearchRequest{Query: `+services:Outlook +codes:"451 4.3.2"`}, 1},
 		{"everything", SearchRequest{Query: "outlook", Service: "Outlook", Region: "Chicago", Code: "451 4.3.2", Since: day0}, 1},
 	}

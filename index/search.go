@@ -337,18 +337,38 @@ func (p *prepared) keepDay(day int32) bool {
 	return true
 }
 
-// queryFor is the query of one partition: a day wholly inside the time
-// range needs no range clause (a post lives in the day of its event time),
-// and a range clause costs a scan of the time terms it covers.
+// queryFor is the query of one partition. A post lives in the day of its
+// event time, so a day wholly inside the time range needs no range clause,
+// and a day mostly inside it excludes the rest instead: a range clause
+// costs a walk over the postings of every time it covers.
 func (p *prepared) queryFor(day int32) query.Query {
 	if p.timeQ == nil {
 		return p.base
 	}
-	inside := (p.since.IsZero() || !p.since.After(dayStart(day))) && (p.until.IsZero() || !p.until.Before(dayStart(day+1)))
-	if inside {
+	start, end := dayStart(day), dayStart(day+1)
+	lo, hi := start, end
+	if !p.since.IsZero() && p.since.After(lo) {
+		lo = p.since
+	}
+	if !p.until.IsZero() && p.until.Before(hi) {
+		hi = p.until
+	}
+	if lo.Equal(start) && hi.Equal(end) {
 		return p.base
 	}
-	return p.q
+	if 2*hi.Sub(lo) <= end.Sub(start) {
+		return p.q
+	}
+	b := bleve.NewBooleanQuery()
+	b.AddMust(p.base)
+	for _, r := range [][2]time.Time{{start, lo}, {hi, end}} {
+		if r[1].After(r[0]) {
+			out := bleve.NewDateRangeQuery(r[0], r[1])
+			out.SetField(fieldTime)
+			b.AddMustNot(out)
+		}
+	}
+	return b
 }
 
 func (p *prepared) request(size int, day int32) *bleve.SearchRequest {
