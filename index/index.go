@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -57,6 +58,7 @@ type Index struct {
 	offsets map[int]int64 // partition -> next offset every day partition applied
 
 	instance string
+	counts   countCache
 }
 
 // partition is one UTC day of posts, a Bleve index of its own.
@@ -66,6 +68,8 @@ type partition struct {
 	offsets map[int]int64 // written with each batch; touched only by the writer
 
 	compacted bool // merged to one segment once it stopped being the newest day
+	// gen counts the batches written, for the count cache.
+	gen atomic.Uint64
 }
 
 // keyBleveOffsets is the internal key under which a partition records its
@@ -357,6 +361,7 @@ func (x *Index) apply(ctx context.Context, changes []change) error {
 			return fmt.Errorf("index batch %s: %w", dayStart(day).Format(time.DateOnly), err)
 		}
 		p.offsets = offsets
+		p.gen.Add(1)
 	}
 	x.mu.Lock()
 	for k, v := range end {

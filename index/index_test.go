@@ -348,3 +348,29 @@ func TestSearchFiltersFacetsAndLimits(t *testing.T) {
 		}
 	}
 }
+
+// Totals are counted per partition and cached until it is written again.
+func TestTotalsFollowWrites(t *testing.T) {
+	x := openTest(t, t.TempDir())
+	defer x.Close()
+	total := func() uint64 {
+		t.Helper()
+		res, err := x.Search(context.Background(), SearchRequest{Query: "down", Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Total
+	}
+	mustApply(t, x, feed(0, post("did:plc:a", rk(1), day0, "outlook down", nil), post("did:plc:a", rk(2), day0.Add(-24*time.Hour), "teams down", nil)))
+	if n := total(); n != 2 {
+		t.Fatalf("total %d, want 2", n)
+	}
+	mustApply(t, x, feed(2, post("did:plc:b", rk(3), day0.Add(-23*time.Hour), "gmail down", nil)))
+	if n := total(); n != 3 {
+		t.Fatalf("total after a write to a past day: %d, want 3", n)
+	}
+	mustApply(t, x, feed(3, del("did:plc:b", rk(3), day0)))
+	if n := total(); n != 2 {
+		t.Fatalf("total after a delete: %d, want 2", n)
+	}
+}

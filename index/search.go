@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -202,13 +203,14 @@ func (x *Index) searchByDay(ctx context.Context, prep *prepared, keep func(int32
 	out := &SearchResult{Hits: make([]Hit, 0, prep.limit)}
 	var last *search.DocumentMatch
 	for _, d := range days {
-		idx := x.parts[d].idx
+		part := x.parts[d]
+		idx := part.idx
 		need := prep.limit - len(out.Hits)
 		// Partitions newer than the cursor hold nothing after it.
 		if !cursorTime.IsZero() && dayOf(cursorTime) < d {
 			need = 0
 		}
-		total, err := prep.count(ctx, idx, d)
+		total, err := prep.count(ctx, part, &x.counts)
 		if err != nil {
 			return nil, err
 		}
@@ -394,18 +396,68 @@ func (p *prepared) request(size int, day int32) *bleve.SearchRequest {
 }
 
 // count counts a partition's matches without sorting or scoring them.
-func (p *prepared) count(ctx context.Context, idx bleve.Index, day int32) (uint64, error) {
-	q := p.queryFor(day)
+// Counts are cached per partition and query until the partition is next
+// written: every page of a search reports the total, and past days rarely
+// change.
+func (p *prepared) count(ctx context.Context, part *partition, cache *countCache) (uint64, error) {
+	q := p.queryFor(part.day)
 	if _, all := q.(*query.MatchAllQuery); all {
-		return idx.DocCount()
+		return part.idx.DocCount()
 	}
-	req := bleve.NewSearchRequestOptions(q, 0, 0, false)
-	req.Score = "none"
-	res, err := idx.SearchInContext(ctx, req)
+	key, err := json.Marshal(q)
 	if err != nil {
 		return 0, err
 	}
+	gen := part.gen.Load()
+	if n, ok := cache.get(part.day, string(key), gen); ok {
+		return n, nil
+	}
+	req := bleve.NewSearchRequestOptions(q, 0, 0, false)
+	req.Score = "none"
+	res, err := part.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return 0, err
+	}
+	cache.put(part.day, string(key), gen, res.Total)
 	return res.Total, nil
+}
+
+// countCache remembers match counts per partition, query and partition
+// generation. It is bounded: when full, it forgets everything.
+type countCache struct {
+	mu sync.Mutex
+	m  map[countKey]countVal
+}
+
+type countKey struct {
+	day int32
+	q   string
+}
+
+type countVal struct {
+	gen uint64
+	n   uint64
+}
+
+const maxCachedCounts = 20_000
+
+func (c *countCache) get(day int32, q string, gen uint64) (uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[countKey{day, q}]
+	return v.n, ok && v.gen == gen
+}
+
+func (c *countCache) put(day int32, q string, gen, n uint64) {
+	if len(q) > 4096 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedCounts {
+		c.m = make(map[countKey]countVal)
+	}
+	c.m[countKey{day, q}] = countVal{gen, n}
 }
 
 // searchMerge runs the search in every partition in range and merges the
