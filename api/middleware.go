@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"crypto/subtle"
 	"fmt"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -45,7 +46,12 @@ func (s *Server) logged(next http.Handler) http.Handler {
 			}
 			d := time.Since(start)
 			s.metrics.observe(r.Pattern, rec.status, d.Seconds())
-			s.log.Info("http request", "request_id", id, "method", truncate(r.Method, 16), "path", truncate(r.URL.Path, 128),
+			level := slog.LevelInfo
+			switch r.URL.Path {
+			case "/healthz", "/readyz", "/metrics": // probes and scrapes: not worth a line each
+				level = slog.LevelDebug
+			}
+			s.log.Log(r.Context(), level, "http request", "request_id", id, "method", truncate(r.Method, 16), "path", truncate(r.URL.Path, 128),
 				"route", r.Pattern, "status", rec.status, "bytes", rec.bytes, "client", clientAddr(r),
 				"duration_ms", math.Round(float64(d.Microseconds())/10)/100)
 		}()
