@@ -35,6 +35,26 @@ func hllRegister(h uint64) (idx uint32, rank uint8) {
 // add records one author hash.
 func (s *hll) add(h uint64) {
 	idx, rank := hllRegister(h)
+	s.raise(idx, rank)
+}
+
+// merge adds every author of o.
+func (s *hll) merge(o *hll) {
+	if o.dense != nil {
+		for i, r := range o.dense {
+			if r > 0 {
+				s.raise(uint32(i), r)
+			}
+		}
+		return
+	}
+	for _, e := range o.sparse {
+		s.raise(e>>8, uint8(e))
+	}
+}
+
+// raise sets register idx to at least rank.
+func (s *hll) raise(idx uint32, rank uint8) {
 	if s.dense != nil {
 		s.dense[idx] = max(s.dense[idx], rank)
 		return

@@ -146,6 +146,7 @@ type state struct {
 
 	mu        sync.RWMutex
 	series    map[seriesKey]map[int64]*bucket
+	hours     map[seriesKey]map[int64]*bucket // hourly roll-ups of series, in memory only
 	codes     map[string]codeInfo
 	offsets   map[int]int64 // partition -> next offset to apply
 	watermark int64         // newest event time applied, unix seconds
@@ -227,8 +228,23 @@ func (s *state) load() error {
 	if last.Offsets == nil {
 		last.Offsets = cloneOffsets(offsets)
 	}
+	hours := make(map[seriesKey]map[int64]*bucket, len(series))
+	for k, minutes := range series {
+		h := make(map[int64]*bucket)
+		for m, b := range minutes {
+			hb := h[floorDiv(m, 60)]
+			if hb == nil {
+				hb = &bucket{}
+				h[floorDiv(m, 60)] = hb
+			}
+			hb.posts += b.posts
+			hb.mentions += b.mentions
+			hb.authors.merge(&b.authors)
+		}
+		hours[k] = h
+	}
 	s.mu.Lock()
-	s.series, s.codes, s.offsets, s.watermark, s.last = series, codes, offsets, watermark, last
+	s.series, s.hours, s.codes, s.offsets, s.watermark, s.last = series, hours, codes, offsets, watermark, last
 	s.first = 0
 	for m := range series[seriesKey{}] {
 		if s.first == 0 || m < s.first {
@@ -277,37 +293,41 @@ func (s *state) plan(changes []change, authorDocs authorDocsFunc, now time.Time)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
+	// Buckets are copied on write, so readers never see a batch that did
+	// not commit.
 	dirty := make(map[seriesKey]map[int64]*bucket)
-	get := func(k seriesKey, minute int64) *bucket {
-		if b := dirty[k][minute]; b != nil {
+	dirtyHours := make(map[seriesKey]map[int64]*bucket)
+	get := func(d map[seriesKey]map[int64]*bucket, from map[seriesKey]map[int64]*bucket, k seriesKey, t int64) *bucket {
+		if b := d[k][t]; b != nil {
 			return b
 		}
 		b := &bucket{}
-		if old := s.series[k][minute]; old != nil {
+		if old := from[k][t]; old != nil {
 			b.posts, b.mentions, b.authors = old.posts, old.mentions, old.authors.clone()
 		}
-		if dirty[k] == nil {
-			dirty[k] = make(map[int64]*bucket)
+		if d[k] == nil {
+			d[k] = make(map[int64]*bucket)
 		}
-		dirty[k][minute] = b
+		d[k][t] = b
 		return b
 	}
 	count := func(r *postRec, sign int) {
 		forEachSeries(r.Services, r.Codes, r.Regions, func(k seriesKey) {
-			b := get(k, r.Minute)
-			if sign > 0 {
-				b.mentions++
-				if r.Outage {
-					b.posts++
-					b.authors.add(r.Author)
+			for _, b := range [2]*bucket{get(dirty, s.series, k, r.Minute), get(dirtyHours, s.hours, k, floorDiv(r.Minute, 60))} {
+				if sign > 0 {
+					b.mentions++
+					if r.Outage {
+						b.posts++
+						b.authors.add(r.Author)
+					}
+					continue
 				}
-				return
-			}
-			// Distinct authors cannot be taken back from a sketch: they
-			// stay an upper bound after a delete.
-			b.mentions = decr(b.mentions)
-			if r.Outage {
-				b.posts = decr(b.posts)
+				// Distinct authors cannot be taken back from a sketch: they
+				// stay an upper bound after a delete.
+				b.mentions = decr(b.mentions)
+				if r.Outage {
+					b.posts = decr(b.posts)
+				}
 			}
 		})
 	}
@@ -514,6 +534,12 @@ func (s *state) plan(changes []change, authorDocs authorDocsFunc, now time.Time)
 				}
 			}
 		}
+	}
+	for k, hrs := range dirtyHours {
+		if s.hours[k] == nil {
+			s.hours[k] = make(map[int64]*bucket, len(hrs))
+		}
+		maps.Copy(s.hours[k], hrs)
 	}
 	maps.Copy(s.codes, newCodes)
 	s.offsets, s.watermark = offsets, watermark
@@ -808,6 +834,16 @@ func (s *state) prune(keepMinute int64, keepDay int32) error {
 		}
 		if len(minutes) == 0 {
 			delete(s.series, k)
+		}
+	}
+	for k, hrs := range s.hours {
+		for h := range hrs {
+			if h < floorDiv(keepMinute, 60) {
+				delete(hrs, h)
+			}
+		}
+		if len(hrs) == 0 {
+			delete(s.hours, k)
 		}
 	}
 	if s.first != 0 && s.first < keepMinute {

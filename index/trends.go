@@ -78,7 +78,8 @@ func expected(b *detect.Baseline, counts detect.Counts, minute int64) detect.Est
 }
 
 // trend sums minutes [since, until) into points of step. Distinct authors
-// are merged across the step's minutes, not summed. Called with mu held.
+// are merged across the step's minutes, not summed. Steps of whole hours
+// read the hourly roll-ups. Called with mu held.
 func (s *state) trend(key seriesKey, since, until time.Time, step time.Duration) []Point {
 	stepMin := int64(step / time.Minute)
 	first := floorDiv(since.Unix()/60, stepMin) * stepMin
@@ -86,8 +87,11 @@ func (s *state) trend(key seriesKey, since, until time.Time, step time.Duration)
 	if until.Unix()%60 != 0 {
 		last++
 	}
-	minutes := s.series[key]
-	counts := s.stepCounts(minutes, stepMin)
+	unit, buckets := int64(1), s.series[key]
+	if stepMin%60 == 0 {
+		unit, buckets = 60, s.hours[key]
+	}
+	counts := s.stepCounts(buckets, stepMin, unit)
 	base := baselineFor(stepMin)
 	points := make([]Point, 0, (last-first)/stepMin+1)
 	var regs [hllM]uint8
@@ -95,8 +99,8 @@ func (s *state) trend(key seriesKey, since, until time.Time, step time.Duration)
 		p := Point{T: time.Unix(start*60, 0).UTC()}
 		var one *bucket
 		merged := 0
-		for m := start; m < start+stepMin && m < last; m++ {
-			b := minutes[m]
+		for m := start; m < start+stepMin && m < last; m += unit {
+			b := buckets[floorDiv(m, unit)]
 			if b == nil {
 				continue
 			}
@@ -131,18 +135,18 @@ func (s *state) trend(key seriesKey, since, until time.Time, step time.Duration)
 	return points
 }
 
-// stepCounts reads outage posts per step-aligned block of minutes, for
-// the baseline. A block is known from the first minute the store holds
-// data for up to the newest event it applied.
-func (s *state) stepCounts(minutes map[int64]*bucket, stepMin int64) detect.Counts {
+// stepCounts reads outage posts per step-aligned block of minutes from
+// buckets of unit minutes, for the baseline. A block is known from the
+// first minute the store holds data for up to the newest event applied.
+func (s *state) stepCounts(buckets map[int64]*bucket, stepMin, unit int64) detect.Counts {
 	first, last := s.firstMinute(), s.watermark/60
 	cache := make(map[int64]float64)
 	return func(m int64) (float64, bool) {
 		if m%stepMin != 0 || m < first || m > last {
 			return 0, false
 		}
-		if stepMin == 1 {
-			if b := minutes[m]; b != nil {
+		if stepMin == unit {
+			if b := buckets[floorDiv(m, unit)]; b != nil {
 				return float64(b.posts), true
 			}
 			return 0, true
@@ -151,8 +155,8 @@ func (s *state) stepCounts(minutes map[int64]*bucket, stepMin int64) detect.Coun
 			return v, true
 		}
 		var n float64
-		for i := m; i < m+stepMin; i++ {
-			if b := minutes[i]; b != nil {
+		for i := m; i < m+stepMin; i += unit {
+			if b := buckets[floorDiv(i, unit)]; b != nil {
 				n += float64(b.posts)
 			}
 		}
@@ -307,7 +311,7 @@ func (s *state) window(minutes map[int64]*bucket, r TopRequest) Rising {
 	if rs.Posts > 0 {
 		rs.Authors = hllCount(&regs)
 	}
-	e := expected(baselineFor(1), s.stepCounts(minutes, 1), lo)
+	e := expected(baselineFor(1), s.stepCounts(minutes, 1, 1), lo)
 	w := detect.Estimate{Expected: e.Expected * float64(n), Spread: e.Spread * math.Sqrt(float64(n)), Method: e.Method}
 	rs.Expected = round2(w.Expected)
 	rs.Ratio = round2(float64(rs.Posts) / w.Expected)

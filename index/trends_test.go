@@ -89,6 +89,15 @@ func TestTrendBaselineAndTop(t *testing.T) {
 	if len(pts5) != 1 || pts5[0].Posts != 150 || pts5[0].Authors != 30 {
 		t.Errorf("5m step over the spike: %+v, want 150 posts, 30 authors", pts5)
 	}
+	// Hourly steps read the hourly roll-ups: the same sums and authors.
+	hourly, _ := x.Trend(TrendRequest{Service: "Teams", Since: start, Until: start.Add(4 * time.Hour), Step: time.Hour})
+	sum := 0
+	for _, p := range hourly {
+		sum += p.Posts
+	}
+	if len(hourly) != 4 || sum != 330 || hourly[3].Authors != 30 || hourly[0].Authors != 20 {
+		t.Errorf("hourly: %+v, want 330 posts in 4 points, 20 authors an hour, then the 30 of the spike", hourly)
+	}
 	at := spike.Add(5 * time.Minute)
 	top, err := x.TopServices(TopRequest{Window: 15 * time.Minute, At: at})
 	if err != nil {
