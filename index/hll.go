@@ -96,7 +96,7 @@ func (s *hll) count() int {
 	if s.dense == nil {
 		sum := float64(hllM - len(s.sparse))
 		for _, e := range s.sparse {
-			sum += math.Ldexp(1, -int(uint8(e)))
+			sum += hllPow[uint8(e)&63]
 		}
 		return hllEstimate(sum, hllM-len(s.sparse))
 	}
@@ -104,6 +104,14 @@ func (s *hll) count() int {
 	copy(regs[:], s.dense)
 	return hllCount(&regs)
 }
+
+// hllPow[r] is 2^-r.
+var hllPow = func() (t [64]float64) {
+	for r := range t {
+		t[r] = math.Ldexp(1, -r)
+	}
+	return t
+}()
 
 // hllCount estimates the distinct authors of merged registers.
 func hllCount(regs *[hllM]uint8) int {
@@ -113,7 +121,7 @@ func hllCount(regs *[hllM]uint8) int {
 		if r == 0 {
 			zeros++
 		}
-		sum += math.Ldexp(1, -int(r))
+		sum += hllPow[r&63]
 	}
 	return hllEstimate(sum, zeros)
 }
