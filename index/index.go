@@ -487,9 +487,17 @@ func (x *Index) Compact(ctx context.Context) error {
 		}
 		start := time.Now()
 		// A real context: ForceMerge with a nil one stops background
-		// merging for good. It returns when the index closes.
-		if err := sc.ForceMerge(ctx, nil); err != nil {
-			return fmt.Errorf("compact %s: %w", dayStart(p.day).Format(time.DateOnly), err)
+		// merging for good. It waits for the merge (or the index's close)
+		// whatever the context, so shutdown does not wait for it here.
+		done := make(chan error, 1)
+		go func() { done <- sc.ForceMerge(ctx, nil) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("compact %s: %w", dayStart(p.day).Format(time.DateOnly), err)
+			}
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
