@@ -136,3 +136,12 @@ func (a *App) webhooksAPI() api.Webhooks {
 	}
 	return a.webhooks
 }
+
+// incidentStates lets /v1/services show pending and firing services, or
+// is nil without alerting.
+func (a *App) incidentStates() api.IncidentStates {
+	if a.alerts == nil {
+		return nil
+	}
+	return a.alerts
+}

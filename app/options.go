@@ -63,9 +63,6 @@ type Options struct {
 
 	// AlertGroup defaults to one group per alert store, like IndexGroup.
 	AlertGroup string
-	// AdminToken is the bearer token of the administrative API (webhooks,
-	// silences); empty turns it off.
-	AdminToken string
 	// WebhookURLs are endpoints given on the command line, "[format=]URL".
 	WebhookURLs []string
 	// WebhookSecret signs the WebhookURLs endpoints (whsec_...); empty
@@ -83,6 +80,16 @@ type Options struct {
 	WebhookMaxAge time.Duration
 	// WebhookSchedule overrides the retry schedule (tests).
 	WebhookSchedule []time.Duration
+
+	// Retention is how long posts stay searchable and counted (serve and
+	// run); 0 means index.DefaultRetention.
+	Retention time.Duration
+	// AdminToken authorizes state-changing and administrative API
+	// requests (webhooks, silences); empty refuses them.
+	AdminToken string
+	// RateLimit is API requests per second per client (0: the API's
+	// default; negative: none).
+	RateLimit float64
 
 	Logger   *slog.Logger
 	Registry *prometheus.Registry

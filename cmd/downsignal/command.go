@@ -54,10 +54,9 @@ func topicFlags() []cli.Flag {
 	}
 }
 
-// alertFlags configure incidents, webhooks and the admin API (run, serve).
+// alertFlags configure incidents and webhooks (run, serve).
 func alertFlags() []cli.Flag {
 	return []cli.Flag{
-		stringFlag("admin-token", "", "bearer token of the administrative API (webhooks, silences); empty turns it off"),
 		&cli.StringSliceFlag{Name: "webhook", Usage: "send incidents to this endpoint, [FORMAT=]URL (native, alertmanager, slack, teams, discord); repeatable", Sources: env("webhook")},
 		stringFlag("webhook-secret", "", "whsec_ signing secret of the --webhook endpoints (default: generated, read it with GET /v1/webhooks/{id}/secret)"),
 		stringFlag("webhook-config", "", `JSON file of webhook endpoints: {"webhooks": [{"name", "url", "format", "secret", "services", "min_severity", "routing_key"}]}`),
@@ -76,6 +75,15 @@ func flags(groups ...[]cli.Flag) []cli.Flag {
 
 func listenFlag(def string) *cli.StringFlag {
 	return stringFlag("listen", def, "HTTP address (API, /metrics, /healthz, /readyz)")
+}
+
+// apiFlags configure the index and the API (run and serve).
+func apiFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.DurationFlag{Name: "retention", Value: 30 * 24 * time.Hour, Usage: "how long posts stay searchable and counted; whole days older are dropped", Sources: env("retention")},
+		stringFlag("admin-token", "", "bearer token for administrative and state-changing API requests (webhooks, silences); without it they are refused, the read API stays open"),
+		&cli.FloatFlag{Name: "rate-limit", Value: 50, Usage: "API requests per second per client address (negative: no limit)", Sources: env("rate-limit")},
+	}
 }
 
 func newCommand() *cli.Command {
@@ -98,6 +106,7 @@ func newCommand() *cli.Command {
 					sourceFlags(),
 					[]cli.Flag{&cli.BoolFlag{Name: "exit-after-replay", Usage: "exit 0 once every replayed post is searchable", Sources: env("exit-after-replay")}},
 					topicFlags(),
+					apiFlags(),
 					alertFlags(),
 				),
 				Action: runMode(app.ModeRun),
@@ -133,7 +142,7 @@ func newCommand() *cli.Command {
 				Flags: flags([]cli.Flag{
 					dataDirFlag(), listenFlag("127.0.0.1:8080"), brokersFlag(),
 					stringFlag("group", "", "consumer group (default: one per index directory, so each replica reads everything)"),
-				}, topicFlags(), alertFlags()),
+				}, topicFlags(), apiFlags(), alertFlags()),
 				Action: runMode(app.ModeServe),
 			},
 		},
@@ -165,12 +174,12 @@ func runMode(mode app.Mode) cli.ActionFunc {
 		o.RelayURL = cmd.String("relay")
 		o.Verify = cmd.Bool("verify")
 		if mode == app.ModeRun || mode == app.ModeServe {
-			o.AdminToken = cmd.String("admin-token")
 			o.WebhookURLs = cmd.StringSlice("webhook")
 			o.WebhookSecret = cmd.String("webhook-secret")
 			o.WebhookConfig = cmd.String("webhook-config")
 			o.WebhookAllowNets = splitList(cmd.StringSlice("webhook-allow-net"))
 			o.WebhookMaxAge = cmd.Duration("webhook-max-age")
+			o.Retention, o.AdminToken, o.RateLimit = cmd.Duration("retention"), cmd.String("admin-token"), cmd.Float("rate-limit")
 		}
 		switch mode {
 		case app.ModeRun:
