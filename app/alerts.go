@@ -73,7 +73,7 @@ func (a *App) buildAlerts(ctx context.Context) error {
 		Metrics:  webhook.NewMetrics(a.o.Registry),
 		Guard:    webhook.NewGuard(allow),
 		Schedule: a.o.WebhookSchedule,
-		MaxAge:   a.o.WebhookMaxAge,
+		MaxAge:   a.webhookMaxAge(),
 	})
 	if err != nil {
 		return err
@@ -144,4 +144,12 @@ func (a *App) incidentStates() api.IncidentStates {
 		return nil
 	}
 	return a.alerts
+}
+
+// webhookMaxAge is the configured limit, lifted for a replay in run mode.
+func (a *App) webhookMaxAge() time.Duration {
+	if a.o.Mode == ModeRun && strings.HasPrefix(a.o.Source, "replay:") {
+		return 0
+	}
+	return a.o.WebhookMaxAge
 }

@@ -76,7 +76,9 @@ type Options struct {
 	// otherwise).
 	WebhookAllowNets []string
 	// WebhookMaxAge skips incident changes older than this (event time
-	// against the wall clock); 0 sends all, as replays need.
+	// against the wall clock), so a new store catching up on days of
+	// backlog does not page anyone about last week; 0 sends all. A replay
+	// in run mode always sends all: its incidents are old by design.
 	WebhookMaxAge time.Duration
 	// WebhookSchedule overrides the retry schedule (tests).
 	WebhookSchedule []time.Duration

@@ -60,7 +60,7 @@ func alertFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "webhook", Usage: "send incidents to this endpoint, [FORMAT=]URL (native, alertmanager, slack, teams, discord); repeatable", Sources: env("webhook")},
 		stringFlag("webhook-secret", "", "whsec_ signing secret of the --webhook endpoints (default: generated, read it with GET /v1/webhooks/{id}/secret)"),
 		stringFlag("webhook-config", "", `JSON file of webhook endpoints: {"webhooks": [{"name", "url", "format", "secret", "services", "min_severity", "routing_key"}]}`),
-		&cli.DurationFlag{Name: "webhook-max-age", Usage: "do not notify incident changes older than this (e.g. 1h when a new store catches up on a backlog); 0 notifies all", Sources: env("webhook-max-age")},
+		&cli.DurationFlag{Name: "webhook-max-age", Value: time.Hour, Usage: "do not notify incident changes older than this, so catching up on a backlog pages nobody about last week; 0 notifies all (a replay in run notifies all)", Sources: env("webhook-max-age")},
 		&cli.StringSliceFlag{Name: "webhook-allow-net", Usage: "CIDR prefix webhooks may reach although private, loopback or link-local (refused otherwise); repeatable", Sources: env("webhook-allow-net")},
 	}
 }
