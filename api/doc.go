@@ -5,7 +5,8 @@
 // anomaly scores, the services and error codes rising now, the service
 // catalog with each service's state, the OpenAPI 3 document
 // (/v1/openapi.json), and the operational endpoints (/healthz, /readyz,
-// /metrics).
+// /metrics), and the alerting endpoints: incidents with their timelines,
+// silences, and webhook endpoints with their deliveries (administrative).
 //
 // It owns request parsing and validation (untrusted input gets a 400 with
 // {"error": "..."} that says what was wrong, and names the cost limit a
