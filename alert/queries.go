@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -167,4 +168,28 @@ func (e *Engine) DeleteSilence(id string) (bool, error) {
 	delete(e.st.silences, id)
 	e.mu.Unlock()
 	return true, nil
+}
+
+// IncidentStates maps each service in an open incident (its group and the
+// services whose reports crossed the firing level) to the incident's state,
+// firing over pending. Services in no open incident are absent.
+func (e *Engine) IncidentStates(context.Context) map[string]string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make(map[string]string)
+	set := func(svc string, st State) {
+		if cur := out[svc]; cur != string(Firing) {
+			out[svc] = string(st)
+		}
+	}
+	for _, in := range e.st.incidents {
+		if in.State != Pending && in.State != Firing {
+			continue
+		}
+		set(in.Service, in.State)
+		for _, s := range in.Services {
+			set(s, in.State)
+		}
+	}
+	return out
 }

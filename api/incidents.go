@@ -1,7 +1,6 @@
 package api
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
@@ -189,20 +188,12 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-// requireToken guards administrative endpoints with the admin bearer
-// token; without a configured token they are off.
+// requireToken guards administrative endpoints, reads included (webhook
+// endpoints and their secrets), with the admin bearer token.
 func (s *Server) requireToken(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s.o.AdminToken == "" {
-			writeError(w, http.StatusForbidden, "administrative endpoints are off: start downsignal with --admin-token")
-			return
+		if checkToken(w, r, s.o.AdminToken) {
+			h(w, r)
 		}
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.o.AdminToken)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="downsignal"`)
-			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
-			return
-		}
-		h(w, r)
 	}
 }

@@ -91,3 +91,39 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "..."
 }
+
+func (p *params) bool(k string) (bool, error) {
+	switch strings.ToLower(p.str(k)) {
+	case "", "false", "0", "no":
+		return false, nil
+	case "true", "1", "yes":
+		return true, nil
+	}
+	return false, badParam("%s=%q: want true or false", k, truncate(p.str(k), 16))
+}
+
+func (p *params) float(k string, min, max float64) (float64, error) {
+	s := p.str(k)
+	if s == "" {
+		return 0, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < min || f > max || f != f {
+		return 0, badParam("%s=%q: want a number from %g to %g", k, truncate(s, 32), min, max)
+	}
+	return f, nil
+}
+
+// oneOf reads an enumerated parameter; empty gives def.
+func (p *params) oneOf(k, def string, allowed ...string) (string, error) {
+	s := p.str(k)
+	if s == "" {
+		return def, nil
+	}
+	for _, a := range allowed {
+		if strings.EqualFold(s, a) {
+			return a, nil
+		}
+	}
+	return "", badParam("%s=%q: want one of %s", k, truncate(s, 32), strings.Join(allowed, ", "))
+}

@@ -1,32 +1,72 @@
 package api
 
 import (
+	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/downsignal/downsignal/index"
 )
 
-// search: GET /v1/search?q=&service=&code=&since=&until=&limit=&cursor=
+// filterParams are the search filters shared by search and export.
+var filterParams = []string{"q", "service", "parent", "code", "family", "lang", "region", "since", "until", "min_score", "outage", "sort"}
+
+// searchRequest reads the filters into a request.
+func (s *Server) searchRequest(p *params) (index.SearchRequest, error) {
+	req := index.SearchRequest{Query: p.str("q"), Code: p.str("code"), Family: p.str("family"), Lang: p.str("lang"), Region: p.str("region")}
+	for _, f := range []struct {
+		param string
+		dst   *string
+	}{{"service", &req.Service}, {"parent", &req.Parent}} {
+		name := p.str(f.param)
+		if name == "" {
+			continue
+		}
+		svc, ok := s.o.Catalog.Lookup(name)
+		if !ok {
+			return req, badParam("unknown service %s", quote(name))
+		}
+		*f.dst = svc.Name
+	}
+	var err error
+	if req.Since, err = p.time("since"); err != nil {
+		return req, err
+	}
+	if req.Until, err = p.time("until"); err != nil {
+		return req, err
+	}
+	if req.MinScore, err = p.float("min_score", 0, 1); err != nil {
+		return req, err
+	}
+	outage, err := p.oneOf("outage", "all", "all", "only")
+	if err != nil {
+		return req, err
+	}
+	req.OutageOnly = outage == "only"
+	if req.Sort, err = p.oneOf("sort", index.SortTime, index.SortTime, index.SortRelevance); err != nil {
+		return req, err
+	}
+	return req, nil
+}
+
+// search: GET /v1/search
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
-	p, err := newParams(r.URL, s.o.Now(), "q", "service", "code", "since", "until", "limit", "cursor")
+	p, err := newParams(r.URL, s.o.Now(), append(filterParams, "highlight", "facets", "limit", "cursor")...)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	req := index.SearchRequest{Query: p.str("q"), Code: p.str("code"), Cursor: p.str("cursor")}
-	if name := p.str("service"); name != "" {
-		svc, ok := s.o.Catalog.Lookup(name)
-		if !ok {
-			writeError(w, http.StatusBadRequest, "unknown service "+quote(name))
-			return
-		}
-		req.Service = svc.Name
-	}
-	if req.Since, err = p.time("since"); err == nil {
-		if req.Until, err = p.time("until"); err == nil {
-			req.Limit, err = p.int("limit", index.DefaultLimit, 1, index.MaxLimit)
+	req, err := s.searchRequest(p)
+	if err == nil {
+		req.Cursor = p.str("cursor")
+		if req.Highlight, err = p.bool("highlight"); err == nil {
+			if req.Facets, err = p.bool("facets"); err == nil {
+				req.Limit, err = p.int("limit", index.DefaultLimit, 1, 1<<20)
+			}
 		}
 	}
 	if err != nil {
@@ -41,80 +81,175 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-// trendResponse is the body of GET /v1/trends.
-type trendResponse struct {
-	Service string        `json:"service"`
-	Step    string        `json:"step"`
-	Since   time.Time     `json:"since"`
-	Until   time.Time     `json:"until"`
-	Points  []index.Point `json:"points"`
-}
-
-var steps = map[string]time.Duration{
-	"1m": time.Minute, "5m": 5 * time.Minute, "15m": 15 * time.Minute, "1h": time.Hour, "1d": 24 * time.Hour,
-}
-
-// trends: GET /v1/trends?service=&since=&until=&step=
-func (s *Server) trends(w http.ResponseWriter, r *http.Request) {
-	now := s.o.Now().UTC()
-	p, err := newParams(r.URL, now, "service", "since", "until", "step")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+// post: GET /v1/posts/{at-uri}
+func (s *Server) post(w http.ResponseWriter, r *http.Request) {
+	uri := r.PathValue("uri")
+	if !strings.HasPrefix(uri, "at://") {
+		// "at://" in a path is easily mangled to "at:/" by clients and
+		// path cleaning; accept that form too.
+		if rest, ok := strings.CutPrefix(uri, "at:/"); ok {
+			uri = "at://" + rest
+		}
+	}
+	if !strings.HasPrefix(uri, "at://") || len(uri) > 512 {
+		writeError(w, http.StatusBadRequest, "want /v1/posts/{at-uri}, the at-URI percent-encoded (at%3A%2F%2Fdid%3Aplc%3A...)")
 		return
 	}
-	name := p.str("service")
-	if name == "" {
-		writeError(w, http.StatusBadRequest, "service is required")
+	h, err := s.o.Searcher.Get(r.Context(), uri)
+	if errors.Is(err, index.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "no post "+quote(uri)+" in the index (never seen, deleted, or past retention)")
 		return
 	}
-	svc, ok := s.o.Catalog.Lookup(name)
-	if !ok {
-		writeError(w, http.StatusNotFound, "unknown service "+quote(name))
-		return
-	}
-	stepName := p.str("step")
-	if stepName == "" {
-		stepName = "1m"
-	}
-	step, ok := steps[stepName]
-	if !ok {
-		writeError(w, http.StatusBadRequest, "step="+quote(stepName)+": want 1m, 5m, 15m, 1h or 1d")
-		return
-	}
-	until, err := p.time("until")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	if until.IsZero() {
-		until = now.Truncate(time.Minute).Add(time.Minute)
-	}
-	since, err := p.time("since")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	if since.IsZero() {
-		since = until.Add(-60 * step)
-	}
-	points, err := s.o.Searcher.Trend(index.TrendRequest{Service: svc.Name, Since: since, Until: until, Step: step})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, trendResponse{Service: svc.Name, Step: stepName, Since: since, Until: until, Points: points})
+	writeJSON(w, http.StatusOK, h)
 }
 
-// fail answers an error from the index: the caller's mistakes are 400s,
-// a cancelled request is dropped quietly, anything else is a logged 500.
+// DefaultExport is how many posts an export returns without max.
+const DefaultExport = 10_000
+
+// export: GET /v1/search/export?format=ndjson|csv&max=N plus the search
+// filters; streams posts in the search's order.
+func (s *Server) export(w http.ResponseWriter, r *http.Request) {
+	p, err := newParams(r.URL, s.o.Now(), append(filterParams, "format", "max")...)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	req, err := s.searchRequest(p)
+	var format string
+	var max int
+	if err == nil {
+		if format, err = p.oneOf("format", "ndjson", "ndjson", "csv"); err == nil {
+			max, err = p.int("max", DefaultExport, 1, index.MaxExport)
+		}
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var write func(index.Hit) error
+	var cw *csv.Writer
+	started := false
+	flusher, _ := w.(http.Flusher)
+	n := 0
+	begin := func() {
+		started = true
+		name := "downsignal-export-" + s.o.Now().UTC().Format("20060102T150405Z")
+		if format == "csv" {
+			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+			w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
+		} else {
+			w.Header().Set("Content-Type", "application/x-ndjson")
+			w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.ndjson"`)
+		}
+		w.WriteHeader(http.StatusOK)
+	}
+	if format == "csv" {
+		cw = csv.NewWriter(w)
+		write = func(h index.Hit) error {
+			if !started {
+				begin()
+				if err := cw.Write(csvHeader); err != nil {
+					return err
+				}
+			}
+			return cw.Write(csvRow(h))
+		}
+	} else {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		write = func(h index.Hit) error {
+			if !started {
+				begin()
+			}
+			return enc.Encode(h)
+		}
+	}
+	_, err = s.o.Searcher.Export(r.Context(), req, max, func(h index.Hit) error {
+		if err := write(h); err != nil {
+			return err
+		}
+		n++
+		if n%500 == 0 {
+			if cw != nil {
+				cw.Flush()
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+		}
+		return nil
+	})
+	if err != nil && !started {
+		s.fail(w, r, err)
+		return
+	}
+	if err != nil {
+		// Too late for a status: end the stream with a line that says so.
+		s.log.Warn("export cut short", "rows", n, "err", err)
+		if cw != nil {
+			cw.Flush()
+		} else {
+			writeJSONLine(w, map[string]string{"error": "export cut short: " + truncate(err.Error(), 200)})
+		}
+		return
+	}
+	if !started {
+		begin()
+		if cw != nil {
+			_ = cw.Write(csvHeader)
+		}
+	}
+	if cw != nil {
+		cw.Flush()
+	}
+}
+
+var csvHeader = []string{"uri", "time", "created_at", "author", "outage", "score", "intent", "services", "error_codes", "regions", "langs", "text"}
+
+func csvRow(h index.Hit) []string {
+	var svcs, codes, regions []string
+	for _, s := range h.Services {
+		svcs = append(svcs, s.Name)
+	}
+	for _, c := range h.ErrorCodes {
+		codes = append(codes, c.Code)
+	}
+	for _, g := range h.Regions {
+		regions = append(regions, g.Name)
+	}
+	created := ""
+	if !h.CreatedAt.IsZero() {
+		created = h.CreatedAt.Format(time.RFC3339Nano)
+	}
+	return []string{h.URI, h.Time.Format(time.RFC3339Nano), created, h.Author, strconv.FormatBool(h.Outage),
+		strconv.FormatFloat(h.Score, 'g', -1, 64), h.Intent, strings.Join(svcs, ";"), strings.Join(codes, ";"),
+		strings.Join(regions, ";"), strings.Join(h.Langs, ";"), h.Text}
+}
+
+func writeJSONLine(w http.ResponseWriter, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// fail answers an error from the index: the caller's mistakes are 400s
+// (a query over a cost limit names the limit), a cancelled request is
+// dropped quietly, anything else is a logged 500.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var le *index.LimitError
 	switch {
+	case errors.As(err, &le):
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": le.Error(), "limit": le.Limit})
 	case errors.Is(err, index.ErrBadRequest):
 		writeError(w, http.StatusBadRequest, err.Error())
 	case r.Context().Err() != nil:
 		writeError(w, http.StatusServiceUnavailable, "request cancelled")
 	default:
-		s.log.Error("request failed", "path", r.URL.Path, "err", err)
+		s.log.Error("request failed", "path", truncate(r.URL.Path, 128), "err", err)
 		writeError(w, http.StatusInternalServerError, "internal error")
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime/debug"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -20,15 +18,37 @@ import (
 	"github.com/downsignal/downsignal/index"
 )
 
-// Searcher answers search and trend queries (package index).
+// Searcher answers the read API (package index).
 type Searcher interface {
+	PostSearcher
+	TrendReader
+}
+
+// PostSearcher finds posts.
+type PostSearcher interface {
 	Search(ctx context.Context, r index.SearchRequest) (*index.SearchResult, error)
+	Get(ctx context.Context, uri string) (*index.Hit, error)
+	Export(ctx context.Context, r index.SearchRequest, max int, fn func(index.Hit) error) (int, error)
+}
+
+// TrendReader reads the per-minute counters.
+type TrendReader interface {
 	Trend(r index.TrendRequest) ([]index.Point, error)
+	TopServices(r index.TopRequest) ([]index.Rising, error)
+	TopCodes(r index.TopRequest) ([]index.Rising, error)
+	ServiceLevels(at time.Time) map[string]index.ServiceLevel
 }
 
 // Catalog resolves a service name, ID or alias to the catalog's entry.
 type Catalog interface {
 	Lookup(nameOrAlias string) (classify.Service, bool)
+	Services() []classify.Service
+}
+
+// IncidentStates reports the alerting engine's incident state per service
+// name (pending, firing); services it does not list have none.
+type IncidentStates interface {
+	IncidentStates(ctx context.Context) map[string]string
 }
 
 // Options configures the server.
@@ -50,9 +70,22 @@ type Options struct {
 	Alerts Alerts
 	// Webhooks serves /v1/webhooks; nil leaves it out.
 	Webhooks Webhooks
-	// AdminToken is the bearer token of the administrative endpoints
-	// (webhooks, creating and deleting silences); empty turns them off.
+
+	// AdminToken authorizes state-changing requests (any method but GET,
+	// HEAD and OPTIONS) with "Authorization: Bearer <token>"; empty
+	// refuses them all. The read API is open.
 	AdminToken string
+	// RateLimit is requests per second allowed per client address
+	// (default 50; negative: no limit), with bursts of RateBurst
+	// (default 2 x RateLimit).
+	RateLimit float64
+	RateBurst int
+	// CORSOrigins may call the API from a browser; default any ("*").
+	CORSOrigins []string
+	// Incidents adds incident states to /v1/services; optional.
+	Incidents IncidentStates
+	// Registerer takes the API's metrics; nil registers none.
+	Registerer prometheus.Registerer
 	// Dashboard, when set, serves the web dashboard: its page at "/" and
 	// its files under "/assets/" (package web).
 	Dashboard http.Handler
@@ -60,11 +93,13 @@ type Options struct {
 
 // Server is the HTTP server.
 type Server struct {
-	o    Options
-	log  *slog.Logger
-	srv  *http.Server
-	ln   net.Listener
-	reqs atomic.Uint64
+	o       Options
+	log     *slog.Logger
+	srv     *http.Server
+	ln      net.Listener
+	reqs    atomic.Uint64
+	limiter *clientLimiter
+	metrics *metrics
 }
 
 // New validates the options and builds the routes. Listen binds the port.
@@ -84,14 +119,36 @@ func New(o Options) (*Server, error) {
 	if o.Gatherer == nil {
 		o.Gatherer = prometheus.NewRegistry()
 	}
-	s := &Server{o: o, log: o.Logger}
+	if o.RateLimit == 0 {
+		o.RateLimit = 50
+	}
+	if o.RateBurst <= 0 {
+		o.RateBurst = max(1, int(2*o.RateLimit))
+	}
+	if len(o.CORSOrigins) == 0 {
+		o.CORSOrigins = []string{"*"}
+	}
+	s := &Server{o: o, log: o.Logger, limiter: newClientLimiter(o.RateLimit, o.RateBurst), metrics: newMetrics()}
+	if o.Registerer != nil {
+		if err := s.metrics.register(o.Registerer); err != nil {
+			return nil, fmt.Errorf("api: metrics: %w", err)
+		}
+	}
 	mux := http.NewServeMux()
+	// Routes. Any method but GET/HEAD/OPTIONS needs the admin token (see
+	// middleware), so state-changing routes added here are protected.
 	if o.Searcher != nil {
 		mux.HandleFunc("GET /v1/search", s.search)
+		mux.HandleFunc("GET /v1/search/export", s.export)
+		mux.HandleFunc("GET /v1/posts/{uri...}", s.post)
 		mux.HandleFunc("GET /v1/trends", s.trends)
+		mux.HandleFunc("GET /v1/trends/top", s.trendsTop)
+		mux.HandleFunc("GET /v1/codes/top", s.codesTop)
+		mux.HandleFunc("GET /v1/services", s.services)
 	}
 	s.alertRoutes(mux)
 	s.webhookRoutes(mux)
+	mux.HandleFunc("GET /v1/openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -166,48 +223,6 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-}
-
-// middleware adds a request id, an access log line and panic recovery.
-func (s *Server) middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 64 {
-			id = strconv.FormatUint(s.reqs.Add(1), 36) + "-" + strconv.FormatInt(time.Now().UnixNano()%1e6, 36)
-		}
-		w.Header().Set("X-Request-Id", id)
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		start := time.Now()
-		defer func() {
-			if p := recover(); p != nil {
-				s.log.Error("handler panic", "request_id", id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				if !rec.wrote {
-					writeError(rec, http.StatusInternalServerError, "internal error")
-				}
-			}
-			s.log.Debug("http request", "request_id", id, "method", r.Method, "path", r.URL.Path,
-				"status", rec.status, "duration_ms", time.Since(start).Milliseconds())
-		}()
-		next.ServeHTTP(rec, r)
-	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if !r.wrote {
-		r.status, r.wrote = code, true
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	r.wrote = true
-	return r.ResponseWriter.Write(b)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

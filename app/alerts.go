@@ -73,7 +73,7 @@ func (a *App) buildAlerts(ctx context.Context) error {
 		Metrics:  webhook.NewMetrics(a.o.Registry),
 		Guard:    webhook.NewGuard(allow),
 		Schedule: a.o.WebhookSchedule,
-		MaxAge:   a.o.WebhookMaxAge,
+		MaxAge:   a.webhookMaxAge(),
 	})
 	if err != nil {
 		return err
@@ -135,4 +135,21 @@ func (a *App) webhooksAPI() api.Webhooks {
 		return nil
 	}
 	return a.webhooks
+}
+
+// incidentStates lets /v1/services show pending and firing services, or
+// is nil without alerting.
+func (a *App) incidentStates() api.IncidentStates {
+	if a.alerts == nil {
+		return nil
+	}
+	return a.alerts
+}
+
+// webhookMaxAge is the configured limit, lifted for a replay in run mode.
+func (a *App) webhookMaxAge() time.Duration {
+	if a.o.Mode == ModeRun && strings.HasPrefix(a.o.Source, "replay:") {
+		return 0
+	}
+	return a.o.WebhookMaxAge
 }

@@ -61,10 +61,12 @@ func Build(ctx context.Context, o Options) (a *App, err error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	a = &App{o: o, log: o.Logger, brokers: o.Brokers}
+	built := &App{o: o, log: o.Logger, brokers: o.Brokers}
+	a = built
 	defer func() {
 		if err != nil {
-			a.Close()
+			// a is already nil here ("return nil, err"): close what was built.
+			built.Close()
 			a = nil
 		}
 	}()
@@ -124,15 +126,19 @@ func Build(ctx context.Context, o Options) (a *App, err error) {
 		dashboard = d
 	}
 	a.api, err = api.New(api.Options{
-		Addr:       o.Listen,
-		Searcher:   searcher,
-		Catalog:    clf.Catalog(),
-		Gatherer:   reg,
-		Ready:      a.ready,
-		Logger:     o.Logger.With("component", "api"),
+		Addr:     o.Listen,
+		Searcher: searcher,
+		Catalog:  clf.Catalog(),
+		Gatherer: reg,
+		Ready:    a.ready,
+		Logger:   o.Logger.With("component", "api"),
+
 		Alerts:     a.alertsAPI(),
 		Webhooks:   a.webhooksAPI(),
+		Incidents:  a.incidentStates(),
 		AdminToken: o.AdminToken,
+		RateLimit:  o.RateLimit,
+		Registerer: reg,
 		Dashboard:  dashboard,
 	})
 	if err != nil {
@@ -246,9 +252,10 @@ func (a *App) buildIndex() error {
 	logger := a.o.Logger.With("component", "index")
 	var err error
 	a.index, err = index.Open(index.Options{
-		Dir:     filepath.Join(a.o.DataDir, "index"),
-		Logger:  logger,
-		Metrics: index.NewMetrics(a.o.Registry),
+		Dir:       filepath.Join(a.o.DataDir, "index"),
+		Retention: a.o.Retention,
+		Logger:    logger,
+		Metrics:   index.NewMetrics(a.o.Registry),
 	})
 	if err != nil {
 		return err
@@ -308,6 +315,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	if a.indexConsumer != nil {
 		comps = append(comps, component{"index", a.indexConsumer.Run})
+		comps = append(comps, component{"retention", a.index.Run})
 	}
 	if a.alertConsumer != nil {
 		comps = append(comps, component{"alert", a.alertConsumer.Run}, component{"webhook", a.webhooks.Run})

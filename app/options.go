@@ -63,9 +63,6 @@ type Options struct {
 
 	// AlertGroup defaults to one group per alert store, like IndexGroup.
 	AlertGroup string
-	// AdminToken is the bearer token of the administrative API (webhooks,
-	// silences); empty turns it off.
-	AdminToken string
 	// WebhookURLs are endpoints given on the command line, "[format=]URL".
 	WebhookURLs []string
 	// WebhookSecret signs the WebhookURLs endpoints (whsec_...); empty
@@ -79,12 +76,24 @@ type Options struct {
 	// otherwise).
 	WebhookAllowNets []string
 	// WebhookMaxAge skips incident changes older than this (event time
-	// against the wall clock); 0 sends all, as replays need.
+	// against the wall clock), so a new store catching up on days of
+	// backlog does not page anyone about last week; 0 sends all. A replay
+	// in run mode always sends all: its incidents are old by design.
 	WebhookMaxAge time.Duration
 	// WebhookSchedule overrides the retry schedule (tests).
 	WebhookSchedule []time.Duration
 	// NoDashboard leaves the web dashboard out of run and serve.
 	NoDashboard bool
+
+	// Retention is how long posts stay searchable and counted (serve and
+	// run); 0 means index.DefaultRetention.
+	Retention time.Duration
+	// AdminToken authorizes state-changing and administrative API
+	// requests (webhooks, silences); empty refuses them.
+	AdminToken string
+	// RateLimit is API requests per second per client (0: the API's
+	// default; negative: none).
+	RateLimit float64
 
 	Logger   *slog.Logger
 	Registry *prometheus.Registry

@@ -7,105 +7,240 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/mapping"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/downsignal/downsignal/classify"
-	"github.com/downsignal/downsignal/ingest"
 )
+
+// DefaultRetention is how long posts stay searchable and counted.
+const DefaultRetention = 30 * 24 * time.Hour
 
 // Options configures an Index.
 type Options struct {
-	// Dir holds the Bleve index and the counter store.
-	Dir     string
-	Logger  *slog.Logger
-	Metrics *Metrics
+	// Dir holds the day partitions (days/) and the state store (state.db).
+	Dir string
+	// Retention is how far back from the newest event the index keeps
+	// posts; whole days older than that are dropped. Default 30 days.
+	Retention time.Duration
+	Logger    *slog.Logger
+	Metrics   *Metrics
+	// Now is the clock (tombstone times, retention ticks); nil: time.Now.
+	Now func() time.Time
 }
 
-// Index is the on-disk post index with its counters. Apply is called by
-// one writer; Search and Trend may run concurrently with it.
+// Index is the on-disk post index with its ledger and counters. Apply is
+// called by one writer; searches and trends run concurrently with it.
 type Index struct {
-	bleve    bleve.Index
-	counters *counters
-	log      *slog.Logger
-	metrics  *Metrics
+	dir     string
+	o       Options
+	state   *state
+	mapping mapping.IndexMapping
+	log     *slog.Logger
+	metrics *Metrics
 
-	writeMu sync.Mutex
-	mu      sync.RWMutex
-	offsets map[int]int64 // partition -> next offset the Bleve index applies
+	writeMu sync.Mutex // one writer; retention runs under it too
+
+	mu      sync.RWMutex // guards parts and offsets; held by readers while they search
+	parts   map[int32]*partition
+	offsets map[int]int64 // partition -> next offset every day partition applied
 
 	instance string
+	counts   countCache
 }
 
-// internal key under which the Bleve index records its applied offsets, in
-// the same batch as the documents.
+// partition is one UTC day of posts, a Bleve index of its own.
+type partition struct {
+	day     int32
+	idx     bleve.Index
+	offsets map[int]int64 // written with each batch; touched only by the writer
+
+	compacted bool // merged to one segment once it stopped being the newest day
+	// gen counts the batches written, for the count cache.
+	gen atomic.Uint64
+}
+
+// keyBleveOffsets is the internal key under which a partition records its
+// applied offsets, in the same batch as the documents.
 var keyBleveOffsets = []byte("downsignal.offsets")
+
+var keyInstance = []byte("instance")
 
 // Open opens the index in o.Dir, creating it on first use.
 func Open(o Options) (*Index, error) {
 	if o.Dir == "" {
 		return nil, errors.New("index: empty directory")
 	}
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("index: %w", err)
+	if o.Retention == 0 {
+		o.Retention = DefaultRetention
+	}
+	if o.Retention < time.Hour {
+		return nil, fmt.Errorf("index: retention %s is shorter than an hour", o.Retention)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	path := filepath.Join(o.Dir, "posts.bleve")
-	// bolt_timeout: a second process opening the same index fails fast
-	// instead of blocking forever on the lock.
-	runtime := map[string]any{"bolt_timeout": "5s"}
-	bi, err := bleve.OpenUsing(path, runtime)
-	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
-		bi, err = bleve.NewUsing(path, newMapping(), bleve.Config.DefaultIndexType, bleve.Config.DefaultKVStore, runtime)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if err := os.MkdirAll(filepath.Join(o.Dir, "days"), 0o755); err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	st, err := openState(filepath.Join(o.Dir, "state.db"), o.Retention)
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	x := &Index{dir: o.Dir, o: o, state: st, mapping: newMapping(), log: o.Logger, metrics: o.Metrics, parts: map[int32]*partition{}}
+	if err := x.open(); err != nil {
+		x.Close()
+		return nil, err
+	}
+	return x, nil
+}
+
+func (x *Index) open() error {
+	err := x.state.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if id := meta.Get(keyInstance); id != nil {
+			x.instance = string(id)
+			return nil
+		}
+		x.instance = rand.Text()[:16]
+		return meta.Put(keyInstance, []byte(x.instance))
+	})
+	if err != nil {
+		return fmt.Errorf("index: instance id: %w", err)
+	}
+	entries, err := os.ReadDir(filepath.Join(x.dir, "days"))
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			if err := os.RemoveAll(filepath.Join(x.dir, "days", e.Name())); err != nil {
+				return fmt.Errorf("index: %w", err)
+			}
+			continue
+		}
+		name, ok := strings.CutSuffix(e.Name(), ".bleve")
+		if !ok {
+			continue
+		}
+		t, err := time.Parse(time.DateOnly, name)
+		if err != nil {
+			continue
+		}
+		if _, err := x.openPartition(dayOf(t), false); err != nil {
+			return err
+		}
+	}
+	// The position is where the latest batch got to in every partition it
+	// wrote; a crash between two partitions leaves the least of them.
+	last := x.state.lastBatch()
+	pos := cloneOffsets(last.Offsets)
+	cutoffDay := dayOf(x.state.cutoff())
+	for _, d := range last.Days {
+		var offsets map[int]int64 // a partition the batch did not create yet has applied nothing
+		if p := x.parts[d]; p != nil {
+			offsets = p.offsets
+		} else if d < cutoffDay {
+			continue // dropped by retention since
+		}
+		for k, o := range pos {
+			pos[k] = min(o, offsets[k])
+		}
+	}
+	x.offsets = pos
+	return nil
+}
+
+func (x *Index) partPath(day int32) string {
+	return filepath.Join(x.dir, "days", dayStart(day).Format(time.DateOnly)+".bleve")
+}
+
+// openPartition opens (or with create, creates) a day's index. Called at
+// open and by the writer.
+func (x *Index) openPartition(day int32, create bool) (*partition, error) {
+	path := x.partPath(day)
+	bi, err := bleve.OpenUsing(path, runtimeConfig())
+	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) && create {
+		if err = x.createPartition(path); err == nil {
+			bi, err = bleve.OpenUsing(path, runtimeConfig())
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("index: open %s: %w", path, err)
 	}
-	instance, err := instanceID(bi)
-	if err != nil {
-		bi.Close()
-		return nil, err
-	}
+	bi.SetName(strconv.Itoa(int(day)))
 	offsets := map[int]int64{}
 	if b, err := bi.GetInternal(keyBleveOffsets); err != nil {
 		bi.Close()
-		return nil, fmt.Errorf("index: read offsets: %w", err)
+		return nil, fmt.Errorf("index: read offsets of %s: %w", path, err)
 	} else if b != nil {
 		if err := json.Unmarshal(b, &offsets); err != nil {
 			bi.Close()
-			return nil, fmt.Errorf("index: read offsets: %w", err)
+			return nil, fmt.Errorf("index: read offsets of %s: %w", path, err)
 		}
 	}
-	ctr, err := openCounters(filepath.Join(o.Dir, "counters.db"))
-	if err != nil {
-		bi.Close()
-		return nil, err
-	}
-	return &Index{bleve: bi, counters: ctr, log: o.Logger, metrics: o.Metrics, offsets: offsets, instance: instance}, nil
+	p := &partition{day: day, idx: bi, offsets: offsets}
+	x.mu.Lock()
+	x.parts[day] = p
+	x.mu.Unlock()
+	x.metrics.setPartitions(len(x.parts))
+	return p, nil
 }
 
-var keyInstance = []byte("downsignal.instance")
-
-// instanceID returns the index's random identity, created with the index.
-func instanceID(bi bleve.Index) (string, error) {
-	b, err := bi.GetInternal(keyInstance)
+// createPartition creates a day's index beside its final path and renames
+// it into place once complete: a kill during creation leaves a temporary
+// directory (removed at the next open), never a half-made index.
+func (x *Index) createPartition(path string) error {
+	tmp := path + ".tmp"
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	bi, err := bleve.NewUsing(tmp, x.mapping, bleve.Config.DefaultIndexType, bleve.Config.DefaultKVStore, runtimeConfig())
 	if err != nil {
-		return "", fmt.Errorf("index: read instance id: %w", err)
+		return fmt.Errorf("index: create %s: %w", path, err)
 	}
-	if len(b) > 0 {
-		return string(b), nil
+	if err := bi.Close(); err != nil {
+		return fmt.Errorf("index: create %s: %w", path, err)
 	}
-	id := rand.Text()[:16]
-	if err := bi.SetInternal(keyInstance, []byte(id)); err != nil {
-		return "", fmt.Errorf("index: write instance id: %w", err)
+	for _, p := range []string{filepath.Join(tmp, "index_meta.json"), tmp} {
+		if err := syncPath(p); err != nil {
+			return fmt.Errorf("index: create %s: %w", path, err)
+		}
 	}
-	return id, nil
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("index: create %s: %w", path, err)
+	}
+	return syncPath(filepath.Dir(path))
+}
+
+// runtimeConfig is a fresh Bleve runtime configuration: Bleve writes into
+// the map it is given (the store's path among others), so one map must
+// never serve two calls. bolt_timeout: a second process opening the same
+// index fails fast instead of blocking forever on the lock.
+func runtimeConfig() map[string]any { return map[string]any{"bolt_timeout": "5s"} }
+
+func syncPath(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 // InstanceID identifies this index on disk. The index stage uses it in its
@@ -113,20 +248,32 @@ func instanceID(bi bleve.Index) (string, error) {
 // start and every replica consumes everything.
 func (x *Index) InstanceID() string { return x.instance }
 
-// Close closes the index and the counter store.
+// Close closes every partition and the state store.
 func (x *Index) Close() error {
 	x.writeMu.Lock()
 	defer x.writeMu.Unlock()
-	return errors.Join(x.bleve.Close(), x.counters.close())
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var errs []error
+	for d, p := range x.parts {
+		errs = append(errs, p.idx.Close())
+		delete(x.parts, d)
+	}
+	if x.state != nil {
+		errs = append(errs, x.state.close())
+		x.state = nil
+	}
+	return errors.Join(errs...)
 }
 
 // Position returns, per partition of downsignal.signals, the offset after
-// the last record both the index and the counters have applied.
+// the last record that the ledger, the counters and every day partition
+// have applied.
 func (x *Index) Position() map[int]int64 {
 	x.mu.RLock()
 	pos := cloneOffsets(x.offsets)
 	x.mu.RUnlock()
-	for p, o := range x.counters.position() {
+	for p, o := range x.state.position() {
 		if cur, ok := pos[p]; !ok || o < cur {
 			pos[p] = o
 		}
@@ -134,71 +281,297 @@ func (x *Index) Position() map[int]int64 {
 	return pos
 }
 
-// Change is one signal record with its place in the topic.
+// change is one signal record with its place in the topic.
 type change struct {
 	partition int
 	offset    int64
 	sig       classify.Signal
 }
 
-// apply makes one batch durable in the counters and then in Bleve. Each
-// skips what it already applied, so a batch delivered again after a crash
-// between the two writes completes the one that lagged.
+// apply makes one batch durable: first the ledger and counters (one bbolt
+// transaction, which also decides what every record does to the
+// partitions), then each day partition it touches (one Bleve batch each,
+// with that partition's offsets). Each store skips what it already
+// applied, so a batch delivered again after a crash at any point converges
+// to the same state.
 func (x *Index) apply(ctx context.Context, changes []change) error {
+	if len(changes) == 0 {
+		return nil
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	x.writeMu.Lock()
 	defer x.writeMu.Unlock()
+	if x.state == nil {
+		return errors.New("index closed")
+	}
 	start := time.Now()
-
-	tombstoned, err := x.counters.apply(changes)
+	ops, err := x.state.plan(changes, x.authorDocs, x.o.Now())
 	if err != nil {
 		return err
 	}
-
-	x.mu.RLock()
-	offsets := cloneOffsets(x.offsets)
-	x.mu.RUnlock()
-	from := cloneOffsets(offsets)
-
-	batch := x.bleve.NewBatch()
+	end := batchEnd(changes, nil)
+	byDay := make(map[int32][]op)
+	for _, o := range ops {
+		byDay[o.day] = append(byDay[o.day], o)
+	}
+	cutoffDay := dayOf(x.state.cutoff())
 	var indexed, deleted int
-	for i := range changes {
-		ch := &changes[i]
-		if ch.offset < from[ch.partition] {
-			continue
+	for n, day := range slices.Sorted(maps.Keys(byDay)) {
+		if failAfterParts > 0 && n == failAfterParts {
+			return errors.New("injected crash")
 		}
-		offsets[ch.partition] = max(offsets[ch.partition], ch.offset+1)
-		ev := &ch.sig.Event
-		switch ev.Kind {
-		case ingest.KindPost:
-			if tombstoned[ev.URI] {
-				batch.Delete(ev.URI)
+		x.mu.RLock()
+		p := x.parts[day]
+		x.mu.RUnlock()
+		if p == nil {
+			if day < cutoffDay || !hasIndexOp(byDay[day]) {
+				continue // nothing to delete in a partition that does not exist
+			}
+			if p, err = x.openPartition(day, true); err != nil {
+				return err
+			}
+		}
+		batch := p.idx.NewBatch()
+		for _, o := range byDay[day] {
+			if o.offset < p.offsets[o.partition] {
 				continue
 			}
-			if err := batch.Index(ev.URI, newDoc(&ch.sig)); err != nil {
-				return fmt.Errorf("index %s: %w", ev.URI, err)
+			if o.sig == nil {
+				batch.Delete(o.uri)
+				deleted++
+				continue
+			}
+			if err := batch.Index(o.uri, newDoc(o.sig)); err != nil {
+				return fmt.Errorf("index %s: %w", o.uri, err)
 			}
 			indexed++
-		case ingest.KindDelete:
-			batch.Delete(ev.URI)
-			deleted++
 		}
-	}
-	ob, err := json.Marshal(offsets)
-	if err != nil {
-		return err
-	}
-	batch.SetInternal(keyBleveOffsets, ob)
-	if err := x.bleve.Batch(batch); err != nil {
-		return fmt.Errorf("index batch: %w", err)
+		offsets := cloneOffsets(p.offsets)
+		for k, v := range end {
+			offsets[k] = max(offsets[k], v)
+		}
+		ob, err := json.Marshal(offsets)
+		if err != nil {
+			return err
+		}
+		batch.SetInternal(keyBleveOffsets, ob)
+		if err := p.idx.Batch(batch); err != nil {
+			return fmt.Errorf("index batch %s: %w", dayStart(day).Format(time.DateOnly), err)
+		}
+		p.offsets = offsets
+		p.gen.Add(1)
 	}
 	x.mu.Lock()
-	x.offsets = offsets
+	for k, v := range end {
+		x.offsets[k] = max(x.offsets[k], v)
+	}
 	x.mu.Unlock()
 	x.metrics.batch(indexed, deleted, time.Since(start))
 	return nil
+}
+
+// failAfterParts makes apply fail after writing that many partitions
+// (tests simulate a crash between partitions with it).
+var failAfterParts int
+
+func hasIndexOp(ops []op) bool {
+	return slices.ContainsFunc(ops, func(o op) bool { return o.sig != nil })
+}
+
+// maxAuthorDocs bounds how many posts of one account a takedown removes in
+// one go; an account with more keeps the rest until its next event.
+const maxAuthorDocs = 100_000
+
+// authorDocs lists an author's indexed posts in every partition.
+func (x *Index) authorDocs(did string) ([]docRef, error) {
+	q := bleve.NewTermQuery(did)
+	q.SetField(fieldAuthor)
+	var refs []docRef
+	var after []string
+	for len(refs) < maxAuthorDocs {
+		req := bleve.NewSearchRequestOptions(q, 1000, 0, false)
+		req.SortBy([]string{"_id"})
+		req.SearchAfter = after
+		res, err := x.searchParts(context.Background(), req, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range res.Hits {
+			day, err := strconv.Atoi(h.Index)
+			if err != nil {
+				return nil, fmt.Errorf("hit from unknown partition %q", h.Index)
+			}
+			refs = append(refs, docRef{uri: h.ID, day: int32(day)})
+		}
+		if len(res.Hits) < 1000 {
+			break
+		}
+		after = res.Hits[len(res.Hits)-1].Sort
+	}
+	return refs, nil
+}
+
+// searchParts runs req over the partitions keep selects (all when nil).
+func (x *Index) searchParts(ctx context.Context, req *bleve.SearchRequest, keep func(day int32) bool) (*bleve.SearchResult, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var idx []bleve.Index
+	for d, p := range x.parts {
+		if keep == nil || keep(d) {
+			idx = append(idx, p.idx)
+		}
+	}
+	if len(idx) == 0 {
+		return &bleve.SearchResult{Status: &bleve.SearchStatus{}, Hits: nil}, nil
+	}
+	res, err := bleve.NewIndexAlias(idx...).SearchInContext(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if res.Status != nil && res.Status.Failed > 0 {
+		return nil, fmt.Errorf("%d of %d partitions failed: %v", res.Status.Failed, res.Status.Total, res.Status.Errors)
+	}
+	return res, nil
+}
+
+// Run enforces retention until ctx ends: whole day partitions older than
+// the retention (from the newest event indexed) are closed and removed,
+// with the ledger entries, tombstones and counters of that time.
+func (x *Index) Run(ctx context.Context) error {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if err := x.EnforceRetention(); err != nil {
+			x.log.Error("retention", "err", err)
+		}
+		if err := x.Compact(ctx); err != nil && ctx.Err() == nil {
+			x.log.Warn("compact", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Compact merges each day partition older than the newest event's day
+// into one segment, once: past days rarely change, and one segment is
+// cheaper to search than the dozens that batches leave behind.
+func (x *Index) Compact(ctx context.Context) error {
+	st := x.state
+	if st == nil {
+		return nil
+	}
+	today := dayOf(st.newest())
+	x.mu.RLock()
+	var todo []*partition
+	for d, p := range x.parts {
+		if d < today && !p.compacted {
+			todo = append(todo, p)
+		}
+	}
+	x.mu.RUnlock()
+	slices.SortFunc(todo, func(a, b *partition) int { return int(b.day - a.day) })
+	for _, p := range todo {
+		adv, err := p.idx.Advanced()
+		if err != nil {
+			return err
+		}
+		sc, ok := adv.(*scorch.Scorch)
+		if !ok {
+			p.compacted = true
+			continue
+		}
+		start := time.Now()
+		// A real context: ForceMerge with a nil one stops background
+		// merging for good. It waits for the merge (or the index's close)
+		// whatever the context, so shutdown does not wait for it here.
+		done := make(chan error, 1)
+		go func() { done <- sc.ForceMerge(ctx, nil) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("compact %s: %w", dayStart(p.day).Format(time.DateOnly), err)
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		p.compacted = true
+		x.log.Info("compacted day partition", "day", dayStart(p.day).Format(time.DateOnly), "took", time.Since(start))
+	}
+	return nil
+}
+
+// EnforceRetention drops the partitions older than the retention.
+func (x *Index) EnforceRetention() error {
+	x.writeMu.Lock()
+	defer x.writeMu.Unlock()
+	if x.state == nil {
+		return nil
+	}
+	cutoff := x.state.cutoff()
+	if cutoff.IsZero() {
+		return nil
+	}
+	keepDay := dayOf(cutoff)
+	x.mu.Lock()
+	var dropped []*partition
+	for d, p := range x.parts {
+		if d < keepDay {
+			dropped = append(dropped, p)
+			delete(x.parts, d)
+		}
+	}
+	n := len(x.parts)
+	x.mu.Unlock()
+	if len(dropped) == 0 {
+		return nil
+	}
+	x.metrics.setPartitions(n)
+	var errs []error
+	for _, p := range dropped {
+		path := x.partPath(p.day)
+		errs = append(errs, p.idx.Close(), os.RemoveAll(path))
+		x.log.Info("retention: dropped day partition", "day", dayStart(p.day).Format(time.DateOnly))
+	}
+	// Counters keep at least five weeks, what the seasonal baseline reads.
+	history := max(x.o.Retention, 35*24*time.Hour)
+	keepMinute := cutoff.Add(x.o.Retention-history).Unix() / 60
+	errs = append(errs, x.state.prune(keepMinute, keepDay))
+	return errors.Join(errs...)
+}
+
+// Partitions lists the days held, oldest first.
+func (x *Index) Partitions() []time.Time {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	days := slices.Sorted(maps.Keys(x.parts))
+	out := make([]time.Time, len(days))
+	for i, d := range days {
+		out[i] = dayStart(d)
+	}
+	return out
+}
+
+// DocCount returns the number of posts in the index.
+func (x *Index) DocCount() (uint64, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var n uint64
+	for _, p := range x.parts {
+		c, err := p.idx.DocCount()
+		if err != nil {
+			return 0, err
+		}
+		n += c
+	}
+	return n, nil
 }
 
 // document is what Bleve stores for a post.
@@ -227,6 +600,7 @@ type detail struct {
 	Services   []classify.ServiceHit `json:"services"`
 	ErrorCodes []classify.ErrorCode  `json:"error_codes"`
 	Regions    []classify.Region     `json:"regions,omitempty"`
+	Intent     string                `json:"intent,omitempty"`
 }
 
 func newDoc(sig *classify.Signal) *document {
@@ -252,7 +626,7 @@ func newDoc(sig *classify.Signal) *document {
 	for _, g := range r.Regions {
 		d.Regions = append(d.Regions, g.Name)
 	}
-	b, _ := json.Marshal(detail{Services: r.Services, ErrorCodes: r.ErrorCodes, Regions: r.Regions})
+	b, _ := json.Marshal(detail{Services: r.Services, ErrorCodes: r.ErrorCodes, Regions: r.Regions, Intent: r.Intent})
 	d.Detail = string(b)
 	return d
 }

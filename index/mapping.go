@@ -5,6 +5,8 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/lang/cjk"
 	"github.com/blevesearch/bleve/v2/mapping"
+
+	"github.com/downsignal/downsignal/classify"
 )
 
 // Field names of an indexed post. Analysts use them in query strings
@@ -32,6 +34,14 @@ const (
 // has no stop-word filter on purpose: the English analyzer drops "down",
 // "not" and "out", the very words outage posts are made of.
 const textAnalyzer = cjk.AnalyzerName
+
+// NewMapping returns the mapping of every day partition. Exported, with
+// NewDocument, so benchmarks and tools can compare against Bleve alone on
+// the same documents.
+func NewMapping() mapping.IndexMapping { return newMapping() }
+
+// NewDocument returns what the index stores in Bleve for a post signal.
+func NewDocument(sig *classify.Signal) any { return newDoc(sig) }
 
 // newMapping returns the mapping of the posts index.
 func newMapping() mapping.IndexMapping {

@@ -12,6 +12,7 @@ type Metrics struct {
 	deleted   prometheus.Counter
 	invalid   prometheus.Counter
 	batchSecs prometheus.Histogram
+	parts     prometheus.Gauge
 }
 
 // NewMetrics registers the index's metrics with reg.
@@ -35,7 +36,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.002, 2, 12),
 		}),
 	}
-	reg.MustRegister(m.indexed, m.deleted, m.invalid, m.batchSecs)
+	m.parts = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "downsignal", Subsystem: "index", Name: "partitions",
+		Help: "Day partitions open.",
+	})
+	reg.MustRegister(m.indexed, m.deleted, m.invalid, m.batchSecs, m.parts)
 	return m
 }
 
@@ -51,5 +56,11 @@ func (m *Metrics) batch(indexed, deleted int, d time.Duration) {
 func (m *Metrics) invalidRecord() {
 	if m != nil {
 		m.invalid.Inc()
+	}
+}
+
+func (m *Metrics) setPartitions(n int) {
+	if m != nil {
+		m.parts.Set(float64(n))
 	}
 }

@@ -54,14 +54,13 @@ func topicFlags() []cli.Flag {
 	}
 }
 
-// alertFlags configure incidents, webhooks and the admin API (run, serve).
+// alertFlags configure incidents and webhooks (run, serve).
 func alertFlags() []cli.Flag {
 	return []cli.Flag{
-		stringFlag("admin-token", "", "bearer token of the administrative API (webhooks, silences); empty turns it off"),
 		&cli.StringSliceFlag{Name: "webhook", Usage: "send incidents to this endpoint, [FORMAT=]URL (native, alertmanager, slack, teams, discord); repeatable", Sources: env("webhook")},
 		stringFlag("webhook-secret", "", "whsec_ signing secret of the --webhook endpoints (default: generated, read it with GET /v1/webhooks/{id}/secret)"),
 		stringFlag("webhook-config", "", `JSON file of webhook endpoints: {"webhooks": [{"name", "url", "format", "secret", "services", "min_severity", "routing_key"}]}`),
-		&cli.DurationFlag{Name: "webhook-max-age", Usage: "do not notify incident changes older than this (e.g. 1h when a new store catches up on a backlog); 0 notifies all", Sources: env("webhook-max-age")},
+		&cli.DurationFlag{Name: "webhook-max-age", Value: time.Hour, Usage: "do not notify incident changes older than this, so catching up on a backlog pages nobody about last week; 0 notifies all (a replay in run notifies all)", Sources: env("webhook-max-age")},
 		&cli.StringSliceFlag{Name: "webhook-allow-net", Usage: "CIDR prefix webhooks may reach although private, loopback or link-local (refused otherwise); repeatable", Sources: env("webhook-allow-net")},
 	}
 }
@@ -80,6 +79,15 @@ func noDashboardFlag() cli.Flag {
 
 func listenFlag(def string) *cli.StringFlag {
 	return stringFlag("listen", def, "HTTP address (API, /metrics, /healthz, /readyz)")
+}
+
+// apiFlags configure the index and the API (run and serve).
+func apiFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.DurationFlag{Name: "retention", Value: 30 * 24 * time.Hour, Usage: "how long posts stay searchable and counted; whole days older are dropped", Sources: env("retention")},
+		stringFlag("admin-token", "", "bearer token for administrative and state-changing API requests (webhooks, silences); without it they are refused, the read API stays open"),
+		&cli.FloatFlag{Name: "rate-limit", Value: 50, Usage: "API requests per second per client address (negative: no limit)", Sources: env("rate-limit")},
+	}
 }
 
 func newCommand() *cli.Command {
@@ -102,6 +110,7 @@ func newCommand() *cli.Command {
 					sourceFlags(),
 					[]cli.Flag{&cli.BoolFlag{Name: "exit-after-replay", Usage: "exit 0 once every replayed post is searchable", Sources: env("exit-after-replay")}, noDashboardFlag()},
 					topicFlags(),
+					apiFlags(),
 					alertFlags(),
 				),
 				Action: runMode(app.ModeRun),
@@ -138,7 +147,7 @@ func newCommand() *cli.Command {
 					dataDirFlag(), listenFlag("127.0.0.1:8080"), brokersFlag(),
 					stringFlag("group", "", "consumer group (default: one per index directory, so each replica reads everything)"),
 					noDashboardFlag(),
-				}, topicFlags(), alertFlags()),
+				}, topicFlags(), apiFlags(), alertFlags()),
 				Action: runMode(app.ModeServe),
 			},
 		},
@@ -170,12 +179,12 @@ func runMode(mode app.Mode) cli.ActionFunc {
 		o.RelayURL = cmd.String("relay")
 		o.Verify = cmd.Bool("verify")
 		if mode == app.ModeRun || mode == app.ModeServe {
-			o.AdminToken = cmd.String("admin-token")
 			o.WebhookURLs = cmd.StringSlice("webhook")
 			o.WebhookSecret = cmd.String("webhook-secret")
 			o.WebhookConfig = cmd.String("webhook-config")
 			o.WebhookAllowNets = splitList(cmd.StringSlice("webhook-allow-net"))
 			o.WebhookMaxAge = cmd.Duration("webhook-max-age")
+			o.Retention, o.AdminToken, o.RateLimit = cmd.Duration("retention"), cmd.String("admin-token"), cmd.Float("rate-limit")
 		}
 		switch mode {
 		case app.ModeRun:

@@ -1,0 +1,186 @@
+package index_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/downsignal/downsignal/classify"
+	"github.com/downsignal/downsignal/ingest"
+)
+
+// benchPosts is the number of synthetic posts a benchmark indexes:
+// DOWNSIGNAL_BENCH_POSTS, default def.
+func benchPosts(b *testing.B, def int) int {
+	if s := os.Getenv("DOWNSIGNAL_BENCH_POSTS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			b.Fatalf("DOWNSIGNAL_BENCH_POSTS=%q: want a positive integer", s)
+		}
+		return n
+	}
+	return def
+}
+
+// A synthetic stream of posts like Bluesky's: mostly chatter, some of it
+// naming services, a steady trickle of outage reports, and incidents
+// where one service's reports surge with an error code.
+var (
+	benchServices = []string{"Outlook", "Teams", "Microsoft 365", "OneDrive", "Azure", "AWS", "Gmail", "YouTube", "iCloud",
+		"Bluesky", "Instagram", "WhatsApp", "Reddit", "Slack", "Zoom", "Discord", "GitHub", "Cloudflare", "Facebook", "SharePoint"}
+	benchCodes  = []string{"451 4.3.2", "HTTP 503", "HTTP 502", "550 5.1.1", "421 4.7.0", "HTTP 500", "error 504"}
+	benchCities = []string{"Chicago", "New York", "London", "Paris", "Tokyo", "Berlin", "Sydney", "Toronto", "Madrid", "Seattle"}
+	benchLangs  = []string{"en", "en", "en", "en", "en", "en", "ja", "pt", "de", "es", "fr", "ko"}
+	chatter     = []string{
+		"good morning everyone, coffee first", "just finished a long run along the river", "this album is incredible on repeat",
+		"anyone have book recommendations for a long flight", "my cat has claimed the keyboard again", "the sunset tonight was unreal",
+		"working from the library today, it is so quiet", "new paper out on graph neural networks, thread below",
+		"trying a new ramen place downtown", "the game last night went to overtime", "garden update: the tomatoes are finally red",
+		"reminder that it is okay to rest", "learning Go generics this weekend", "rain all day, perfect for reading",
+	}
+	mentions = []string{
+		"%s just shipped a redesign and I kind of like it", "moving my files to %s this weekend", "anyone using %s for work?",
+		"the %s keynote was long", "switched from %s and never looked back", "%s pricing changed again",
+	}
+	reports = []string{
+		"%s down for anyone else?", "is %s down? nothing loads", "%s not working again", "%s outage, can't log in",
+		"%s is down in %s", "getting %s from %s all morning, not working", "%s broken for me, %s", "can't sign in to %s, is it down?",
+	}
+)
+
+type benchGen struct {
+	rng   *rand.Rand
+	clf   *classify.Classifier
+	start time.Time
+	step  time.Duration
+	n     int
+}
+
+// newBenchGen spreads posts evenly from start, one every step.
+func newBenchGen(seed uint64, start time.Time, step time.Duration) *benchGen {
+	clf, err := classify.New()
+	if err != nil {
+		panic(err)
+	}
+	return &benchGen{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b9)), clf: clf, start: start, step: step}
+}
+
+func (g *benchGen) pick(v []string) string { return v[g.rng.IntN(len(v))] }
+
+// incident says whether t falls in a surge: every 6 hours, 20 minutes of
+// Outlook (or Teams) failing with 451 4.3.2 in Chicago and elsewhere.
+func incident(t time.Time) (string, bool) {
+	m := t.Unix() / 60 % 360
+	if m >= 120 && m < 140 {
+		if t.Unix()/21600%2 == 0 {
+			return "Outlook", true
+		}
+		return "Teams", true
+	}
+	return "", false
+}
+
+// text returns a post's text and the region it names, if any.
+func (g *benchGen) text(t time.Time) (string, string) {
+	city := ""
+	if svc, ok := incident(t); ok && g.rng.IntN(3) == 0 {
+		city = g.pick(benchCities)
+		if g.rng.IntN(2) == 0 {
+			city = "Chicago"
+		}
+		return fmt.Sprintf("%s down in %s, mail bounces with 451 4.3.2 temporary server issue", svc, city), city
+	}
+	switch r := g.rng.IntN(100); {
+	case r < 70:
+		return g.pick(chatter), ""
+	case r < 85:
+		return fmt.Sprintf(g.pick(mentions), g.pick(benchServices)), ""
+	default:
+		svc := g.pick(benchServices)
+		tmpl := g.pick(reports)
+		switch strings.Count(tmpl, "%s") {
+		case 1:
+			return fmt.Sprintf(tmpl, svc), ""
+		default:
+			if strings.Contains(tmpl, " in %s") {
+				city = g.pick(benchCities)
+				return fmt.Sprintf(tmpl, svc, city), city
+			}
+			a, b := g.pick(benchCodes), svc
+			if strings.HasPrefix(tmpl, "%s broken") {
+				a, b = svc, g.pick(benchCodes)
+			}
+			return fmt.Sprintf(tmpl, a, b), ""
+		}
+	}
+}
+
+// next returns the next post as an ingest event.
+func (g *benchGen) next() ingest.Event {
+	i := g.n
+	g.n++
+	t := g.start.Add(time.Duration(i) * g.step)
+	text, _ := g.text(t)
+	did := fmt.Sprintf("did:plc:bench%07d", g.rng.IntN(200_000))
+	return ingest.Event{V: 1, Kind: ingest.KindPost, DID: did, URI: fmt.Sprintf("at://%s/app.bsky.feed.post/3lb%09d", did, i),
+		CID: fmt.Sprintf("bafy%09d", i), Time: t, CreatedAt: t.Add(-time.Second), Text: text, Langs: []string{g.pick(benchLangs)}, Source: "replay"}
+}
+
+// signal classifies an event like the classify stage; regions are added
+// from the city the synthetic text names (the first classifier finds none).
+func (g *benchGen) signal(ev ingest.Event) classify.Signal {
+	res := g.clf.Classify(classify.Input{Text: ev.Text, Langs: ev.Langs})
+	if len(res.Regions) == 0 {
+		for _, c := range benchCities {
+			if strings.Contains(ev.Text, " in "+c) {
+				res.Regions = []classify.Region{{Name: c, Kind: "city"}}
+			}
+		}
+	}
+	return classify.Signal{V: classify.SignalSchemaVersion, Event: ev, Result: &res}
+}
+
+// message encodes a signal as a downsignal.signals record.
+func message(sig classify.Signal, offset int64) kafka.Message {
+	b, err := json.Marshal(sig)
+	if err != nil {
+		panic(err)
+	}
+	return kafka.Message{Topic: "downsignal.signals", Partition: 0, Offset: offset, Value: b}
+}
+
+// jetstreamLine renders an event as Jetstream v1 JSON, for replay files.
+func jetstreamLine(ev ingest.Event) string {
+	rkey := ev.URI[strings.LastIndexByte(ev.URI, '/')+1:]
+	rec, _ := json.Marshal(map[string]any{"$type": "app.bsky.feed.post", "text": ev.Text,
+		"createdAt": ev.CreatedAt.Format(time.RFC3339Nano), "langs": ev.Langs})
+	return fmt.Sprintf(`{"did":%q,"time_us":%d,"kind":"commit","commit":{"rev":"r1","operation":"create","collection":"app.bsky.feed.post","rkey":%q,"record":%s,"cid":%q}}`,
+		ev.DID, ev.Time.UnixMicro(), rkey, rec, ev.CID)
+}
+
+func walk(dir string, fn func(int64)) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		p := dir + "/" + e.Name()
+		if e.IsDir() {
+			if err := walk(p, fn); err != nil {
+				return err
+			}
+			continue
+		}
+		if info, err := e.Info(); err == nil {
+			fn(info.Size())
+		}
+	}
+	return nil
+}

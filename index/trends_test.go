@@ -1,0 +1,125 @@
+package index
+
+import (
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/downsignal/downsignal/classify"
+)
+
+func TestHLLCounts(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 100, 1000, 20000} {
+		var s hll
+		for i := range n {
+			s.add(xxhash.Sum64String(fmt.Sprintf("did:plc:%d", i)))
+			s.add(xxhash.Sum64String(fmt.Sprintf("did:plc:%d", i))) // twice: counted once
+		}
+		got := s.count()
+		tol := max(0.03*float64(n), 0.5)
+		if math.Abs(float64(got-n)) > tol {
+			t.Errorf("%d distinct: estimate %d", n, got)
+		}
+		// A round trip through the store's encoding keeps the estimate.
+		d, rest, err := readHLL(s.appendBinary(nil))
+		if err != nil || len(rest) != 0 || d.count() != got {
+			t.Errorf("%d distinct: decoded %d, %v", n, d.count(), err)
+		}
+	}
+	// Merging two halves with an overlap counts the union.
+	var a, b hll
+	for i := range 600 {
+		a.add(xxhash.Sum64String(fmt.Sprint("x", i)))
+		b.add(xxhash.Sum64String(fmt.Sprint("x", i+300)))
+	}
+	var regs [hllM]uint8
+	a.mergeInto(&regs)
+	b.mergeInto(&regs)
+	if got := hllCount(&regs); math.Abs(float64(got-900)) > 30 {
+		t.Errorf("union of 600 and 600 sharing 300: %d, want ~900", got)
+	}
+}
+
+// Three quiet hours of one Teams outage post a minute, then a spike: the
+// spike's minutes are far above the expected level and ranked first.
+func TestTrendBaselineAndTop(t *testing.T) {
+	x := openTest(t, t.TempDir())
+	defer x.Close()
+	teams := func() *classify.Result {
+		return &classify.Result{Outage: true, Score: 0.6, Intent: "outage",
+			Services:   []classify.ServiceHit{{ID: "teams", Name: "Teams", Parent: "Microsoft 365"}},
+			ErrorCodes: []classify.ErrorCode{{Code: "HTTP 503", Family: "http", Meaning: "service unavailable"}}}
+	}
+	var sigs []classify.Signal
+	start := day0
+	n := 0
+	for m := range 180 {
+		sigs = append(sigs, post(fmt.Sprintf("did:plc:q%d", m%20), rk(n), start.Add(time.Duration(m)*time.Minute), "teams down?", teams()))
+		n++
+	}
+	spike := start.Add(180 * time.Minute)
+	for m := range 5 {
+		for a := range 30 {
+			sigs = append(sigs, post(fmt.Sprintf("did:plc:s%d", a), rk(n), spike.Add(time.Duration(m)*time.Minute), "teams down for everyone", teams()))
+			n++
+		}
+	}
+	for i := 0; i < len(sigs); i += 100 {
+		mustApply(t, x, feed(int64(i), sigs[i:min(i+100, len(sigs))]...))
+	}
+	pts, err := x.Trend(TrendRequest{Service: "Teams", Since: spike.Add(-10 * time.Minute), Until: spike.Add(5 * time.Minute), Step: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pts) != 15 {
+		t.Fatalf("%d points, want 15", len(pts))
+	}
+	quiet, hot := pts[5], pts[12]
+	if quiet.Posts != 1 || quiet.Authors != 1 || quiet.Anomaly > 1 || math.Abs(quiet.Expected-1) > 0.3 {
+		t.Errorf("quiet minute: %+v, want 1 post, expected ~1, no anomaly", quiet)
+	}
+	if hot.Posts != 30 || hot.Authors != 30 || hot.Anomaly < 10 {
+		t.Errorf("spike minute: %+v, want 30 posts by 30 authors, anomaly >= 10", hot)
+	}
+	// 5-minute steps merge authors across minutes: the same 30 people.
+	pts5, _ := x.Trend(TrendRequest{Service: "Teams", Since: spike, Until: spike.Add(5 * time.Minute), Step: 5 * time.Minute})
+	if len(pts5) != 1 || pts5[0].Posts != 150 || pts5[0].Authors != 30 {
+		t.Errorf("5m step over the spike: %+v, want 150 posts, 30 authors", pts5)
+	}
+	// Hourly steps read the hourly roll-ups: the same sums and authors.
+	hourly, _ := x.Trend(TrendRequest{Service: "Teams", Since: start, Until: start.Add(4 * time.Hour), Step: time.Hour})
+	sum := 0
+	for _, p := range hourly {
+		sum += p.Posts
+	}
+	if len(hourly) != 4 || sum != 330 || hourly[3].Authors != 30 || hourly[0].Authors != 20 {
+		t.Errorf("hourly: %+v, want 330 posts in 4 points, 20 authors an hour, then the 30 of the spike", hourly)
+	}
+	at := spike.Add(5 * time.Minute)
+	top, err := x.TopServices(TopRequest{Window: 15 * time.Minute, At: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(top) < 2 || top[0].Anomaly < 10 || top[0].Posts != 160 {
+		t.Fatalf("top services: %+v", top)
+	}
+	codes, _ := x.TopCodes(TopRequest{Window: time.Hour, At: at})
+	if len(codes) != 1 || codes[0].Code != "HTTP 503" || codes[0].Meaning != "service unavailable" || len(codes[0].Services) != 2 {
+		t.Fatalf("top codes: %+v", codes)
+	}
+	lv := x.ServiceLevels(at)
+	if lv["Teams"].State != "elevated" {
+		t.Errorf("Teams level: %+v, want elevated", lv["Teams"])
+	}
+	if lv := x.ServiceLevels(spike.Add(-time.Hour)); lv["Teams"].State != "normal" {
+		t.Errorf("Teams an hour before: %+v, want normal", lv["Teams"])
+	}
+	// By code and by code with service share the counters.
+	byCode, _ := x.Trend(TrendRequest{Code: "HTTP 503", Service: "Microsoft 365", Since: spike, Until: at, Step: 5 * time.Minute})
+	if len(byCode) != 1 || byCode[0].Posts != 150 {
+		t.Errorf("Microsoft 365 x HTTP 503: %+v", byCode)
+	}
+}
