@@ -91,7 +91,7 @@ func newBrowser(t *testing.T, execPath, base, dir string) *browser {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("lang", "en-US"),
-		chromedp.WindowSize(1280, 900),
+		chromedp.WindowSize(1440, 900),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	b := &browser{t: t, base: base, dir: dir}
@@ -101,7 +101,7 @@ func newBrowser(t *testing.T, execPath, base, dir string) *browser {
 		cancelAlloc()
 	})
 	b.ctx = ctx
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1440, 900)); err != nil {
 		t.Fatalf("start chromium %s: %v", execPath, err)
 	}
 	return b
@@ -218,8 +218,9 @@ func (b *browser) shot(t *testing.T, name string) []byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
-	// Let charts drawn on resize and fonts settle before the picture.
-	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))`, chromedp.EvalAwaitPromise)); err != nil {
+	// From the top (the header is sticky), once charts drawn on layout
+	// have settled.
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0); new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))`, chromedp.EvalAwaitPromise)); err != nil {
 		t.Logf("screenshot %s: %v", name, err)
 	}
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
