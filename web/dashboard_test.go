@@ -175,6 +175,9 @@ func TestDashboardDuringReplayedIncident(t *testing.T) {
 			}
 			t.Log("updated docs/dashboard.png")
 		}
+		eval[chromedp.Void](t, b, `document.documentElement.dataset.theme = 'dark'`)
+		b.viewport(t, "overview-dark")
+		eval[chromedp.Void](t, b, `document.documentElement.dataset.theme = 'light'`)
 		b.checkerWorks(t)
 		b.accessible(t, "overview")
 		b.noProblems(t, "overview")
@@ -322,6 +325,11 @@ func TestDashboardDuringReplayedIncident(t *testing.T) {
 		b.open(t, "#/")
 		wait[bool](t, b, "the overview", `!!document.querySelector('.service-card')`, 20*time.Second)
 		eval[chromedp.Void](t, b, `document.activeElement && document.activeElement.blur()`)
+		b.keys(t, "t")
+		if theme := eval[string](t, b, `document.documentElement.dataset.theme + ' ' + localStorage.getItem('downsignal.theme')`); theme != "dark dark" {
+			t.Errorf("after t the theme is %q, want dark (and remembered)", theme)
+		}
+		b.keys(t, "t")
 		b.keys(t, "gi")
 		wait[bool](t, b, "g i to go to incidents", `location.hash.startsWith('#/incidents')`, 5*time.Second)
 		b.keys(t, "/")
@@ -478,5 +486,31 @@ func (p *pipeline) waitFiring(t *testing.T) string {
 			t.Fatalf("no firing incident naming Outlook within 60s: %+v", list.Incidents)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// run and serve mount the dashboard at "/" unless told not to; the API is
+// there either way.
+func TestRunServesDashboardUnlessTurnedOff(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "empty.jsonl")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []bool{false, true} {
+		t.Run(fmt.Sprintf("no-dashboard=%v", off), func(t *testing.T) {
+			p := startPipeline(t, app.Options{Source: "replay:" + empty, NoDashboard: off})
+			res, err := http.Get(p.base + "/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			page := res.StatusCode == http.StatusOK && strings.Contains(string(body), `<script type="module"`)
+			if page == off {
+				t.Errorf("GET / with NoDashboard=%v: %d %.80s", off, res.StatusCode, body)
+			}
+			var health map[string]string
+			p.getJSON(t, "/healthz", &health)
+		})
 	}
 }
