@@ -147,14 +147,24 @@ func (b *browser) listen(ev any) {
 // since the last call.
 func (b *browser) noProblems(t *testing.T, where string) {
 	t.Helper()
+	b.noProblemsBut(t, where, "")
+}
+
+// noProblemsBut is noProblems that lets through what contains expected:
+// failures a test causes on purpose.
+func (b *browser) noProblemsBut(t *testing.T, where, expected string) {
+	t.Helper()
 	b.mu.Lock()
 	ps := b.problems
 	b.problems = nil
 	b.mu.Unlock()
 	for _, p := range ps {
-		t.Errorf("%s: browser reported %s", where, p)
+		if expected == "" || !strings.Contains(p, expected) {
+			t.Errorf("%s: browser reported %s", where, p)
+		}
 	}
 }
+
 
 // open loads the dashboard at a route ("#/search?q=x"), waits for the page
 // to settle and returns nothing; a fragment change on a loaded page is a

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,8 +28,14 @@ func TestModulesInBrowser(t *testing.T) {
 	mux.Handle("GET /assets/", d)
 	// The page asks the API for data; here there is none, and that is
 	// not what this test looks at.
+	var failing atomic.Bool
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
+		if failing.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `{"error":"restarting"}`)
+			return
+		}
 		fmt.Fprint(w, `{"services":[],"incidents":[],"codes":[],"hits":[],"total":0}`)
 	})
 	srv := httptest.NewServer(mux)
@@ -89,4 +96,20 @@ func TestModulesInBrowser(t *testing.T) {
 		t.Errorf("a script in post text ran: %s", s)
 	}
 	b.noProblems(t, "modules")
+
+	// A page that could not load tries again by itself: downsignal may
+	// have been restarting.
+	t.Run("recovers", func(t *testing.T) {
+		eval[chromedp.Void](t, b, `localStorage.setItem('downsignal.refresh', '5'); document.getElementById('refresh').value = '5'; window.__sameDocument = true`)
+		failing.Store(true)
+		b.open(t, "#/incidents")
+		msg := wait[string](t, b, "the failure shown", `(document.querySelector('.error-box') || {}).textContent`, 10*time.Second)
+		if !strings.Contains(msg, "restarting") {
+			t.Errorf("error shown %q, want the server's message", msg)
+		}
+		failing.Store(false)
+		wait[bool](t, b, "the page after the server is back", `!document.querySelector('.error-box') && document.querySelector('main h1').textContent === 'Incidents' && window.__sameDocument === true`, 15*time.Second)
+		// The browser logs the 503s it got; nothing else may appear.
+		b.noProblemsBut(t, "recovery", "status of 503")
+	})
 }

@@ -48,7 +48,9 @@ const notFound = {
 let current = null; // {page, ctl: AbortController, handle}
 let refreshing = false;
 
-async function navigate() {
+// navigate shows the page the hash names; retry shows it again after it
+// failed to load, without moving the focus.
+async function navigate(retry = false) {
   const r = route(location.hash);
   if (current) current.ctl.abort();
   const ctl = new AbortController();
@@ -71,11 +73,13 @@ async function navigate() {
     main.replaceChildren(root);
     root.prepend(h('div', { class: 'error-box', role: 'alert' }, 'Could not load this page: ' + e.message));
     markFailed(e);
+    // Try again at the next refresh: downsignal may be restarting.
+    current.handle = { retry: true };
   }
   // Move focus to the new page (its heading, or what the page asks for)
   // so that keyboard and screen-reader users start there.
   const target = (current.handle && current.handle.focus) || (navigated ? main.querySelector('h1') : null);
-  if (target && !ctl.signal.aborted) {
+  if (target && !retry && !ctl.signal.aborted) {
     if (!target.hasAttribute('tabindex') && !/^(INPUT|SELECT|TEXTAREA|BUTTON|A)$/.test(target.tagName)) target.setAttribute('tabindex', '-1');
     target.focus({ preventScroll: target.tagName !== 'INPUT' });
   }
@@ -90,6 +94,10 @@ function setTitle(t) {
 
 // refresh re-reads the current page's data, if it has live data.
 async function refresh() {
+  if (current && current.handle && current.handle.retry) {
+    navigate(true);
+    return;
+  }
   if (!current || !current.handle || !current.handle.refresh || refreshing) return;
   refreshing = true;
   const c = current;
@@ -232,5 +240,5 @@ function setupKeys() {
 setupTheme();
 setupRefresh();
 setupKeys();
-window.addEventListener('hashchange', navigate);
+window.addEventListener('hashchange', () => navigate());
 navigate();
