@@ -165,7 +165,6 @@ func (b *browser) noProblemsBut(t *testing.T, where, expected string) {
 	}
 }
 
-
 // open loads the dashboard at a route ("#/search?q=x"), waits for the page
 // to settle and returns nothing; a fragment change on a loaded page is a
 // hashchange, not a load.

@@ -108,7 +108,7 @@ func TestModulesInBrowser(t *testing.T) {
 			t.Errorf("error shown %q, want the server's message", msg)
 		}
 		failing.Store(false)
-		wait[bool](t, b, "the page after the server is back", `!document.querySelector('.error-box') && document.querySelector('main h1').textContent === 'Incidents' && window.__sameDocument === true`, 15*time.Second)
+		wait[bool](t, b, "the page after the server is back", `!document.querySelector('.error-box') && (document.querySelector('main h1') || {}).textContent === 'Incidents' && window.__sameDocument === true`, 15*time.Second)
 		// The browser logs the 503s it got; nothing else may appear.
 		b.noProblemsBut(t, "recovery", "status of 503")
 	})
