@@ -78,9 +78,25 @@ type browser struct {
 
 func newBrowser(t *testing.T, execPath, base, dir string) *browser {
 	t.Helper()
+	b := &browser{t: t, base: base, dir: dir}
+	// On a busy machine Chromium now and then exits while starting; a
+	// second try with a fresh profile tells that from a broken install.
+	var err error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if err = b.start(t, execPath); err == nil {
+			return b
+		}
+		t.Logf("start chromium %s (attempt %d): %v", execPath, attempt, err)
+	}
+	t.Fatalf("start chromium %s: %v", execPath, err)
+	return nil
+}
+
+func (b *browser) start(t *testing.T, execPath string) error {
+	// Without a user-data-dir flag the allocator makes a fresh profile
+	// directory and removes it, waiting for Chromium's helpers to let go.
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(execPath),
-		chromedp.UserDataDir(t.TempDir()),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
 		chromedp.NoFirstRun,
@@ -94,17 +110,18 @@ func newBrowser(t *testing.T, execPath, base, dir string) *browser {
 		chromedp.WindowSize(1440, 900),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	b := &browser{t: t, base: base, dir: dir}
 	ctx, cancelTab := chromedp.NewContext(actx, chromedp.WithListener(b.listen))
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1440, 900)); err != nil {
+		cancelTab()
+		cancelAlloc()
+		return err
+	}
 	t.Cleanup(func() {
 		cancelTab()
 		cancelAlloc()
 	})
 	b.ctx = ctx
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1440, 900)); err != nil {
-		t.Fatalf("start chromium %s: %v", execPath, err)
-	}
-	return b
+	return nil
 }
 
 func (b *browser) listen(ev any) {
