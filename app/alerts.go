@@ -43,17 +43,11 @@ func (a *App) buildAlerts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.alertGroup = a.o.AlertGroup
-	if a.alertGroup == "" {
-		a.alertGroup = "downsignal-alert-" + a.alerts.InstanceID()
+	group := a.o.AlertGroup
+	if group == "" {
+		group = "downsignal-alert-" + a.alerts.InstanceID()
 	}
-	a.alertReader = broker.NewReader(broker.ReaderOptions{
-		Brokers: a.brokers, Topic: broker.SignalsTopic, GroupID: a.alertGroup, Logger: logger,
-	})
-	a.alertConsumer, err = broker.NewConsumer(broker.ConsumerOptions{
-		Reader: a.alertReader, Handle: stage.Handle, Logger: logger,
-	})
-	if err != nil {
+	if a.alertStage, err = a.newConsumer(broker.SignalsTopic, group, stage.Handle, logger); err != nil {
 		return err
 	}
 

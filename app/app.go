@@ -35,20 +35,15 @@ type App struct {
 	ingest       *ingest.Stage
 	ingestWriter *kafka.Writer
 
-	classifyReader   *kafka.Reader
-	classifyWriter   *kafka.Writer
-	classifyConsumer *broker.Consumer
+	classifyWriter *kafka.Writer
+	classify       *consumer
 
-	index         *index.Index
-	indexGroup    string
-	indexReader   *kafka.Reader
-	indexConsumer *broker.Consumer
+	index      *index.Index
+	indexStage *consumer
 
-	alerts        *alert.Engine
-	alertGroup    string
-	alertReader   *kafka.Reader
-	alertConsumer *broker.Consumer
-	webhooks      *webhook.Dispatcher
+	alerts     *alert.Engine
+	alertStage *consumer
+	webhooks   *webhook.Dispatcher
 
 	api *api.Server
 }
@@ -239,12 +234,7 @@ func (a *App) buildClassify(clf *classify.Classifier) error {
 	if err != nil {
 		return err
 	}
-	a.classifyReader = broker.NewReader(broker.ReaderOptions{
-		Brokers: a.brokers, Topic: broker.PostsTopic, GroupID: a.o.ClassifyGroup, Logger: logger,
-	})
-	a.classifyConsumer, err = broker.NewConsumer(broker.ConsumerOptions{
-		Reader: a.classifyReader, Handle: stage.Handle, Logger: logger,
-	})
+	a.classify, err = a.newConsumer(broker.PostsTopic, a.o.ClassifyGroup, stage.Handle, logger)
 	return err
 }
 
@@ -264,16 +254,11 @@ func (a *App) buildIndex() error {
 	if err != nil {
 		return err
 	}
-	a.indexGroup = a.o.IndexGroup
-	if a.indexGroup == "" {
-		a.indexGroup = "downsignal-index-" + a.index.InstanceID()
+	group := a.o.IndexGroup
+	if group == "" {
+		group = "downsignal-index-" + a.index.InstanceID()
 	}
-	a.indexReader = broker.NewReader(broker.ReaderOptions{
-		Brokers: a.brokers, Topic: broker.SignalsTopic, GroupID: a.indexGroup, Logger: logger,
-	})
-	a.indexConsumer, err = broker.NewConsumer(broker.ConsumerOptions{
-		Reader: a.indexReader, Handle: stage.Handle, Logger: logger,
-	})
+	a.indexStage, err = a.newConsumer(broker.SignalsTopic, group, stage.Handle, logger)
 	return err
 }
 
@@ -310,15 +295,15 @@ func (a *App) Run(ctx context.Context) error {
 	if a.ingest != nil {
 		comps = append(comps, component{"ingest", a.ingest.Run})
 	}
-	if a.classifyConsumer != nil {
-		comps = append(comps, component{"classify", a.classifyConsumer.Run})
+	if a.classify != nil {
+		comps = append(comps, component{"classify", a.classify.consumer.Run})
 	}
-	if a.indexConsumer != nil {
-		comps = append(comps, component{"index", a.indexConsumer.Run})
+	if a.indexStage != nil {
+		comps = append(comps, component{"index", a.indexStage.consumer.Run})
 		comps = append(comps, component{"retention", a.index.Run})
 	}
-	if a.alertConsumer != nil {
-		comps = append(comps, component{"alert", a.alertConsumer.Run}, component{"webhook", a.webhooks.Run})
+	if a.alertStage != nil {
+		comps = append(comps, component{"alert", a.alertStage.consumer.Run}, component{"webhook", a.webhooks.Run})
 	}
 	comps = append(comps, component{"api", a.api.Run})
 
@@ -378,7 +363,7 @@ func (a *App) Run(ctx context.Context) error {
 // it produced went through classify and into the index: every replayed post
 // is searchable. Only meaningful in run mode with a replay source.
 func (a *App) WaitReplayed(ctx context.Context) error {
-	if a.ingest == nil || a.classifyConsumer == nil || a.indexConsumer == nil {
+	if a.ingest == nil || a.classify == nil || a.indexStage == nil {
 		return errors.New("wait for replay: needs run mode")
 	}
 	select {
@@ -386,12 +371,9 @@ func (a *App) WaitReplayed(ctx context.Context) error {
 		return ctx.Err()
 	case <-a.ingest.Exhausted():
 	}
-	hops := []struct{ topic, group string }{
-		{broker.PostsTopic, a.o.ClassifyGroup},
-		{broker.SignalsTopic, a.indexGroup},
-	}
-	if a.alertConsumer != nil {
-		hops = append(hops, struct{ topic, group string }{broker.SignalsTopic, a.alertGroup})
+	hops := []*consumer{a.classify, a.indexStage}
+	if a.alertStage != nil {
+		hops = append(hops, a.alertStage)
 	}
 	for _, hop := range hops {
 		end, err := broker.EndOffsets(ctx, a.brokers, hop.topic)
@@ -417,9 +399,9 @@ func (a *App) WaitReplayed(ctx context.Context) error {
 // writers, then the index, then the broker.
 func (a *App) Close() error {
 	var errs []error
-	for _, r := range []*kafka.Reader{a.classifyReader, a.indexReader, a.alertReader} {
-		if r != nil {
-			errs = append(errs, r.Close())
+	for _, c := range []*consumer{a.classify, a.indexStage, a.alertStage} {
+		if c != nil {
+			errs = append(errs, c.reader.Close())
 		}
 	}
 	for _, w := range []*kafka.Writer{a.ingestWriter, a.classifyWriter} {
@@ -440,4 +422,22 @@ func (a *App) Close() error {
 		a.embedded.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// consumer is one consuming stage: its group's reader and the batch
+// consumer that hands what it reads to the stage.
+type consumer struct {
+	topic, group string
+	reader       *kafka.Reader
+	consumer     *broker.Consumer
+}
+
+func (a *App) newConsumer(topic, group string, handle func(context.Context, []kafka.Message) error, logger *slog.Logger) (*consumer, error) {
+	r := broker.NewReader(broker.ReaderOptions{Brokers: a.brokers, Topic: topic, GroupID: group, Logger: logger})
+	c, err := broker.NewConsumer(broker.ConsumerOptions{Reader: r, Handle: handle, Logger: logger})
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	return &consumer{topic: topic, group: group, reader: r, consumer: c}, nil
 }
