@@ -86,6 +86,9 @@ type Options struct {
 	Incidents IncidentStates
 	// Registerer takes the API's metrics; nil registers none.
 	Registerer prometheus.Registerer
+	// Dashboard, when set, serves the web dashboard: its page at "/" and
+	// its files under "/assets/" (package web).
+	Dashboard http.Handler
 }
 
 // Server is the HTTP server.
@@ -151,6 +154,10 @@ func New(o Options) (*Server, error) {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
+	if o.Dashboard != nil {
+		mux.Handle("GET /{$}", o.Dashboard)
+		mux.Handle("GET /assets/", o.Dashboard)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/downsignal/downsignal/index"
 	"github.com/downsignal/downsignal/ingest"
 	"github.com/downsignal/downsignal/ingest/verify"
+	"github.com/downsignal/downsignal/web"
 	"github.com/downsignal/downsignal/webhook"
 )
 
@@ -110,6 +112,14 @@ func Build(ctx context.Context, o Options) (a *App, err error) {
 			return nil, err
 		}
 	}
+	var dashboard http.Handler // only where the read API is served
+	if searcher != nil && !o.NoDashboard {
+		d, err := web.New()
+		if err != nil {
+			return nil, err
+		}
+		dashboard = d
+	}
 	a.api, err = api.New(api.Options{
 		Addr:     o.Listen,
 		Searcher: searcher,
@@ -124,6 +134,7 @@ func Build(ctx context.Context, o Options) (a *App, err error) {
 		AdminToken: o.AdminToken,
 		RateLimit:  o.RateLimit,
 		Registerer: reg,
+		Dashboard:  dashboard,
 	})
 	if err != nil {
 		return nil, err

@@ -82,6 +82,8 @@ type Options struct {
 	WebhookMaxAge time.Duration
 	// WebhookSchedule overrides the retry schedule (tests).
 	WebhookSchedule []time.Duration
+	// NoDashboard leaves the web dashboard out of run and serve.
+	NoDashboard bool
 
 	// Retention is how long posts stay searchable and counted (serve and
 	// run); 0 means index.DefaultRetention.

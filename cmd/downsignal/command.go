@@ -73,6 +73,10 @@ func flags(groups ...[]cli.Flag) []cli.Flag {
 	return out
 }
 
+func noDashboardFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "no-dashboard", Usage: "do not serve the web dashboard at / (the API stays)", Sources: env("no-dashboard")}
+}
+
 func listenFlag(def string) *cli.StringFlag {
 	return stringFlag("listen", def, "HTTP address (API, /metrics, /healthz, /readyz)")
 }
@@ -104,7 +108,7 @@ func newCommand() *cli.Command {
 					[]cli.Flag{dataDirFlag(), listenFlag("127.0.0.1:8080"), brokersFlag(),
 						stringFlag("broker-listen", "127.0.0.1:19092", "address of the embedded broker (only without --brokers)")},
 					sourceFlags(),
-					[]cli.Flag{&cli.BoolFlag{Name: "exit-after-replay", Usage: "exit 0 once every replayed post is searchable", Sources: env("exit-after-replay")}},
+					[]cli.Flag{&cli.BoolFlag{Name: "exit-after-replay", Usage: "exit 0 once every replayed post is searchable", Sources: env("exit-after-replay")}, noDashboardFlag()},
 					topicFlags(),
 					apiFlags(),
 					alertFlags(),
@@ -142,6 +146,7 @@ func newCommand() *cli.Command {
 				Flags: flags([]cli.Flag{
 					dataDirFlag(), listenFlag("127.0.0.1:8080"), brokersFlag(),
 					stringFlag("group", "", "consumer group (default: one per index directory, so each replica reads everything)"),
+					noDashboardFlag(),
 				}, topicFlags(), apiFlags(), alertFlags()),
 				Action: runMode(app.ModeServe),
 			},
@@ -185,10 +190,12 @@ func runMode(mode app.Mode) cli.ActionFunc {
 		case app.ModeRun:
 			o.BrokerListen = cmd.String("broker-listen")
 			o.ExitAfterReplay = cmd.Bool("exit-after-replay")
+			o.NoDashboard = cmd.Bool("no-dashboard")
 		case app.ModeClassify:
 			o.ClassifyGroup = cmd.String("group")
 		case app.ModeServe:
 			o.IndexGroup = cmd.String("group")
+			o.NoDashboard = cmd.Bool("no-dashboard")
 		}
 		a, err := app.Build(ctx, o)
 		if err != nil {

@@ -1,0 +1,244 @@
+// The dashboard shell: hash routes, live refresh, theme, keyboard.
+
+import { h } from './dom.js';
+import * as fmt from './format.js';
+import { isAbort } from './api.js';
+import overview from './pages/overview.js';
+import service from './pages/service.js';
+import search from './pages/search.js';
+import incidents from './pages/incidents.js';
+import incident from './pages/incident.js';
+
+const main = document.getElementById('main');
+const live = document.getElementById('live');
+const liveText = document.getElementById('live-text');
+const refreshSelect = document.getElementById('refresh');
+const themeButton = document.getElementById('theme');
+
+// route maps the hash (#/service/Outlook?range=6h) to a page.
+export function route(hash) {
+  const raw = (hash || '').replace(/^#/, '') || '/';
+  const q = raw.indexOf('?');
+  const path = q < 0 ? raw : raw.slice(0, q);
+  const params = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
+  let parts;
+  try {
+    parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    parts = ['?'];
+  }
+  const [first, second] = parts;
+  if (parts.length === 0) return { page: overview, params, parts };
+  if (first === 'service' && second && parts.length === 2) return { page: service, params, parts, arg: second };
+  if (first === 'search' && parts.length === 1) return { page: search, params, parts };
+  if (first === 'incidents' && parts.length === 1) return { page: incidents, params, parts };
+  if (first === 'incidents' && parts.length === 2) return { page: incident, params, parts, arg: second };
+  return { page: notFound, params, parts };
+}
+
+const notFound = {
+  nav: '',
+  title: 'Not found',
+  async mount(root) {
+    root.append(h('h1', { tabindex: -1 }, 'Page not found'), h('p', null, 'There is no such page. ', h('a', { href: '#/' }, 'Go to the overview'), '.'));
+    return {};
+  },
+};
+
+let current = null; // {page, ctl: AbortController, handle}
+let refreshing = false;
+
+// navigate shows the page the hash names; retry shows it again after it
+// failed to load, without moving the focus.
+async function navigate(retry = false) {
+  const r = route(location.hash);
+  if (current) current.ctl.abort();
+  const ctl = new AbortController();
+  current = { ...r, ctl, handle: null };
+  for (const a of document.querySelectorAll('[data-nav]')) {
+    if (a.dataset.nav === r.page.nav) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  document.title = (r.page.title ? r.page.title + ' · ' : '') + 'downsignal';
+  const root = h('div', { class: 'page' });
+  main.replaceChildren(h('p', { class: 'muted', role: 'status' }, 'Loading…'));
+  try {
+    const handle = await r.page.mount(root, { params: r.params, arg: r.arg, signal: ctl.signal, setTitle });
+    if (ctl.signal.aborted) return;
+    current.handle = handle || {};
+    main.replaceChildren(root);
+    markUpdated();
+  } catch (e) {
+    if (isAbort(e) || ctl.signal.aborted) return;
+    main.replaceChildren(root);
+    root.prepend(h('div', { class: 'error-box', role: 'alert' }, 'Could not load this page: ' + e.message));
+    markFailed(e);
+    // Try again at the next refresh: downsignal may be restarting.
+    current.handle = { retry: true };
+  }
+  // Move focus to the new page (its heading, or what the page asks for)
+  // so that keyboard and screen-reader users start there.
+  const target = (current.handle && current.handle.focus) || (navigated ? main.querySelector('h1') : null);
+  if (target && !retry && !ctl.signal.aborted) {
+    if (!target.hasAttribute('tabindex') && !/^(INPUT|SELECT|TEXTAREA|BUTTON|A)$/.test(target.tagName)) target.setAttribute('tabindex', '-1');
+    target.focus({ preventScroll: target.tagName !== 'INPUT' });
+  }
+  navigated = true;
+  schedule();
+}
+let navigated = false;
+
+function setTitle(t) {
+  document.title = t + ' · downsignal';
+}
+
+// refresh re-reads the current page's data, if it has live data.
+async function refresh() {
+  if (current && current.handle && current.handle.retry) {
+    navigate(true);
+    return;
+  }
+  if (!current || !current.handle || !current.handle.refresh || refreshing) return;
+  refreshing = true;
+  const c = current;
+  const focus = focusedPlace();
+  try {
+    await c.handle.refresh(c.ctl.signal);
+    if (c === current) {
+      restoreFocus(focus);
+      markUpdated();
+    }
+  } catch (e) {
+    if (!isAbort(e) && c === current) markFailed(e);
+  } finally {
+    refreshing = false;
+  }
+}
+
+// A refresh rebuilds parts of the page; a keyboard user must not lose
+// their place. focusedPlace notes the focused element as a selector and
+// its index among the matches, restoreFocus finds its successor.
+function focusedPlace() {
+  const el = document.activeElement;
+  if (!el || el === document.body || el === main || !main.contains(el)) return null;
+  let sel = null;
+  if (el.id) sel = '#' + CSS.escape(el.id);
+  else if (el.getAttribute('href')) sel = `${el.tagName.toLowerCase()}[href="${CSS.escape(el.getAttribute('href'))}"]`;
+  else if (el.dataset.key) sel = `[data-key="${CSS.escape(el.dataset.key)}"]`;
+  if (!sel) return null;
+  return { el, sel, index: [...main.querySelectorAll(sel)].indexOf(el) };
+}
+
+function restoreFocus(place) {
+  if (!place || place.el.isConnected) return;
+  const all = main.querySelectorAll(place.sel);
+  const el = all[Math.max(0, Math.min(place.index, all.length - 1))];
+  if (el) el.focus({ preventScroll: true });
+}
+
+function markUpdated() {
+  const when = fmt.timeSec(new Date());
+  const follows = current && current.handle && current.handle.refresh;
+  if (!follows) {
+    live.dataset.state = 'idle';
+    liveText.textContent = `Loaded ${when}`;
+  } else if (refreshSeconds() > 0) {
+    live.dataset.state = 'ok';
+    liveText.textContent = `Live · updated ${when}`;
+  } else {
+    live.dataset.state = 'paused';
+    liveText.textContent = `Paused · updated ${when}`;
+  }
+}
+
+function markFailed(e) {
+  live.dataset.state = 'error';
+  liveText.textContent = 'Update failed: ' + (e && e.message ? e.message.slice(0, 80) : 'unknown error');
+}
+
+function refreshSeconds() {
+  return Number(refreshSelect.value) || 0;
+}
+
+let timer = 0;
+function schedule() {
+  clearTimeout(timer);
+  const s = refreshSeconds();
+  if (s > 0) {
+    timer = setTimeout(async () => {
+      if (!document.hidden) await refresh();
+      schedule();
+    }, s * 1000);
+  }
+}
+
+function setupRefresh() {
+  const saved = localStorage.getItem('downsignal.refresh');
+  refreshSelect.value = saved !== null && [...refreshSelect.options].some((o) => o.value === saved) ? saved : '10';
+  refreshSelect.addEventListener('change', () => {
+    localStorage.setItem('downsignal.refresh', refreshSelect.value);
+    markUpdated();
+    schedule();
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && refreshSeconds() > 0) refresh();
+  });
+}
+
+function setTheme(theme) {
+  document.documentElement.dataset.theme = theme;
+  themeButton.setAttribute('aria-label', theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme');
+}
+
+function setupTheme() {
+  const saved = localStorage.getItem('downsignal.theme');
+  const system = window.matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
+  setTheme(saved === 'dark' || saved === 'light' ? saved : system);
+  themeButton.addEventListener('click', toggleTheme);
+}
+
+function toggleTheme() {
+  const next = document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark';
+  localStorage.setItem('downsignal.theme', next);
+  setTheme(next);
+}
+
+// Keyboard: single keys outside form fields; "g" then a letter to go.
+function setupKeys() {
+  const dialog = document.getElementById('shortcuts');
+  document.getElementById('help').addEventListener('click', () => dialog.showModal());
+  let pendingG = 0;
+  document.addEventListener('keydown', (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
+    const t = e.target;
+    if (t && (t.isContentEditable || ['INPUT', 'SELECT', 'TEXTAREA'].includes(t.tagName))) return;
+    if (dialog.open) return;
+    const go = (hash) => { e.preventDefault(); location.hash = hash; };
+    if (pendingG && Date.now() - pendingG < 1500) {
+      pendingG = 0;
+      if (e.key === 'o') return go('#/');
+      if (e.key === 's') return go('#/search');
+      if (e.key === 'i') return go('#/incidents');
+    }
+    pendingG = 0;
+    switch (e.key) {
+      case 'g': pendingG = Date.now(); break;
+      case '/': {
+        e.preventDefault();
+        const q = document.getElementById('q');
+        if (q) q.focus();
+        else location.hash = '#/search?focus=1';
+        break;
+      }
+      case 't': toggleTheme(); break;
+      case 'r': refresh(); break;
+      case '?': e.preventDefault(); dialog.showModal(); break;
+    }
+  });
+}
+
+setupTheme();
+setupRefresh();
+setupKeys();
+window.addEventListener('hashchange', () => navigate());
+navigate();

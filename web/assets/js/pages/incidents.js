@@ -1,0 +1,72 @@
+// Incidents: the detector's incidents, open ones first.
+
+import { h } from '../dom.js';
+import * as api from '../api.js';
+import * as fmt from '../format.js';
+import { badge, link, serviceLink, empty, errorBox } from '../ui.js';
+
+const filters = [
+  ['', 'All'], ['open', 'Open'], ['firing', 'Firing'], ['pending', 'Pending'], ['resolved', 'Resolved'],
+];
+
+export default {
+  nav: 'incidents',
+  title: 'Incidents',
+  async mount(root, ctx) {
+    const state = ctx.params.get('state') || '';
+    const service = ctx.params.get('service') || '';
+    const body = h('div');
+    root.append(
+      h('h1', null, 'Incidents'),
+      h('p', { class: 'sub' }, 'Outages the detector found: many different people reporting a service far above its normal level.'),
+      h('div', { class: 'toolbar' },
+        h('nav', { class: 'segmented', 'aria-label': 'Filter by state' }, filters.map(([v, l]) =>
+          h('a', { class: 'button', href: link(['incidents'], { state: v, service }), 'aria-current': v === state ? 'true' : null }, l))),
+        service ? h('span', null, 'Service: ', h('strong', null, service), ' ', h('a', { href: link(['incidents'], { state }) }, 'clear')) : null),
+      body);
+    const draw = async (signal) => {
+      body.replaceChildren(await list(state, service, signal));
+    };
+    await draw(ctx.signal);
+    return { refresh: draw };
+  },
+};
+
+async function list(state, service, signal) {
+  const get = (st) => api.get('v1/incidents', { state: st, service, limit: 200 }, { signal });
+  let incidents;
+  try {
+    if (state === 'open') {
+      const [f, p] = await Promise.all([get('firing'), get('pending')]);
+      incidents = [...f.incidents, ...p.incidents];
+    } else {
+      incidents = (await get(state)).incidents;
+    }
+  } catch (e) {
+    if (e.status === 404) return errorBox('Incident detection does not run in this process: ' + e.message);
+    throw e;
+  }
+  const rank = { firing: 0, pending: 1, resolved: 2 };
+  incidents.sort((a, b) => rank[a.state] - rank[b.state] || Date.parse(b.started_at) - Date.parse(a.started_at));
+  if (!incidents.length) return empty('No incidents match.');
+  const now = Date.now();
+  return h('div', { class: 'panel' }, h('table', { id: 'incident-table' },
+    h('caption', { class: 'visually-hidden' }, 'Incidents, open first'),
+    h('thead', null, h('tr', null, ['State', 'Incident', 'Severity', 'Started', 'Lasted', 'Peak people', 'Reports', 'Top code'].map((c, i) =>
+      h('th', { scope: 'col', class: i >= 5 && i <= 6 ? 'num' : null }, c)))),
+    h('tbody', null, incidents.map((inc) => {
+      const end = fmt.zero(inc.resolved_at) ? now : Date.parse(inc.resolved_at);
+      const code = (inc.top_codes || [])[0];
+      return h('tr', { 'data-incident': inc.id },
+        h('td', null, badge(inc.state)),
+        h('td', null, h('a', { href: link(['incidents', inc.id]) }, inc.title || inc.service),
+          h('div', { class: 'muted small' }, [inc.service, ...(inc.services || []).filter((s) => s !== inc.service)].map((s, i) => [i ? ', ' : '', h('a', { href: serviceLink(s) }, s)]))),
+        h('td', null, inc.severity, h('div', { class: 'muted small' }, `${inc.confidence} confidence`)),
+        h('td', null, h('time', { datetime: fmt.iso(inc.started_at), title: fmt.iso(inc.started_at) }, fmt.dateTime(inc.started_at))),
+        h('td', null, fmt.duration(end - Date.parse(inc.started_at)), fmt.zero(inc.resolved_at) ? h('span', { class: 'muted' }, ' so far') : null),
+        h('td', { class: 'num' }, fmt.int(inc.peak_authors)),
+        h('td', { class: 'num' }, fmt.int(inc.reports)),
+        h('td', null, code ? h('code', null, code.code) : h('span', { class: 'muted' }, '—')),
+      );
+    }))));
+}

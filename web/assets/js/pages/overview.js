@@ -1,0 +1,179 @@
+// Overview: what is failing right now, open incidents first.
+
+import { h } from '../dom.js';
+import * as api from '../api.js';
+import * as fmt from '../format.js';
+import { sparkline } from '../chart.js';
+import { badge, serviceLink, link, stateRank, empty, posts } from '../ui.js';
+
+// The most services drawn with a sparkline; the rest are listed.
+const MAX_CARDS = 12;
+
+export default {
+  nav: 'overview',
+  title: 'Overview',
+  async mount(root, ctx) {
+    const draw = async (signal) => {
+      root.replaceChildren(await build(signal));
+    };
+    await draw(ctx.signal);
+    return { refresh: draw };
+  },
+};
+
+// optional reads an endpoint that a process may not serve (incidents need
+// the detector): a 404 means "not here", not a failure.
+async function optional(p) {
+  try {
+    return await p;
+  } catch (e) {
+    if (e.status === 404) return null;
+    throw e;
+  }
+}
+
+async function build(signal) {
+  const opt = { signal };
+  const [catalog, firing, pending, codes, latest] = await Promise.all([
+    api.services(0),
+    optional(api.get('v1/incidents', { state: 'firing', limit: 50 }, opt)),
+    optional(api.get('v1/incidents', { state: 'pending', limit: 50 }, opt)),
+    api.get('v1/codes/top', { window: '1h', limit: 20 }, opt),
+    api.get('v1/search', { outage: 'only', since: '-1h', limit: 8 }, opt),
+  ]);
+  const open = [...(firing ? firing.incidents : []), ...(pending ? pending.incidents : [])];
+  const detector = firing !== null;
+
+  // A service's state is its own level (normal, elevated) or the state of
+  // an open incident that names it, whichever is more urgent.
+  const byName = new Map(catalog.services.map((s) => [s.name, { ...s }]));
+  for (const inc of open) {
+    for (const name of [inc.service, ...(inc.services || [])]) {
+      const s = byName.get(name);
+      if (!s) continue;
+      if (stateRank(inc.state) > stateRank(s.state)) s.state = inc.state;
+      if (!s.openIncident || stateRank(inc.state) > stateRank(s.openIncident.state)) s.openIncident = inc;
+    }
+  }
+  const above = [...byName.values()]
+    .filter((s) => s.state !== 'normal')
+    .sort((a, b) => stateRank(b.state) - stateRank(a.state) || b.anomaly - a.anomaly || b.authors - a.authors || a.name.localeCompare(b.name));
+
+  const shown = above.slice(0, MAX_CARDS);
+  const trends = await Promise.all(shown.map((s) =>
+    api.get('v1/trends', { service: s.name, since: '-3h', step: '5m' }, opt).catch((e) => {
+      if (api.isAbort(e)) throw e;
+      return null;
+    })));
+  let quiet = null;
+  if (!above.length) quiet = await api.get('v1/trends/top', { window: '15m', limit: 5 }, opt);
+
+  const parents = new Map(catalog.services.map((s) => [s.id, s.name]));
+  const topCode = (name) => (codes.codes || []).find((c) => (c.services || []).includes(name));
+  const counts = { firing: 0, pending: 0, elevated: 0 };
+  for (const s of above) counts[s.state] = (counts[s.state] || 0) + 1;
+
+  return h('div', null,
+    h('div', { class: 'page-head' },
+      h('div', null,
+        h('h1', null, 'Right now'),
+        h('p', { class: 'sub' }, 'Services people report as failing, measured over the last 15 minutes against their normal level.')),
+    ),
+    h('div', { class: 'summary', role: 'group', 'aria-label': 'Summary' },
+      stat(open.filter((i) => i.state === 'firing').length, 'incidents firing', 'firing'),
+      stat(open.filter((i) => i.state === 'pending').length, 'incidents pending', 'pending'),
+      stat(above.length, above.length === 1 ? 'service above normal' : 'services above normal', above.length ? 'elevated' : 'ok'),
+      stat(latest.total, 'outage reports in the last hour', ''),
+    ),
+
+    h('section', { 'aria-labelledby': 'h-open' },
+      h('h2', { id: 'h-open' }, 'Open incidents'),
+      !detector ? empty('Incident detection does not run in this process.')
+        : open.length ? h('div', { class: 'incidents' }, open.map(incidentCard))
+          : empty('No open incidents.'),
+    ),
+
+    h('section', { 'aria-labelledby': 'h-above' },
+      h('h2', { id: 'h-above' }, 'Above normal'),
+      above.length
+        ? h('div', { class: 'services', id: 'above-normal' }, shown.map((s, i) => serviceCard(s, trends[i], topCode(s.name), parents)))
+        : quietPanel(quiet),
+      above.length > MAX_CARDS
+        ? h('p', { class: 'muted' }, 'Also above normal: ', above.slice(MAX_CARDS).map((s, i) => [i ? ', ' : '', h('a', { href: serviceLink(s.name) }, s.name)]))
+        : null,
+    ),
+
+    h('div', { class: 'split' },
+      h('section', { 'aria-labelledby': 'h-say' },
+        h('h2', { id: 'h-say' }, 'What people say'),
+        posts(latest.hits),
+        latest.total > latest.hits.length ? h('p', null, h('a', { href: link(['search'], { outage: 'only', since: '-1h' }) }, `All ${fmt.int(latest.total)} reports of the last hour`)) : null,
+      ),
+      h('section', { 'aria-labelledby': 'h-codes' },
+        h('h2', { id: 'h-codes' }, 'Error codes quoted (last hour)'),
+        codesTable(codes.codes || []),
+      ),
+    ),
+  );
+}
+
+function stat(n, label, cls) {
+  return h('div', { class: ['stat', cls] }, h('div', { class: 'n' }, fmt.int(n)), h('div', { class: 'l' }, label));
+}
+
+function incidentCard(inc) {
+  const since = fmt.zero(inc.firing_at) ? inc.started_at : inc.firing_at;
+  return h('a', { class: ['incident-card', inc.state], href: link(['incidents', inc.id]), 'data-incident': inc.id },
+    h('div', null, badge(inc.state), ' ', h('span', { class: 'muted small' }, `${inc.severity || ''} · ${inc.confidence || ''} confidence`)),
+    h('div', { class: 'title' }, inc.title || inc.service),
+    h('div', { class: 'meta' },
+      `${inc.state === 'firing' ? 'Firing' : 'Pending'} for ${fmt.duration(Date.now() - fmt.toDate(since).getTime())}`,
+      ` · peak ${fmt.int(inc.peak_authors)} people per window · ${fmt.int(inc.reports)} reports`),
+    (inc.services || []).length ? h('div', { class: 'meta' }, 'Affects ', inc.services.join(', ')) : null,
+    (inc.top_codes || []).length ? h('div', { class: 'meta' }, 'Quoted: ', inc.top_codes.slice(0, 3).map((c, i) => [i ? ', ' : '', h('code', null, c.code)])) : null,
+  );
+}
+
+function serviceCard(s, trend, code, parents) {
+  const points = trend ? trend.points : [];
+  const peak = points.reduce((m, p) => Math.max(m, p.posts), 0);
+  const label = `${s.name}: outage posts per 5 minutes over the last 3 hours, peak ${peak}; the band is the normal range.`;
+  return h('article', { class: ['service-card', s.state], 'data-service': s.name, 'data-state': s.state },
+    h('header', null,
+      h('h3', null, h('a', { href: serviceLink(s.name) }, s.name)),
+      badge(s.state)),
+    s.parent || s.category ? h('div', { class: 'muted small' }, [parents.get(s.parent), s.category].filter(Boolean).join(' · ')) : null,
+    sparkline(points, label),
+    h('div', { class: 'spark-axis', 'aria-hidden': 'true' }, h('span', null, '3 h ago'), h('span', null, 'now')),
+    h('div', { class: 'nums' },
+      h('span', null, h('b', null, fmt.int(s.authors)), ' people'),
+      h('span', null, h('b', null, fmt.int(s.posts)), ' reports'),
+      h('span', { class: 'ratio', title: `expected ${fmt.dec(s.expected)} in 15 minutes; anomaly score ${fmt.dec(s.anomaly)}` }, h('b', null, fmt.ratio(s.posts, s.expected)))),
+    code ? h('div', { class: 'small' }, 'Top code ', h('code', { class: 'chip' }, code.code), code.meaning ? h('span', { class: 'muted' }, ' ', code.meaning) : null) : null,
+    s.openIncident ? h('div', { class: 'small' }, h('a', { href: link(['incidents', s.openIncident.id]) }, `${s.openIncident.state === 'firing' ? 'Firing' : 'Pending'} incident: ${s.openIncident.title || s.openIncident.service}`)) : null,
+  );
+}
+
+function quietPanel(quiet) {
+  const list = (quiet && quiet.services) || [];
+  return h('div', null,
+    empty('No service is above its normal level right now.'),
+    list.length ? h('div', { class: 'panel' },
+      h('h3', null, 'Most reported in the last 15 minutes'),
+      h('ul', null, list.map((r) => h('li', null, h('a', { href: serviceLink(r.service) }, r.service), ` · ${fmt.int(r.posts)} reports, ${fmt.ratio(r.posts, r.expected)}`)))) : null,
+  );
+}
+
+function codesTable(codes) {
+  if (!codes.length) return empty('No error codes quoted in the last hour.');
+  return h('table', null,
+    h('caption', { class: 'visually-hidden' }, 'Error codes quoted in the last hour'),
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Code'), h('th', { scope: 'col' }, 'Services'), h('th', { scope: 'col', class: 'num' }, 'Reports'))),
+    h('tbody', null, codes.slice(0, 10).map((c) => h('tr', null,
+      h('td', null, h('a', { href: link(['search'], { code: c.code, since: '-1h' }) }, h('code', null, c.code)),
+        c.meaning ? h('div', { class: 'muted small' }, c.meaning) : null),
+      h('td', null, (c.services || []).slice(0, 3).map((s, i) => [i ? ', ' : '', h('a', { href: serviceLink(s) }, s)])),
+      h('td', { class: 'num' }, fmt.int(c.mentions || c.posts)),
+    ))),
+  );
+}

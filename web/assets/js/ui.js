@@ -1,0 +1,90 @@
+// Pieces shared by the pages.
+
+import { h, highlighted } from './dom.js';
+import * as fmt from './format.js';
+
+// link builds a hash link: link(['service', 'Outlook'], {range: '6h'}).
+export function link(parts, params) {
+  const path = '#/' + parts.map((p) => encodeURIComponent(p)).join('/');
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) {
+    if (v !== undefined && v !== null && v !== '' && v !== false) q.set(k, String(v));
+  }
+  const qs = q.toString();
+  return qs ? path + '?' + qs : path;
+}
+
+export const serviceLink = (name, params) => link(['service', name], params);
+
+const stateWords = {
+  firing: 'Firing', pending: 'Pending', elevated: 'Elevated', normal: 'Normal', resolved: 'Resolved',
+  delivered: 'Delivered', failed: 'Failed',
+};
+
+export function badge(state) {
+  return h('span', { class: ['badge', state], 'data-state': state }, stateWords[state] || state);
+}
+
+// stateRank orders states from the most urgent.
+export function stateRank(s) {
+  return { firing: 4, pending: 3, elevated: 2, normal: 1 }[s] || 0;
+}
+
+export function errorBox(message) {
+  return h('div', { class: 'error-box', role: 'alert' }, message);
+}
+
+export function empty(message) {
+  return h('p', { class: 'empty' }, message);
+}
+
+// post renders one post (a search hit or an incident sample); fragments,
+// when present, show the matched terms highlighted.
+export function post(p, { showServices = true } = {}) {
+  const url = fmt.bskyURL(p.uri);
+  const text = p.fragments && p.fragments.length
+    ? p.fragments.flatMap((f, i) => (i ? [' … ', ...highlighted(f)] : highlighted(f)))
+    : [p.text];
+  const services = (p.services || []).map((s) => (typeof s === 'string' ? s : s.name));
+  const codes = (p.error_codes || []).map((c) => h('span', { class: 'chip code', title: c.meaning || c.family || '' }, c.code));
+  return h('li', { class: 'post' },
+    h('div', { class: 'meta' },
+      h('time', { datetime: fmt.iso(p.time), title: fmt.iso(p.time) }, fmt.dateTime(p.time)),
+      h('span', { title: p.author }, fmt.author(p.author)),
+      p.intent && p.intent !== 'none' ? h('span', { class: 'chip' }, p.intent) : null,
+      url ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, 'Open on Bluesky', h('span', { class: 'visually-hidden' }, ' (new tab)')) : null,
+    ),
+    h('p', { class: 'text' }, text),
+    h('div', { class: 'tags' },
+      showServices ? services.map((s) => h('a', { class: 'chip', href: serviceLink(s) }, s)) : null,
+      codes,
+      (p.regions || []).map((r) => h('span', { class: 'chip' }, typeof r === 'string' ? r : r.name)),
+    ),
+  );
+}
+
+export function posts(list, opts) {
+  if (!list || !list.length) return empty('No posts.');
+  return h('ul', { class: 'posts' }, list.map((p) => post(p, opts)));
+}
+
+// bars renders a ranked list with proportional bars.
+export function barTable(rows, { caption, nameHeader, countHeader }) {
+  const max = Math.max(1, ...rows.map((r) => r.count));
+  return h('table', null,
+    h('caption', { class: 'visually-hidden' }, caption),
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, nameHeader), h('th', { scope: 'col', class: 'num' }, countHeader))),
+    h('tbody', null, rows.map((r) => h('tr', null,
+      h('td', null, r.name, r.detail ? h('div', { class: 'muted small' }, r.detail) : null,
+        h('div', { class: 'bar', 'aria-hidden': 'true' }, barFill(r.count / max))),
+      h('td', { class: 'num' }, fmt.int(r.count)),
+    ))),
+  );
+}
+
+// barFill is a bar of a given fraction, sized through a class so that no
+// inline style is needed (the page's policy allows none).
+function barFill(frac) {
+  const pct = Math.round(Math.max(0, Math.min(1, frac)) * 20) * 5;
+  return h('span', { class: 'w-' + pct });
+}
