@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -89,6 +90,9 @@ type Options struct {
 	// Dashboard, when set, serves the web dashboard: its page at "/" and
 	// its files under "/assets/" (package web).
 	Dashboard http.Handler
+	// Pprof serves Go's profiles under /debug/pprof/. They reveal
+	// internals and cost CPU: only on a private address.
+	Pprof bool
 }
 
 // Server is the HTTP server.
@@ -154,6 +158,13 @@ func New(o Options) (*Server, error) {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
+	if o.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	if o.Dashboard != nil {
 		mux.Handle("GET /{$}", o.Dashboard)
 		mux.Handle("GET /assets/", o.Dashboard)

@@ -133,6 +133,7 @@ func Build(ctx context.Context, o Options) (a *App, err error) {
 		Incidents:  a.incidentStates(),
 		AdminToken: o.AdminToken,
 		RateLimit:  o.RateLimit,
+		Pprof:      o.Pprof,
 		Registerer: reg,
 		Dashboard:  dashboard,
 	})

@@ -82,6 +82,8 @@ type Options struct {
 	WebhookMaxAge time.Duration
 	// WebhookSchedule overrides the retry schedule (tests).
 	WebhookSchedule []time.Duration
+	// Pprof serves Go profiles at /debug/pprof/ on the HTTP address.
+	Pprof bool
 	// NoDashboard leaves the web dashboard out of run and serve.
 	NoDashboard bool
 

@@ -81,6 +81,10 @@ func listenFlag(def string) *cli.StringFlag {
 	return stringFlag("listen", def, "HTTP address (API, /metrics, /healthz, /readyz)")
 }
 
+func pprofFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "pprof", Usage: "serve Go profiles at /debug/pprof/ on the HTTP address (keep that address private)", Sources: env("pprof")}
+}
+
 // apiFlags configure the index and the API (run and serve).
 func apiFlags() []cli.Flag {
 	return []cli.Flag{
@@ -105,7 +109,7 @@ func newCommand() *cli.Command {
 				Name:  "run",
 				Usage: "run the whole pipeline on this machine (embedded broker unless --brokers)",
 				Flags: flags(
-					[]cli.Flag{dataDirFlag(), listenFlag("127.0.0.1:8080"), brokersFlag(),
+					[]cli.Flag{dataDirFlag(), listenFlag("127.0.0.1:8080"), pprofFlag(), brokersFlag(),
 						stringFlag("broker-listen", "127.0.0.1:19092", "address of the embedded broker (only without --brokers)")},
 					sourceFlags(),
 					[]cli.Flag{&cli.BoolFlag{Name: "exit-after-replay", Usage: "exit 0 once every replayed post is searchable", Sources: env("exit-after-replay")}, noDashboardFlag()},
@@ -118,14 +122,14 @@ func newCommand() *cli.Command {
 			{
 				Name:   "ingest",
 				Usage:  "read Bluesky posts into Kafka",
-				Flags:  flags([]cli.Flag{dataDirFlag(), listenFlag("127.0.0.1:8081"), brokersFlag()}, sourceFlags(), topicFlags()),
+				Flags:  flags([]cli.Flag{dataDirFlag(), listenFlag("127.0.0.1:8081"), pprofFlag(), brokersFlag()}, sourceFlags(), topicFlags()),
 				Action: runMode(app.ModeIngest),
 			},
 			{
 				Name:  "classify",
 				Usage: "classify posts from Kafka into signals, or JSON lines from stdin with --stdin",
 				Flags: flags([]cli.Flag{
-					dataDirFlag(), listenFlag("127.0.0.1:8082"), brokersFlag(),
+					dataDirFlag(), listenFlag("127.0.0.1:8082"), pprofFlag(), brokersFlag(),
 					stringFlag("group", "downsignal-classify", "consumer group shared by classify workers"),
 					&cli.BoolFlag{Name: "stdin", Usage: `no Kafka: read {"id","text","lang","created_at"} JSON lines from stdin, write one result line each`, Sources: env("stdin")},
 				}, topicFlags()),
@@ -144,7 +148,7 @@ func newCommand() *cli.Command {
 				Name:  "serve",
 				Usage: "index signals from Kafka and serve the API",
 				Flags: flags([]cli.Flag{
-					dataDirFlag(), listenFlag("127.0.0.1:8080"), brokersFlag(),
+					dataDirFlag(), listenFlag("127.0.0.1:8080"), pprofFlag(), brokersFlag(),
 					stringFlag("group", "", "consumer group (default: one per index directory, so each replica reads everything)"),
 					noDashboardFlag(),
 				}, topicFlags(), apiFlags(), alertFlags()),
@@ -166,36 +170,40 @@ func runMode(mode app.Mode) cli.ActionFunc {
 			DataDir:          cmd.String("data-dir"),
 			Listen:           cmd.String("listen"),
 			Brokers:          splitList(cmd.StringSlice("brokers")),
-			Source:           cmd.String("source"),
-			JetstreamURL:     cmd.String("jetstream-url"),
-			ReplaySpeed:      cmd.Float("replay-speed"),
 			TopicPartitions:  cmd.Int("topic-partitions"),
 			TopicReplication: cmd.Int("topic-replication"),
 			TopicRetention:   cmd.Duration("topic-retention"),
+			Pprof:            cmd.Bool("pprof"),
 			Logger:           logger,
 			Registry:         prometheus.NewRegistry(),
 		}
-		o.JetstreamZstdDict = cmd.String("jetstream-zstd-dict")
-		o.RelayURL = cmd.String("relay")
-		o.Verify = cmd.Bool("verify")
+		if mode == app.ModeRun || mode == app.ModeIngest {
+			o.Source = cmd.String("source")
+			o.JetstreamURL = cmd.String("jetstream-url")
+			o.JetstreamZstdDict = cmd.String("jetstream-zstd-dict")
+			o.RelayURL = cmd.String("relay")
+			o.Verify = cmd.Bool("verify")
+			o.ReplaySpeed = cmd.Float("replay-speed")
+		}
 		if mode == app.ModeRun || mode == app.ModeServe {
+			o.Retention = cmd.Duration("retention")
+			o.AdminToken = cmd.String("admin-token")
+			o.RateLimit = cmd.Float("rate-limit")
+			o.NoDashboard = cmd.Bool("no-dashboard")
 			o.WebhookURLs = cmd.StringSlice("webhook")
 			o.WebhookSecret = cmd.String("webhook-secret")
 			o.WebhookConfig = cmd.String("webhook-config")
 			o.WebhookAllowNets = splitList(cmd.StringSlice("webhook-allow-net"))
 			o.WebhookMaxAge = cmd.Duration("webhook-max-age")
-			o.Retention, o.AdminToken, o.RateLimit = cmd.Duration("retention"), cmd.String("admin-token"), cmd.Float("rate-limit")
 		}
 		switch mode {
 		case app.ModeRun:
 			o.BrokerListen = cmd.String("broker-listen")
 			o.ExitAfterReplay = cmd.Bool("exit-after-replay")
-			o.NoDashboard = cmd.Bool("no-dashboard")
 		case app.ModeClassify:
 			o.ClassifyGroup = cmd.String("group")
 		case app.ModeServe:
 			o.IndexGroup = cmd.String("group")
-			o.NoDashboard = cmd.Bool("no-dashboard")
 		}
 		a, err := app.Build(ctx, o)
 		if err != nil {
