@@ -51,22 +51,24 @@ type App struct {
 // Build prepares a process: it starts the embedded broker when there is
 // one (other stages need its address), creates the topics, opens the index
 // and binds the HTTP port. Nothing is consumed or produced until Run.
-// Close releases what Build acquired, also after a failed Build.
-func Build(ctx context.Context, o Options) (a *App, err error) {
+// A failed Build releases what it acquired; after a successful one, Close
+// does.
+func Build(ctx context.Context, o Options) (*App, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	built := &App{o: o, log: o.Logger, brokers: o.Brokers}
-	a = built
-	defer func() {
-		if err != nil {
-			// a is already nil here ("return nil, err"): close what was built.
-			built.Close()
-			a = nil
-		}
-	}()
+	a := &App{o: o, log: o.Logger, brokers: o.Brokers}
+	if err := a.build(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build(ctx context.Context) (err error) {
+	o := a.o
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
+		return fmt.Errorf("data dir: %w", err)
 	}
 	reg := o.Registry
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -78,45 +80,45 @@ func Build(ctx context.Context, o Options) (a *App, err error) {
 			Logger:  o.Logger.With("component", "broker"),
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		a.brokers = []string{a.embedded.Addr()}
 		a.log.Info("embedded broker started", "addr", a.embedded.Addr(), "dir", filepath.Join(o.DataDir, "broker"))
 	}
 	if err := a.ensureTopics(ctx); err != nil {
-		return nil, err
+		return err
 	}
 
 	clf, err := classify.New()
 	if err != nil {
-		return nil, err
+		return err
 	}
 
 	if o.runs(ModeIngest) {
 		if err := a.buildIngest(); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if o.runs(ModeClassify) {
 		if err := a.buildClassify(clf); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	var searcher api.Searcher // nil: ingest and classify serve only health and metrics
 	if o.runs(ModeServe) {
 		if err := a.buildIndex(); err != nil {
-			return nil, err
+			return err
 		}
 		searcher = a.index
 		if err := a.buildAlerts(ctx); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	var dashboard http.Handler // only where the read API is served
 	if searcher != nil && !o.NoDashboard {
 		d, err := web.New()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		dashboard = d
 	}
@@ -138,12 +140,9 @@ func Build(ctx context.Context, o Options) (a *App, err error) {
 		Dashboard:  dashboard,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := a.api.Listen(); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return a.api.Listen()
 }
 
 // ensureTopics creates the topics, retrying while a real cluster is still
