@@ -1,0 +1,144 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/downsignal/downsignal/alert/alerttest"
+	"github.com/downsignal/downsignal/app"
+)
+
+// TestWebhookChild is the process TestKill9WithPendingDeliveries kills;
+// it does nothing in a normal test run.
+func TestWebhookChild(t *testing.T) {
+	dir := os.Getenv("DOWNSIGNAL_HOOK_DIR")
+	if dir == "" {
+		t.Skip("helper process for TestKill9WithPendingDeliveries")
+	}
+	o := alertOptions(t, os.Getenv("DOWNSIGNAL_HOOK_REPLAY"), os.Getenv("DOWNSIGNAL_HOOK_URL"))
+	o.Mode, o.DataDir, o.Listen, o.BrokerListen = app.ModeRun, dir, "127.0.0.1:0", os.Getenv("DOWNSIGNAL_HOOK_BROKER")
+	o.WebhookSchedule = []time.Duration{0, 300 * time.Millisecond, 300 * time.Millisecond, 300 * time.Millisecond, time.Second, time.Second, time.Second}
+	ctx := context.Background()
+	a, err := app.Build(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Runs until the parent kills it.
+	if err := a.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A run process is killed with SIGKILL while the incident's notifications
+// are still pending (the receiver has only failed or hung so far). After a
+// restart on the same data directory every notification arrives, and the
+// receiver accepts each webhook-id exactly once.
+func TestKill9WithPendingDeliveries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts a process")
+	}
+	var mu sync.Mutex
+	healthy := false
+	seen := map[string]int{}     // attempts per webhook-id
+	accepted := map[string]int{} // 2xx answers per webhook-id
+	var kinds []string
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		id := r.Header.Get("webhook-id")
+		mu.Lock()
+		seen[id]++
+		ok := healthy
+		if ok {
+			accepted[id]++
+			if i := strings.Index(string(body), `"type":"`); i >= 0 {
+				kinds = append(kinds, strings.SplitN(string(body[i+8:]), `"`, 2)[0])
+			}
+		}
+		mu.Unlock()
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer rc.Close()
+
+	replay := replayOf(t, alerttest.DayOptions{Date: replayDay, Seed: 23, From: 17, To: 23, Surge: true})
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	brokerAddr := ln.Addr().String()
+	ln.Close()
+	child := func() (*exec.Cmd, *syncBuffer) {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestWebhookChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "DOWNSIGNAL_HOOK_DIR="+dir, "DOWNSIGNAL_HOOK_BROKER="+brokerAddr,
+			"DOWNSIGNAL_HOOK_REPLAY="+replay, "DOWNSIGNAL_HOOK_URL="+rc.URL)
+		out := &syncBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd, out
+	}
+	waitFor := func(what string, d time.Duration, cond func() bool, out *syncBuffer) {
+		t.Helper()
+		deadline := time.Now().Add(d)
+		for {
+			mu.Lock()
+			done := cond()
+			mu.Unlock()
+			if done {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not within %v; child output:\n%s", what, d, out.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	cmd, out := child()
+	// Firing and resolved were both attempted, and failed, at least twice.
+	waitFor("two notifications attempted twice", 90*time.Second, func() bool {
+		n := 0
+		for _, c := range seen {
+			if c >= 2 {
+				n++
+			}
+		}
+		return n >= 2
+	}, out)
+	_ = cmd.Process.Kill() // SIGKILL: no shutdown, no flush
+	_ = cmd.Wait()
+	mu.Lock()
+	pending := len(seen)
+	healthy = true
+	mu.Unlock()
+
+	cmd, out = child()
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	waitFor("every pending notification delivered", 60*time.Second, func() bool {
+		return len(accepted) >= pending
+	}, out)
+	time.Sleep(time.Second) // room for a wrong second delivery to show up
+	mu.Lock()
+	defer mu.Unlock()
+	for id, n := range accepted {
+		if n != 1 {
+			t.Errorf("webhook-id %s accepted %d times, want once", id, n)
+		}
+		if seen[id] < 2 {
+			t.Errorf("webhook-id %s first attempted after the restart: not pending at the kill", id)
+		}
+	}
+	t.Logf("%d notifications pending at the kill, delivered after restart: %v", pending, kinds)
+}
