@@ -42,6 +42,12 @@ func TestHardCases(t *testing.T) {
 		{"smtp quote", `Every mail bounces with "451 4.3.2 temporary server issue" from Exchange Online`, nil, true, IntentOutage, []string{"exchange-online"}, []string{"451 4.3.2"}},
 		{"provider and children", "Microsoft 365 outage in North America: Outlook and Teams down", nil, true, IntentOutage, []string{"microsoft-365", "outlook", "teams"}, nil},
 
+		// Questions to others, in the grammar of each language.
+		{"german inverted question", "Geht WhatsApp bei euch auch nicht?", []string{"de"}, true, IntentOutage, []string{"whatsapp"}, nil},
+		{"german asks others", "Funktioniert Teams bei euch? Bei mir lädt nichts", []string{"de"}, true, IntentOutage, []string{"teams"}, nil},
+		{"german dislike", "Ich mag Teams auch nicht besonders", []string{"de"}, false, IntentNone, nil, nil},
+		{"spanish anyone else", "¿A alguien más no le funciona Outlook?", []string{"es"}, true, IntentOutage, []string{"outlook"}, nil},
+
 		// Scripts without spaces.
 		{"japanese glued", "Outlookが落ちてる", nil, true, IntentOutage, []string{"outlook"}, nil},
 		{"katakana alias", "アウトルックが使えない", nil, true, IntentOutage, []string{"outlook"}, nil},

@@ -66,7 +66,7 @@ var lexicon = []cueSet{
 
 	// ------------------------------------------------------------ Spanish
 	{cueOutage, 3, 0, "caido|caida|caidos|caidas|se cayo|se cayeron|se cae|cayo|esta caido|sigue caido|sin servicio|sin internet|sin señal|sin senal|sin cobertura|sin conexion|no hay internet|no hay servicio|se murio|no jala|no anda|anda mal|no sirve|colapsado|fuera de servicio|interrupcion|a nivel mundial"},
-	{cueProblem, 2, 0, "no funciona|no funcionan|no me funciona|no carga|no cargan|no me carga|no abre|no conecta|no se conecta|no me deja|no deja|no puedo|no se puede|no responde|no llegan|no me llegan|no llega|no salen|no se envian|no reproduce|no entra|fallando|falla|fallas|error|errores|da error|me da error|tira error|me sale|problemas|problema|da problemas|lentisimo|muy lento|se queda cargando|se cierra|se corta|imposible|no tiene servicio|no tengo servicio|sin enviar|sin cargar|sin funcionar|rechaza|rechazando"},
+	{cueProblem, 2, 0, "no funciona|no funcionan|no me funciona|no le funciona|no les funciona|no te funciona|no nos funciona|no carga|no cargan|no me carga|no abre|no conecta|no se conecta|no me deja|no deja|no puedo|no se puede|no responde|no llegan|no me llegan|no llega|no salen|no se envian|no reproduce|no entra|fallando|falla|fallas|error|errores|da error|me da error|tira error|me sale|problemas|problema|da problemas|lentisimo|muy lento|se queda cargando|se cierra|se corta|imposible|no tiene servicio|no tengo servicio|sin enviar|sin cargar|sin funcionar|rechaza|rechazando"},
 	{cueSoft, 1, 0, "lento|lenta"},
 	{cueAsk, 1, 0, "alguien mas|a alguien mas|solo a mi|o es mi|es cosa mia|o solo yo|les pasa|le pasa|es general"},
 	{cueDenial, 4, 0, "no esta caido|no esta caida|no se cayo|es tu internet|es tu wifi|tu internet|tu wifi|tu conexion|revisa tu|falsa alarma"},
@@ -108,9 +108,9 @@ var lexicon = []cueSet{
 
 	// ------------------------------------------------------------ German
 	{cueOutage, 3, 0, "~storung|~storungen|~ausfall|ausgefallen|fallt aus|kaputt|nicht erreichbar|abgesturzt|sturzt ab|kein internet|kein netz|kein empfang|keine verbindung|ist down|sind down|geht gar nichts|sturzt"},
-	{cueProblem, 2, 0, "geht nicht|gehen nicht|funktioniert nicht|funktionieren nicht|ladt nicht|laden nicht|verbindet nicht|startet nicht|lasst mich nicht|offnet nicht|fehler|fehlermeldung|probleme|problem|spinnt|hangt|bricht ab|zickt|ruckelt|schlagt fehl|nicht moglich|unmoglich|abgelehnt|kein login|lehnt|keine mails|keine e-mails|keine nachrichten"},
+	{cueProblem, 2, 0, "geht nicht|gehen nicht|geht auch nicht|bei euch auch nicht|bei dir auch nicht|geht gar nicht|gar nicht mehr|ladt nichts|laden nichts|tut nicht|funktioniert nicht|funktionieren nicht|ladt nicht|laden nicht|verbindet nicht|startet nicht|lasst mich nicht|offnet nicht|fehler|fehlermeldung|probleme|problem|spinnt|hangt|bricht ab|zickt|ruckelt|schlagt fehl|nicht moglich|unmoglich|abgelehnt|kein login|lehnt|keine mails|keine e-mails|keine nachrichten"},
 	{cueSoft, 1, 0, "langsam|lahm"},
-	{cueAsk, 1, 0, "bei euch auch|nur bei mir|noch jemand|hat noch jemand|ist das uberall so"},
+	{cueAsk, 1, 0, "bei euch auch|bei euch|nur bei mir|noch jemand|hat noch jemand|ist das uberall so"},
 	{cueDenial, 4, 0, "nicht down|ist nicht down|dein wlan|dein internet|deine verbindung|fehlalarm"},
 	{cueRecovery, 3, 0, "wieder da|lauft wieder|funktioniert wieder|geht wieder|wieder online|behoben"},
 	{cuePast, 3, 0, "gestern|letztes jahr|letzte woche|weisst du noch"},
