@@ -757,70 +757,45 @@ func cloneOffsets(m map[int]int64) map[int]int64 {
 	return maps.Clone(m)
 }
 
+// deleteWhere deletes the keys of b whose entries match. Keys are
+// collected first: bbolt forbids deleting while iterating.
+func deleteWhere(b *bolt.Bucket, match func(k, v []byte) bool) error {
+	var dead [][]byte
+	if err := b.ForEach(func(k, v []byte) error {
+		if match(k, v) {
+			dead = append(dead, slices.Clone(k))
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range dead {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // prune forgets counters older than keepMinute and ledger entries and
 // tombstones of partitions older than keepDay.
 func (s *state) prune(keepMinute int64, keepDay int32) error {
+	keepSec := dayStart(keepDay).Unix()
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		var dead [][]byte
-		if err := tx.Bucket(bucketSeries).ForEach(func(k, _ []byte) error {
-			if _, m, err := splitSeriesKey(k); err == nil && m < keepMinute {
-				dead = append(dead, slices.Clone(k))
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		for _, k := range dead {
-			if err := tx.Bucket(bucketSeries).Delete(k); err != nil {
-				return err
-			}
-		}
-		dead = dead[:0]
-		if err := tx.Bucket(bucketPosts).ForEach(func(k, v []byte) error {
-			if r, err := decodePostRec(v); err == nil && r.Day < keepDay {
-				dead = append(dead, slices.Clone(k))
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		for _, k := range dead {
-			if err := tx.Bucket(bucketPosts).Delete(k); err != nil {
-				return err
-			}
-		}
-		dead = dead[:0]
-		keepSec := dayStart(keepDay).Unix()
-		if err := tx.Bucket(bucketTombstones).ForEach(func(k, v []byte) error {
-			if tombstoneTime(v) < keepSec {
-				dead = append(dead, slices.Clone(k))
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		for _, k := range dead {
-			if err := tx.Bucket(bucketTombstones).Delete(k); err != nil {
-				return err
-			}
-		}
-		// An account inactive for longer than the retention has no post
-		// left to hide, and posts only come again after a reactivation.
-		dead = dead[:0]
-		if err := tx.Bucket(bucketAccounts).ForEach(func(k, v []byte) error {
-			if tombstoneTime(v) < keepSec {
-				dead = append(dead, slices.Clone(k))
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		for _, k := range dead {
-			if err := tx.Bucket(bucketAccounts).Delete(k); err != nil {
-				return err
-			}
-		}
-		return nil
+		return errors.Join(
+			deleteWhere(tx.Bucket(bucketSeries), func(k, _ []byte) bool {
+				_, m, err := splitSeriesKey(k)
+				return err == nil && m < keepMinute
+			}),
+			deleteWhere(tx.Bucket(bucketPosts), func(_, v []byte) bool {
+				r, err := decodePostRec(v)
+				return err == nil && r.Day < keepDay
+			}),
+			deleteWhere(tx.Bucket(bucketTombstones), func(_, v []byte) bool { return tombstoneTime(v) < keepSec }),
+			// An account inactive for longer than the retention has no post
+			// left to hide, and posts only come again after a reactivation.
+			deleteWhere(tx.Bucket(bucketAccounts), func(_, v []byte) bool { return tombstoneTime(v) < keepSec }),
+		)
 	})
 	if err != nil {
 		return fmt.Errorf("prune state: %w", err)
