@@ -1,8 +1,8 @@
 // Package ingest brings public Bluesky posts into downsignal.
 //
 // A Source turns the network's events into Events: one normalized,
-// versioned record per post create or update, post delete, or account
-// status change. There are three:
+// versioned record per post create or update, post delete, account
+// status change, or repository reset. There are three:
 //
 //   - Jetstream (the default) follows Jetstream v1 endpoints, asking only for
 //     app.bsky.feed.post (account events come whatever the filter),
@@ -12,10 +12,15 @@
 //   - Firehose follows a relay's com.atproto.sync.subscribeRepos: it reads
 //     #commit frames with indigo's lexicon types and a small CAR reader,
 //     turns post ops into events and #account into account events, skips
-//     #identity and #sync, and handles #info OutdatedCursor and the error
-//     frames FutureCursor and ConsumerTooSlow (see Firehose). Its cursor is
-//     the relay's seq, kept per relay host. With a CommitVerifier (package
+//     #identity, and handles #info OutdatedCursor and the error frames
+//     FutureCursor and ConsumerTooSlow (see Firehose). Its cursor is the
+//     relay's seq, kept per relay host. With a CommitVerifier (package
 //     ingest/verify) every commit's signature and MST proof are checked.
+//     A #sync says an account's repository changed in a way no commit
+//     described; with a RepoFetcher (package ingest/resync) the firehose
+//     fetches the repository, emits its posts again and a reset event
+//     listing them, and the index drops the account's posts not listed.
+//     Without one, or over the fetch rate, a #sync is counted and skipped.
 //   - Replay reads a file of Jetstream v1 lines; its cursor is a line number.
 //
 // Both live sources reconnect with jittered exponential backoff, reconnect

@@ -24,6 +24,12 @@ const (
 	// KindAccount is an account status change: deactivation, takedown,
 	// suspension, deletion or reactivation.
 	KindAccount Kind = "account"
+	// KindReset answers a relay #sync: the account's repository was
+	// replaced (a migration, an import, a state the relay could not diff),
+	// so deletes may have happened that no commit announced. Keep lists the
+	// record keys of the posts the repository holds now; every other post of
+	// the account with a record key at or after KeepFrom is gone.
+	KindReset Kind = "reset"
 )
 
 // Limits on untrusted fields. Bluesky caps a post at 3,000 bytes of text;
@@ -34,6 +40,11 @@ const (
 	maxLinks     = 32
 	maxTags      = 32
 	maxFieldLen  = 2048
+	// MaxResetKeep bounds a reset event's Keep list, so the event stays
+	// well under Kafka's 1 MB message limit (post record keys are 13-byte
+	// TIDs).
+	MaxResetKeep = 20_000
+	maxKeepBytes = 400 << 10
 )
 
 // Event is one record of downsignal.posts (schema version 1).
@@ -62,6 +73,12 @@ type Event struct {
 	// account is inactive (takendown, suspended, deleted, deactivated).
 	Active *bool  `json:"active,omitempty"`
 	Status string `json:"status,omitempty"`
+
+	// Keep and KeepFrom describe a reset event. Keep holds record keys
+	// (at most MaxResetKeep, the newest when the repository has more);
+	// KeepFrom is empty when Keep is the whole list, else its oldest key.
+	Keep     []string `json:"keep,omitempty"`
+	KeepFrom string   `json:"keep_from,omitempty"`
 
 	// Source names where the event came from: jetstream, firehose, replay.
 	Source string `json:"source"`
@@ -93,6 +110,23 @@ func (e *Event) Validate() error {
 	case KindAccount:
 		if e.Active == nil {
 			return errors.New("account event without active flag")
+		}
+	case KindReset:
+		if len(e.Keep) > MaxResetKeep {
+			return fmt.Errorf("reset keeps %d posts, more than %d", len(e.Keep), MaxResetKeep)
+		}
+		n := 0
+		for _, k := range e.Keep {
+			if !validRKey(k) {
+				return fmt.Errorf("reset: bad record key %q", bounded(k))
+			}
+			n += len(k)
+		}
+		if n > maxKeepBytes {
+			return fmt.Errorf("reset keeps %d bytes of record keys, more than %d", n, maxKeepBytes)
+		}
+		if e.KeepFrom != "" && !validRKey(e.KeepFrom) {
+			return fmt.Errorf("reset: bad keep_from %q", bounded(e.KeepFrom))
 		}
 	default:
 		return fmt.Errorf("unknown kind %q", bounded(string(e.Kind)))

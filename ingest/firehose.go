@@ -42,8 +42,14 @@ type FirehoseOptions struct {
 	MaxFrameBytes int
 	// Verifier, when set, checks every commit before its posts are used.
 	Verifier CommitVerifier
-	Logger   *slog.Logger
-	Metrics  *Metrics
+	// Resync, when set, answers a #sync by fetching the account's
+	// repository: its posts are emitted again and a reset event removes the
+	// ones it no longer holds. Without it a #sync is counted and skipped.
+	Resync RepoFetcher
+	// ResyncLimits bounds those fetches.
+	ResyncLimits ResyncOptions
+	Logger       *slog.Logger
+	Metrics      *Metrics
 }
 
 // Firehose follows a relay's com.atproto.sync.subscribeRepos stream and
@@ -59,6 +65,7 @@ type Firehose struct {
 	name string
 	log  *slog.Logger
 	warn *limitedLog // bad input warnings
+	gate *resyncGate
 }
 
 // NewFirehose validates the options.
@@ -93,7 +100,7 @@ func NewFirehose(o FirehoseOptions) (*Firehose, error) {
 	}
 	// Relay sequence numbers mean nothing to another relay: the cursor is
 	// kept per relay host.
-	return &Firehose{o: o, url: u, name: "firehose:" + u.Host, log: o.Logger, warn: newLimitedLog(o.Logger, 10)}, nil
+	return &Firehose{o: o, url: u, name: "firehose:" + u.Host, log: o.Logger, warn: newLimitedLog(o.Logger, 10), gate: newResyncGate(o.ResyncLimits)}, nil
 }
 
 // Name implements Source: "firehose:<relay host>".
@@ -286,6 +293,14 @@ func (s *firehoseSession) handle(ctx context.Context, b []byte, emit Emit) error
 		}
 	}
 
+	if fr.Sync != nil && f.o.Resync != nil {
+		evs, err := f.resync(ctx, fr.Sync)
+		if err != nil {
+			return err
+		}
+		fr.Events = evs
+	}
+
 	var lastTime time.Time
 	for i := range fr.Events {
 		ev := &fr.Events[i]
@@ -310,4 +325,42 @@ func (s *firehoseSession) handle(ctx context.Context, b []byte, emit Emit) error
 	m.lag(sourceFirehose, lastTime)
 	s.cursor = max(s.cursor, fr.Seq)
 	return nil
+}
+
+// resync answers a #sync: it fetches the account's repository and returns
+// its posts and a reset event, in that order. A failed or refused fetch is
+// counted, logged and skipped; only the end of ctx is an error. The events
+// carry the #sync's position, so a crash before Kafka has them fetches the
+// repository again after the restart.
+func (f *Firehose) resync(ctx context.Context, e *comatproto.SyncSubscribeRepos_Sync) ([]Event, error) {
+	m := f.o.Metrics
+	now := time.Now()
+	if !f.gate.allow(e.Did, now) {
+		m.resync(sourceFirehose, "skipped")
+		f.warn.Warn("relay #sync not answered: repository fetched recently or fetch rate reached", "did", e.Did, "seq", e.Seq)
+		return nil, nil
+	}
+	fctx, cancel := context.WithTimeout(ctx, f.gate.o.Timeout)
+	recs, err := f.o.Resync.RepoPosts(fctx, e.Did)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		m.resync(sourceFirehose, "failed")
+		f.warn.Warn("relay #sync not answered: repository fetch failed", "did", e.Did, "seq", e.Seq, "err", bounded(err.Error()))
+		return nil, nil
+	}
+	evs, errs := resetEvents(e.Did, relayTime(e.Time, now.UTC()), recs, sourceFirehose)
+	for _, err := range errs {
+		m.decodeError(sourceFirehose, "record")
+		f.warn.Warn("skip repository record", "seq", e.Seq, "err", bounded(err.Error()))
+	}
+	if len(evs) == 0 {
+		m.resync(sourceFirehose, "failed")
+		return nil, nil
+	}
+	m.resync(sourceFirehose, "done")
+	f.log.Info("relay #sync answered: repository fetched", "did", e.Did, "seq", e.Seq, "posts", len(evs)-1, "records", len(recs))
+	return evs, nil
 }

@@ -50,6 +50,9 @@ type Frame struct {
 	OpErrors []error
 	// Commit is the decoded #commit message, kept for verification.
 	Commit *comatproto.SyncSubscribeRepos_Commit
+	// Sync is the decoded #sync message: the account whose repository a
+	// consumer should fetch again.
+	Sync *comatproto.SyncSubscribeRepos_Sync
 }
 
 // Limits on a relay frame. Sync 1.1 caps a commit at 200 ops and 2 MB of
@@ -143,6 +146,10 @@ func (d *FrameDecoder) Decode(b []byte, source string) (f Frame, err error) {
 			return f, fmt.Errorf("sync body: %w", err)
 		}
 		f.Seq = e.Seq
+		if !validDID(e.Did) {
+			return f, fmt.Errorf("sync: bad did %q", bounded(e.Did))
+		}
+		f.Sync = &e
 		return f, nil
 	case "#info":
 		f.Type = FrameInfo

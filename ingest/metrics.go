@@ -20,6 +20,7 @@ type Metrics struct {
 	relayErrors  *prometheus.CounterVec
 	gaps         *prometheus.CounterVec
 	verifyFails  *prometheus.CounterVec
+	resyncs      *prometheus.CounterVec
 	lagSeconds   *prometheus.GaugeVec
 	produced     prometheus.Counter
 	produceSecs  prometheus.Histogram
@@ -60,6 +61,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "downsignal", Subsystem: "ingest", Name: "verify_failures_total",
 			Help: "Relay commits skipped because their signature or MST proof did not verify.",
 		}, []string{"source"}),
+		resyncs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "downsignal", Subsystem: "ingest", Name: "resyncs_total",
+			Help: "Relay #sync events answered by fetching the account's repository, by outcome (done, failed, skipped: rate limit or recently fetched).",
+		}, []string{"source", "outcome"}),
 		lagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "downsignal", Subsystem: "ingest", Name: "cursor_lag_seconds",
 			Help: "Wall clock minus the event time of the newest event read.",
@@ -90,7 +95,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "The last cursor saved after Kafka acknowledged everything before it.",
 		}, []string{"source"}),
 	}
-	reg.MustRegister(m.events, m.records, m.decodeErrors, m.reconnects, m.relayErrors, m.gaps, m.verifyFails,
+	reg.MustRegister(m.events, m.records, m.decodeErrors, m.reconnects, m.relayErrors, m.gaps, m.verifyFails, m.resyncs,
 		m.lagSeconds, m.produced, m.produceSecs, m.produceErrs, m.inflight, m.buffered, m.cursor)
 	return m
 }
@@ -176,5 +181,11 @@ func (m *Metrics) setBuffered(n int) {
 func (m *Metrics) savedCursor(source string, c int64) {
 	if m != nil {
 		m.cursor.WithLabelValues(source).Set(float64(c))
+	}
+}
+
+func (m *Metrics) resync(source, outcome string) {
+	if m != nil {
+		m.resyncs.WithLabelValues(source, outcome).Inc()
 	}
 }

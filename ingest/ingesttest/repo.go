@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -35,6 +36,8 @@ type Account struct {
 	clock   *syntax.TIDClock
 	rev     string
 	records map[string]cid.Cid
+	data    map[cid.Cid][]byte // record blocks, for RepoCAR
+	pds     string
 }
 
 // NewAccount creates an account with a fresh K-256 signing key.
@@ -49,6 +52,7 @@ func NewAccount(did string) (*Account, error) {
 		tree:    mst.NewEmptyTree(),
 		clock:   syntax.NewTIDClock(0),
 		records: map[string]cid.Cid{},
+		data:    map[cid.Cid][]byte{},
 	}, nil
 }
 
@@ -63,13 +67,19 @@ func (a *Account) Identity() (identity.Identity, error) {
 	if err != nil {
 		return identity.Identity{}, err
 	}
-	return identity.Identity{
+	ident := identity.Identity{
 		DID:    did,
 		Handle: syntax.HandleInvalid,
 		Keys: map[string]identity.VerificationMethod{
 			"atproto": {Type: "Multikey", PublicKeyMultibase: pub.Multibase()},
 		},
-	}, nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.pds != "" {
+		ident.Services = map[string]identity.ServiceEndpoint{"atproto_pds": {Type: "AtprotoPersonalDataServer", URL: a.pds}}
+	}
+	return ident, nil
 }
 
 // Post is the content of a post record.
@@ -167,6 +177,7 @@ func (a *Account) commit(ops []op, now time.Time) (*comatproto.SyncSubscribeRepo
 			}
 			rop.Cid = (*lexutil.LexLink)(&c)
 			a.records[o.path] = c
+			a.data[c] = o.record
 			blk, err := blocks.NewBlockWithCid(o.record, c)
 			if err != nil {
 				return nil, err
@@ -234,6 +245,62 @@ func (a *Account) syncMessage(now time.Time) (*comatproto.SyncSubscribeRepos_Syn
 	}
 	a.rev = rev
 	return &comatproto.SyncSubscribeRepos_Sync{Did: a.DID, Rev: rev, Time: now.UTC().Format("2006-01-02T15:04:05.000Z"), Blocks: car}, nil
+}
+
+// Forget removes posts from the repository with no commit, as a repository
+// import or a PDS migration can; only a #sync (Relay.Sync) tells the
+// network that something changed.
+func (a *Account) Forget(rkeys ...string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, rkey := range rkeys {
+		path := "app.bsky.feed.post/" + rkey
+		if _, ok := a.records[path]; !ok {
+			return fmt.Errorf("forget %s: no such record", path)
+		}
+		if _, err := a.tree.Remove([]byte(path)); err != nil {
+			return err
+		}
+		delete(a.records, path)
+	}
+	return nil
+}
+
+// RepoCAR is the whole repository as com.atproto.sync.getRepo serves it:
+// the signed commit, every MST node and every record.
+func (a *Account) RepoCAR() ([]byte, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	tree, err := mst.LoadTreeFromMap(maps.Clone(a.records))
+	if err != nil {
+		return nil, err
+	}
+	bs := newBlockRecorder()
+	root, err := tree.WriteDiffBlocks(context.Background(), bs)
+	if err != nil {
+		return nil, err
+	}
+	rev := a.rev
+	if rev == "" {
+		rev = a.clock.Next().String()
+	}
+	c := repo.Commit{DID: a.DID, Version: 3, Data: *root, Rev: rev}
+	if err := c.Sign(a.key); err != nil {
+		return nil, err
+	}
+	var cb bytes.Buffer
+	if err := c.MarshalCBOR(&cb); err != nil {
+		return nil, err
+	}
+	commitCID, err := cborCID(cb.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	entries := append([]carEntry{{commitCID, cb.Bytes()}}, bs.entries...)
+	for _, rc := range a.records {
+		entries = append(entries, carEntry{rc, a.data[rc]})
+	}
+	return writeCAR(commitCID, entries)
 }
 
 // cborCID is the CIDv1 (dag-cbor, sha2-256) of a DAG-CBOR block.

@@ -1,0 +1,155 @@
+package ingest
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/bluesky-social/indigo/api/bsky"
+	"golang.org/x/time/rate"
+)
+
+// RepoRecord is one post record of an account's repository.
+type RepoRecord struct {
+	RKey string
+	CID  string
+	Data []byte // the record, DAG-CBOR
+}
+
+// RepoFetcher fetches the posts an account's repository holds now
+// (com.atproto.sync.getRepo from its PDS). It is how the firehose answers a
+// #sync: the relay says the repository changed in a way no commit
+// described, so the only way to learn what was deleted is to look.
+type RepoFetcher interface {
+	RepoPosts(ctx context.Context, did string) ([]RepoRecord, error)
+}
+
+// ResyncOptions limits how often the firehose fetches repositories. A
+// relay may send many #sync events at once (after its own outage, or a PDS
+// migrating thousands of accounts); a fetch takes the read loop's time, so
+// the ones over the limit are counted and skipped rather than getting the
+// stream dropped for slowness.
+type ResyncOptions struct {
+	// Rate and Burst bound fetches per second. Defaults 2 and 10.
+	Rate  float64
+	Burst int
+	// Every is the least time between two fetches of one account.
+	// Default 10 minutes.
+	Every time.Duration
+	// Timeout bounds one fetch. Default 30 s.
+	Timeout time.Duration
+}
+
+// resyncGate decides whether a #sync is answered now.
+type resyncGate struct {
+	o      ResyncOptions
+	lim    *rate.Limiter
+	mu     sync.Mutex
+	recent map[string]time.Time
+}
+
+// maxRecentResyncs bounds the per-account memory of the gate.
+const maxRecentResyncs = 50_000
+
+func newResyncGate(o ResyncOptions) *resyncGate {
+	if o.Rate <= 0 {
+		o.Rate = 2
+	}
+	if o.Burst <= 0 {
+		o.Burst = 10
+	}
+	if o.Every <= 0 {
+		o.Every = 10 * time.Minute
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	return &resyncGate{o: o, lim: rate.NewLimiter(rate.Limit(o.Rate), o.Burst), recent: map[string]time.Time{}}
+}
+
+// allow reports whether did may be fetched now, and records it if so.
+func (g *resyncGate) allow(did string, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if t, ok := g.recent[did]; ok && now.Sub(t) < g.o.Every {
+		return false
+	}
+	if !g.lim.AllowN(now, 1) {
+		return false
+	}
+	if len(g.recent) >= maxRecentResyncs {
+		for k, t := range g.recent {
+			if now.Sub(t) >= g.o.Every {
+				delete(g.recent, k)
+			}
+		}
+		if len(g.recent) >= maxRecentResyncs {
+			clear(g.recent)
+		}
+	}
+	g.recent[did] = now
+	return true
+}
+
+// resetEvents turns a fetched repository into events: a post event for
+// each post it holds (the newest MaxResetKeep), then one reset event that
+// tells the index which of the account's posts still exist. A post's event
+// time is its createdAt, never later than the #sync itself.
+func resetEvents(did string, at time.Time, recs []RepoRecord, source string) ([]Event, []error) {
+	// Post record keys are TIDs, which sort by time: newest first.
+	slices.SortFunc(recs, func(a, b RepoRecord) int { return cmp.Compare(b.RKey, a.RKey) })
+	var (
+		evs  []Event
+		errs []error
+		keep []string
+		size int
+	)
+	truncated := false
+	for _, r := range recs {
+		if !validRKey(r.RKey) {
+			errs = append(errs, fmt.Errorf("repo %s: bad record key %q", did, bounded(r.RKey)))
+			continue
+		}
+		if len(keep) == MaxResetKeep || size+len(r.RKey) > maxKeepBytes {
+			truncated = true
+			break
+		}
+		keep = append(keep, r.RKey)
+		size += len(r.RKey)
+		ev, err := repoPost(did, at, r, source)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		evs = append(evs, ev)
+	}
+	reset := Event{V: SchemaVersion, Kind: KindReset, DID: did, Time: at, Keep: keep, Source: source}
+	if truncated && len(keep) > 0 {
+		reset.KeepFrom = keep[len(keep)-1]
+	}
+	if err := reset.Validate(); err != nil {
+		return nil, append(errs, fmt.Errorf("repo %s: %w", did, err))
+	}
+	return append(evs, reset), errs
+}
+
+// repoPost decodes one post record of a fetched repository.
+func repoPost(did string, at time.Time, r RepoRecord, source string) (Event, error) {
+	ev := Event{V: SchemaVersion, Kind: KindPost, DID: did, URI: PostURI(did, r.RKey), CID: cleanField(r.CID), Time: at, Source: source}
+	var rec bsky.FeedPost
+	if err := rec.UnmarshalCBOR(bytes.NewReader(r.Data)); err != nil {
+		return Event{}, fmt.Errorf("repo post %s: %w", bounded(ev.URI), err)
+	}
+	ev.setPost(feedPostFields(&rec))
+	if !ev.CreatedAt.IsZero() && ev.CreatedAt.Before(at) {
+		ev.Time = ev.CreatedAt
+	}
+	if err := ev.Validate(); err != nil {
+		return Event{}, fmt.Errorf("repo post %s: %w", bounded(ev.URI), err)
+	}
+	return ev, nil
+}

@@ -1,0 +1,152 @@
+package ingest_test
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/downsignal/downsignal/ingest"
+	"github.com/downsignal/downsignal/ingest/ingesttest"
+	"github.com/downsignal/downsignal/ingest/resync"
+)
+
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+
+// A #sync says an account's repository changed in a way no commit
+// described (here: a post removed silently, as an import or a migration
+// can). The firehose fetches the repository from the account's PDS, emits
+// the posts it holds and a reset event listing them, all at the #sync's
+// position; a second #sync soon after is not fetched again.
+func TestFirehoseSyncFetchesTheRepository(t *testing.T) {
+	relay := ingesttest.NewRelay()
+	defer relay.Close()
+	pds := ingesttest.NewPDS()
+	defer pds.Close()
+	alice := newAccount(t, "did:plc:alice")
+	if err := pds.Host(alice); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	var c collector
+	fh := newFirehose(t, relay, ingest.FirehoseOptions{
+		Metrics: ingest.NewMetrics(reg),
+		Resync:  resync.New(resync.Options{Directory: pds.Directory(), AllowNets: loopback, Verify: true}),
+	})
+	runSource(t, fh, 0, &c)
+	waitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
+
+	created := time.Date(2026, 1, 22, 19, 31, 0, 0, time.UTC)
+	for i, rkey := range []string{"3kaaa", "3kbbb", "3kccc"} {
+		mustSeq(t)(relay.Create(alice, ingesttest.Post{RKey: rkey, Text: "Outlook down " + rkey, CreatedAt: created.Add(time.Duration(i) * time.Minute)}))
+	}
+	if err := alice.Forget("3kbbb"); err != nil {
+		t.Fatal(err)
+	}
+	syncSeq := mustSeq(t)(relay.Sync(alice))
+	again := mustSeq(t)(relay.Sync(alice))
+	waitFor(t, "the second #sync", 5*time.Second, func() bool { return c.lastCursor() == again })
+
+	c.mu.Lock()
+	items := slices.Clone(c.items)
+	c.mu.Unlock()
+	var got []string
+	for _, it := range items {
+		if it.Event == nil {
+			got = append(got, fmt.Sprintf("cursor %d", it.Cursor))
+			continue
+		}
+		ev := it.Event
+		s := fmt.Sprintf("%s %s %d", ev.Kind, ev.URI, it.Cursor)
+		if ev.Kind == ingest.KindReset {
+			s = fmt.Sprintf("reset %s keep=%v from=%q %d", ev.DID, ev.Keep, ev.KeepFrom, it.Cursor)
+		}
+		got = append(got, s)
+	}
+	uri := func(rkey string) string { return ingest.PostURI(alice.DID, rkey) }
+	want := []string{
+		"post " + uri("3kaaa") + " 1",
+		"post " + uri("3kbbb") + " 2",
+		"post " + uri("3kccc") + " 3",
+		// The repository's posts, newest first, resume before the #sync;
+		// the reset carries the #sync's own seq.
+		fmt.Sprintf("post %s %d", uri("3kccc"), syncSeq-1),
+		fmt.Sprintf("post %s %d", uri("3kaaa"), syncSeq-1),
+		fmt.Sprintf("reset %s keep=[3kccc 3kaaa] from=\"\" %d", alice.DID, syncSeq),
+		fmt.Sprintf("cursor %d", again),
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("items:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Posts read back from the repository are the same posts, at the time
+	// they were made.
+	for _, it := range items[3:5] {
+		if ev := it.Event; !strings.HasPrefix(ev.Text, "Outlook down 3k") || !ev.Time.Equal(ev.CreatedAt) || !strings.HasPrefix(ev.CID, "bafyrei") || ev.Source != "firehose" {
+			t.Errorf("resynced post %+v", ev)
+		}
+	}
+	if n := pds.Fetches(alice.DID); n != 1 {
+		t.Errorf("getRepo fetched %d times, want 1 (the second #sync came too soon)", n)
+	}
+	for outcome, want := range map[string]float64{"done": 1, "skipped": 1, "failed": 0} {
+		if got := metricValue(t, reg, "downsignal_ingest_resyncs_total", "source", "firehose", "outcome", outcome); got != want {
+			t.Errorf("resyncs_total{outcome=%s} = %v, want %v", outcome, got, want)
+		}
+	}
+}
+
+// A repository that cannot be fetched (a PDS URL in the operator's own
+// network, an account the PDS does not know) is counted and skipped; the
+// stream goes on.
+func TestFirehoseSyncFetchFailuresAreSkipped(t *testing.T) {
+	relay := ingesttest.NewRelay()
+	defer relay.Close()
+	pds := ingesttest.NewPDS()
+	defer pds.Close()
+	alice := newAccount(t, "did:plc:alice")
+	if err := pds.Host(alice); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		allow []netip.Prefix
+		did   string
+	}{
+		{"loopback PDS refused", nil, alice.DID},
+		{"unknown account", loopback, "did:plc:nobody"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			var c collector
+			fh := newFirehose(t, relay, ingest.FirehoseOptions{
+				Metrics: ingest.NewMetrics(reg),
+				Resync:  resync.New(resync.Options{Directory: pds.Directory(), AllowNets: tc.allow}),
+			})
+			r := runSource(t, fh, relay.Seq(), &c)
+			waitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
+			a := alice
+			if tc.did != alice.DID {
+				a = newAccount(t, tc.did)
+			}
+			mustSeq(t)(relay.Sync(a))
+			last := mustSeq(t)(relay.Create(alice, ingesttest.Post{RKey: "3k" + strings.ReplaceAll(tc.name, " ", ""), Text: "still flowing"}))
+			waitFor(t, "the post after the #sync", 5*time.Second, func() bool { return c.lastCursor() == last })
+			r.stop()
+			for _, ev := range c.events() {
+				if ev.Kind == ingest.KindReset {
+					t.Errorf("reset event %+v from a failed fetch", ev)
+				}
+			}
+			if got := metricValue(t, reg, "downsignal_ingest_resyncs_total", "source", "firehose", "outcome", "failed"); got != 1 {
+				t.Errorf("resyncs_total{outcome=failed} = %v, want 1", got)
+			}
+		})
+	}
+	if n := pds.Fetches(alice.DID); n != 0 {
+		t.Errorf("getRepo reached the loopback PDS %d times without being allowed", n)
+	}
+}
