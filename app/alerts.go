@@ -52,13 +52,9 @@ func (a *App) buildAlerts(ctx context.Context) error {
 	}
 
 	wlog := a.o.Logger.With("component", "webhook")
-	var allow []netip.Prefix
-	for _, s := range a.o.WebhookAllowNets {
-		p, err := netip.ParsePrefix(strings.TrimSpace(s))
-		if err != nil {
-			return fmt.Errorf("--webhook-allow-net %q: want a CIDR prefix like 10.0.0.0/8", s)
-		}
-		allow = append(allow, p)
+	allow, err := parsePrefixes("--webhook-allow-net", a.o.WebhookAllowNets)
+	if err != nil {
+		return err
 	}
 	a.webhooks, err = webhook.Open(webhook.Options{
 		Path:     filepath.Join(dir, "webhooks.db"),
@@ -146,4 +142,17 @@ func (a *App) webhookMaxAge() time.Duration {
 		return 0
 	}
 	return a.o.WebhookMaxAge
+}
+
+// parsePrefixes parses the CIDR prefixes given to flag.
+func parsePrefixes(flag string, list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: want a CIDR prefix like 10.0.0.0/8", flag, s)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

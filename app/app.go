@@ -20,6 +20,7 @@ import (
 	"github.com/downsignal/downsignal/classify"
 	"github.com/downsignal/downsignal/index"
 	"github.com/downsignal/downsignal/ingest"
+	"github.com/downsignal/downsignal/ingest/resync"
 	"github.com/downsignal/downsignal/ingest/verify"
 	"github.com/downsignal/downsignal/web"
 	"github.com/downsignal/downsignal/webhook"
@@ -200,7 +201,14 @@ func (a *App) buildIngest() error {
 func (a *App) firehoseSource(logger *slog.Logger, metrics *ingest.Metrics) (ingest.Source, error) {
 	o := ingest.FirehoseOptions{URL: a.o.RelayURL, Logger: logger, Metrics: metrics}
 	if a.o.Verify {
-		o.Verifier = verify.New(nil)
+		o.Verifier = verify.New(a.o.Directory)
+	}
+	if a.o.Resync {
+		allow, err := parsePrefixes("--resync-allow-net", a.o.ResyncAllowNets)
+		if err != nil {
+			return nil, err
+		}
+		o.Resync = resync.New(resync.Options{Directory: a.o.Directory, AllowNets: allow, Verify: a.o.Verify})
 	}
 	return ingest.NewFirehose(o)
 }

@@ -95,6 +95,67 @@ func TestRunFirehosePostIsSearchableThenDeleted(t *testing.T) {
 	})
 }
 
+// A post removed from its repository without a commit (an import, a
+// migration) leaves the index once the relay sends #sync: run --resync
+// fetches the repository from the account's PDS and drops what it no
+// longer holds, from search and from the counts; the other post stays.
+func TestRunFirehoseSyncRemovesPostsTheRepositoryLost(t *testing.T) {
+	relay := ingesttest.NewRelay()
+	defer relay.Close()
+	pds := ingesttest.NewPDS()
+	defer pds.Close()
+	bob, err := ingesttest.NewAccount("did:plc:bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pds.Host(bob); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, app.Options{DataDir: t.TempDir(), Source: "firehose", RelayURL: relay.URL(),
+		Resync: true, Verify: true, Directory: pds.Directory(), ResyncAllowNets: []string{"127.0.0.0/8"}})
+	eventually(t, 20*time.Second, p, func() string {
+		if relay.Clients() != 1 {
+			return "ingest did not connect to the relay"
+		}
+		return ""
+	})
+	for _, rkey := range []string{"3kept", "3lost"} {
+		if _, err := relay.Create(bob, ingesttest.Post{RKey: rkey, Text: outagePost + " " + rkey, Langs: []string{"en"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	search := "/v1/search?q=" + url.QueryEscape("4.3.2")
+	eventually(t, 30*time.Second, p, func() string {
+		var res searchResponse
+		p.get(search, &res)
+		if res.Total != 2 || outlookTrendNow(p) != 2 {
+			return fmt.Sprintf("search: %d hits, want both posts", res.Total)
+		}
+		return ""
+	})
+
+	if err := bob.Forget("3lost"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := relay.Sync(bob); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, p, func() string {
+		var res searchResponse
+		p.get(search, &res)
+		if res.Total != 1 || res.Hits[0].URI != ingest.PostURI(bob.DID, "3kept") {
+			return fmt.Sprintf("after #sync, search finds %+v, want only 3kept", res.Hits)
+		}
+		if n := outlookTrendNow(p); n != 1 {
+			return fmt.Sprintf("after #sync, Outlook outage posts counted: %d, want 1", n)
+		}
+		return ""
+	})
+	if n := pds.Fetches(bob.DID); n != 1 {
+		t.Errorf("repository fetched %d times, want 1", n)
+	}
+}
+
 // TestBrokerRestartMidStreamIndexesEveryPostOnce stops the broker while
 // the relay streams posts and starts it again on the same data directory:
 // every post ends up searchable and counted exactly once.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -51,6 +52,15 @@ type Options struct {
 	// Verify checks every relay commit's signature and MST proof.
 	RelayURL string
 	Verify   bool
+	// Resync answers a relay #sync by fetching the account's repository
+	// from its PDS, so posts deleted without a commit leave the index.
+	// ResyncAllowNets are CIDR prefixes a PDS may be at although private,
+	// loopback or link-local (refused otherwise).
+	Resync          bool
+	ResyncAllowNets []string
+	// Directory resolves DIDs for Verify and Resync; nil is indigo's
+	// default (the PLC directory and did:web, cached).
+	Directory identity.Directory
 
 	TopicPartitions  int
 	TopicReplication int
@@ -128,6 +138,9 @@ func (o *Options) validate() error {
 	}
 	if o.Verify && o.Source != "firehose" {
 		return errors.New("--verify needs --source firehose")
+	}
+	if o.Resync && o.Source != "firehose" {
+		return errors.New("--resync needs --source firehose")
 	}
 	if o.ExitAfterReplay && (o.Mode != ModeRun || !strings.HasPrefix(o.Source, "replay:")) {
 		return errors.New("--exit-after-replay needs run with --source replay:PATH")

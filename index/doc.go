@@ -64,6 +64,13 @@
 // have not yet passed the event's offset, so a redelivered takedown never
 // removes posts that came after a later reactivation.
 //
+// A reset event (the firehose's answer to a relay #sync) lists the record
+// keys of the posts the account's repository holds now; the account's
+// indexed posts not listed (among those at or after KeepFrom when the list
+// was cut to the newest) are removed from the partitions and the counters
+// the same way. The repository's posts arrive just before it, so they are
+// in the list and stay.
+//
 // # Counters
 //
 // Per series and minute of event time: outage posts, all posts (mentions)

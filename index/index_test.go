@@ -374,3 +374,81 @@ func TestTotalsFollowWrites(t *testing.T) {
 		t.Fatalf("total after a delete: %d, want 2", n)
 	}
 }
+
+func reset(did string, at time.Time, keepFrom string, keep ...string) classify.Signal {
+	return classify.Signal{V: 1, Event: ingest.Event{V: 1, Kind: ingest.KindReset, DID: did, Time: at,
+		Keep: keep, KeepFrom: keepFrom, Source: "firehose"}}
+}
+
+// A #sync's reset removes the account's posts its repository no longer
+// holds, those indexed before and in the same batch, from search and from
+// the counts; other accounts and the kept posts stay. A truncated keep list
+// (KeepFrom) leaves the older posts alone.
+func TestResetRemovesPostsTheRepositoryNoLongerHolds(t *testing.T) {
+	dir := t.TempDir()
+	x := openTest(t, dir)
+	a1 := post("did:plc:a", rk(1), day0, "outlook down", outlookDown("", ""))
+	a2 := post("did:plc:a", rk(2), day0.Add(time.Minute), "outlook down again", outlookDown("", ""))
+	a3 := post("did:plc:a", rk(3), day0.Add(25*time.Hour), "outlook down tomorrow", outlookDown("", ""))
+	b1 := post("did:plc:b", rk(4), day0.Add(2*time.Minute), "outlook down for me", outlookDown("", ""))
+	mustApply(t, x, feed(0, a1, a2, a3, b1))
+
+	a4 := post("did:plc:a", rk(5), day0.Add(3*time.Minute), "outlook down in this batch", outlookDown("", ""))
+	a5 := post("did:plc:a", rk(6), day0.Add(4*time.Minute), "outlook gone in this batch", outlookDown("", ""))
+	// The repository holds rk(2) and rk(5): rk(1), rk(3) and rk(6) were
+	// deleted without a commit saying so.
+	mustApply(t, x, feed(4, a4, a5, reset("did:plc:a", day0.Add(26*time.Hour), "", rk(5), rk(2))))
+	want := []string{a2.Event.URI, a4.Event.URI}
+	if got := uris(t, x, SearchRequest{Query: `author:"did:plc:a"`}); !slices.Equal(sorted(got), want) {
+		t.Fatalf("after reset: %v, want %v", got, want)
+	}
+	if got := uris(t, x, SearchRequest{Query: `author:"did:plc:b"`}); !slices.Equal(got, []string{b1.Event.URI}) {
+		t.Fatalf("another account's posts: %v", got)
+	}
+	if n := outlookPosts(t, x); n != 3 {
+		t.Fatalf("trend after reset: %d outage posts, want 3 (a2, a4, b1)", n)
+	}
+
+	// A truncated keep list: only posts at or after KeepFrom are judged.
+	mustApply(t, x, feed(7, reset("did:plc:a", day0.Add(27*time.Hour), rk(5), rk(5))))
+	if got := uris(t, x, SearchRequest{Query: `author:"did:plc:a"`}); !slices.Equal(sorted(got), want) {
+		t.Fatalf("a truncated reset removed older posts: %v, want %v", got, want)
+	}
+	mustApply(t, x, feed(8, reset("did:plc:a", day0.Add(28*time.Hour), rk(2), rk(2))))
+	if got := uris(t, x, SearchRequest{Query: `author:"did:plc:a"`}); !slices.Equal(got, []string{a2.Event.URI}) {
+		t.Fatalf("reset keeping rk(2) from rk(2): %v, want only a2", got)
+	}
+
+	// The same records again after a restart (Kafka redelivers): nothing
+	// changes, nothing comes back.
+	x.Close()
+	x = openTest(t, dir)
+	defer x.Close()
+	mustApply(t, x, feed(4, a4, a5, reset("did:plc:a", day0.Add(26*time.Hour), "", rk(5), rk(2))))
+	if got := uris(t, x, SearchRequest{Query: `author:"did:plc:a"`}); !slices.Equal(got, []string{a2.Event.URI}) {
+		t.Fatalf("after redelivery: %v, want only a2", got)
+	}
+	if n := outlookPosts(t, x); n != 2 {
+		t.Fatalf("trend after redelivery: %d outage posts, want 2 (a2, b1)", n)
+	}
+}
+
+// outlookPosts sums Outlook's outage posts over day0 and the day after.
+func outlookPosts(t *testing.T, x *Index) int64 {
+	t.Helper()
+	pts, err := x.Trend(TrendRequest{Service: "Outlook", Since: day0, Until: day0.Add(48 * time.Hour), Step: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, p := range pts {
+		n += int64(p.Posts)
+	}
+	return n
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}

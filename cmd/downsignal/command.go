@@ -42,6 +42,8 @@ func sourceFlags() []cli.Flag {
 		stringFlag("jetstream-zstd-dict", "", "Jetstream's zstd dictionary file: ask for compressed messages (compress=true)"),
 		stringFlag("relay", ingest.DefaultRelayURL, "relay for --source firehose (wss://host or the full subscribeRepos URL)"),
 		&cli.BoolFlag{Name: "verify", Usage: "with --source firehose: check every commit's signature and MST proof (resolves authors' DIDs)", Sources: env("verify")},
+		&cli.BoolFlag{Name: "resync", Usage: "with --source firehose: answer a relay #sync by fetching the account's repository from its PDS, so posts deleted without a commit leave the index", Sources: env("resync")},
+		&cli.StringSliceFlag{Name: "resync-allow-net", Usage: "CIDR prefix a PDS may be at although private, loopback or link-local (refused otherwise); repeatable", Sources: env("resync-allow-net")},
 		&cli.FloatFlag{Name: "replay-speed", Usage: "replay at N times real time (0: as fast as the pipeline takes it)", Sources: env("replay-speed")},
 	}
 }
@@ -183,6 +185,8 @@ func runMode(mode app.Mode) cli.ActionFunc {
 			o.JetstreamZstdDict = cmd.String("jetstream-zstd-dict")
 			o.RelayURL = cmd.String("relay")
 			o.Verify = cmd.Bool("verify")
+			o.Resync = cmd.Bool("resync")
+			o.ResyncAllowNets = splitList(cmd.StringSlice("resync-allow-net"))
 			o.ReplaySpeed = cmd.Float("replay-speed")
 		}
 		if mode == app.ModeRun || mode == app.ModeServe {
