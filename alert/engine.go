@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -356,6 +358,31 @@ func (e *Engine) applyOne(tx *bolt.Tx, d *dirty, sig *classify.Signal) error {
 			}
 		}
 		return countedB.Delete(uri)
+	case ingest.KindReset:
+		// The account's repository no longer holds some posts: those still
+		// in the recent window stop counting, as deletes would. Older ones
+		// only shaped baselines.
+		keep := make(map[string]bool, len(ev.Keep))
+		for _, k := range ev.Keep {
+			keep[k] = true
+		}
+		var gone []string
+		for _, rp := range st.recent {
+			if rp.Author != ev.DID {
+				continue
+			}
+			rkey := rp.URI[strings.LastIndexByte(rp.URI, '/')+1:]
+			if !keep[rkey] && (ev.KeepFrom == "" || rkey >= ev.KeepFrom) {
+				gone = append(gone, rp.URI)
+			}
+		}
+		slices.Sort(gone)
+		for _, u := range gone {
+			del := classify.Signal{V: sig.V, Event: ingest.Event{V: ev.V, Kind: ingest.KindDelete, DID: ev.DID, URI: u, Time: ev.Time, Source: ev.Source}}
+			if err := e.applyOne(tx, d, &del); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

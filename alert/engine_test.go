@@ -292,3 +292,46 @@ func TestFutureDatedPostIsIgnored(t *testing.T) {
 		t.Errorf("incidents %+v, want the outage, resolved", got)
 	}
 }
+
+// A brigade whose posts later vanish from their repositories (a relay
+// #sync answered with a reset that does not list them) stops counting
+// like a deleted one; the same accounts' reset keeping the posts changes
+// nothing.
+func TestResetRemovesPostsFromTheWindow(t *testing.T) {
+	posts := alerttest.Day(alerttest.DayOptions{Date: day, Seed: 6, To: 12})
+	at := day.Add(11 * time.Hour)
+	var brigade []alerttest.Post
+	for i := range 12 {
+		brigade = append(brigade, alerttest.Post{DID: fmt.Sprintf("did:plc:gone%02d", i), RKey: fmt.Sprintf("3gone%02d", i),
+			Time: at.Add(time.Duration(i*5) * time.Second), Text: []string{"Slack down?", "is slack down", "Slack not working"}[i%3]})
+	}
+	all := append(slices.Clone(posts), brigade...)
+	slices.SortStableFunc(all, func(a, b alerttest.Post) int { return a.Time.Compare(b.Time) })
+
+	for _, tc := range []struct {
+		name      string
+		keep      bool
+		incidents int
+	}{{"posts gone", false, 0}, {"posts kept", true, 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			sigs := signals(all)
+			// Each brigade account's reset, 20 s after its post.
+			for _, p := range brigade {
+				ev := ingest.Event{V: ingest.SchemaVersion, Kind: ingest.KindReset, DID: p.DID, Time: p.Time.Add(20 * time.Second), Source: "firehose"}
+				if tc.keep {
+					ev.Keep = []string{p.RKey}
+				}
+				i := slices.IndexFunc(sigs, func(s classify.Signal) bool { return s.Event.Time.After(ev.Time) })
+				sigs = slices.Insert(sigs, i, classify.Signal{V: 1, Event: ev})
+			}
+			e := open(t, filepath.Join(t.TempDir(), "alerts.db"))
+			defer e.Close()
+			f := newFeeder(t, 2)
+			f.apply(e, f.changes(sigs))
+			got := e.Incidents(alert.Filter{})
+			if len(got) != tc.incidents || (tc.incidents == 1 && got[0].Service != "Slack") {
+				t.Fatalf("incidents %+v, want %d", got, tc.incidents)
+			}
+		})
+	}
+}
