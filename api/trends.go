@@ -72,8 +72,8 @@ func (s *Server) trends(w http.ResponseWriter, r *http.Request) {
 type topResponse struct {
 	Window   string         `json:"window"`
 	At       time.Time      `json:"at"`
-	Services []index.Rising `json:"services,omitempty"`
-	Codes    []index.Rising `json:"codes,omitempty"`
+	Services []index.Rising `json:"services,omitzero"` // [] when none, absent on /v1/codes/top
+	Codes    []index.Rising `json:"codes,omitzero"`    // [] when none, absent on /v1/trends/top
 }
 
 func (s *Server) topRequest(r *http.Request, def string) (index.TopRequest, string, error) {
