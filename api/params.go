@@ -38,6 +38,9 @@ func newParams(u *url.URL, now time.Time, known ...string) (*params, error) {
 	}
 	for k, vals := range v {
 		if !allowed[k] {
+			if len(known) == 0 {
+				return nil, badParam("unknown parameter %q: this endpoint takes none", truncate(k, 64))
+			}
 			return nil, badParam("unknown parameter %q (known: %s)", truncate(k, 64), strings.Join(known, ", "))
 		}
 		if len(vals) > 1 {
