@@ -114,6 +114,24 @@ func (p *pipeline) getJSON(t *testing.T, path string, out any) {
 	}
 }
 
+func (p *pipeline) postJSON(t *testing.T, path, token, body string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, p.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if b, _ := io.ReadAll(res.Body); res.StatusCode/100 != 2 {
+		t.Fatalf("POST %s: %d %s", path, res.StatusCode, b)
+	}
+}
+
 // The dashboard during a replayed Microsoft 365 outage, in real headless
 // Chromium over real HTTP: the overview shows the firing service, the
 // service page draws the spike, a search highlights its terms, and no page
@@ -319,6 +337,28 @@ func TestDashboardDuringReplayedIncident(t *testing.T) {
 		b.shot(t, "incident")
 		b.accessible(t, "incident page")
 		b.noProblems(t, "incidents")
+	})
+
+	t.Run("silences", func(t *testing.T) {
+		// Silencing the group mutes the incident: the incident list, the
+		// overview and the list of silences all say so.
+		p.postJSON(t, "/v1/silences", adminToken, `{"service":"Microsoft 365","duration":"2h","comment":"vendor engaged"}`)
+		b.open(t, "#/incidents")
+		row := wait[string](t, b, "the silence in the list", `(() => {
+			const r = document.querySelector('#silence-table tr[data-service="Microsoft 365"]');
+			return r ? r.textContent : '';
+		})()`, 20*time.Second)
+		if !strings.Contains(row, "In force") || !strings.Contains(row, "vendor engaged") {
+			t.Errorf("silence row %q, want in force with its comment", row)
+		}
+		wait[bool](t, b, "the incident marked silenced", fmt.Sprintf(`!!document.querySelector('tr[data-incident=%q] .muted-tag')`, incidentID), 20*time.Second)
+		b.shot(t, "silences")
+		b.accessible(t, "incident list with silences")
+		b.open(t, "#/")
+		wait[bool](t, b, "Outlook's card marked silenced", `!!document.querySelector('.service-card[data-service="Outlook"] .muted-tag')`, 30*time.Second)
+		b.shot(t, "overview-silenced")
+		b.accessible(t, "overview with silences")
+		b.noProblems(t, "silences")
 	})
 
 	t.Run("keyboard", func(t *testing.T) {

@@ -36,7 +36,7 @@ func TestModulesInBrowser(t *testing.T) {
 			fmt.Fprint(w, `{"error":"restarting"}`)
 			return
 		}
-		fmt.Fprint(w, `{"services":[],"incidents":[],"codes":[],"hits":[],"total":0}`)
+		fmt.Fprint(w, `{"services":[],"incidents":[],"codes":[],"hits":[],"silences":[],"total":0}`)
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()

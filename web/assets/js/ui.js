@@ -88,3 +88,32 @@ function barFill(frac) {
   const pct = Math.round(Math.max(0, Math.min(1, frac)) * 20) * 5;
   return h('span', { class: 'w-' + pct });
 }
+
+// activeSilences maps each silenced service (or group) name to the
+// silence that mutes it now.
+export function activeSilences(list, now = Date.now()) {
+  const m = new Map();
+  for (const s of (list && list.silences) || []) {
+    if (Date.parse(s.starts_at) <= now && now < Date.parse(s.ends_at)) {
+      const cur = m.get(s.service);
+      if (!cur || Date.parse(s.ends_at) > Date.parse(cur.ends_at)) m.set(s.service, s);
+    }
+  }
+  return m;
+}
+
+// silenced returns the silence muting an incident's notifications, as the
+// detector decides it: one on the group, or one on every service it names.
+export function silenced(inc, active) {
+  if (active.has(inc.service)) return active.get(inc.service);
+  const names = (inc.services || []).filter((n) => n !== inc.service);
+  if (!names.length || !names.every((n) => active.has(n))) return null;
+  return active.get(names[0]);
+}
+
+// mutedTag marks a service or incident whose notifications are silenced.
+export function mutedTag(s) {
+  if (!s) return null;
+  return h('span', { class: 'chip muted-tag', 'data-silence': s.id, title: s.comment || 'Notifications are silenced' },
+    `Silenced until ${fmt.dateTime(s.ends_at)}`);
+}

@@ -3,7 +3,7 @@
 import { h } from '../dom.js';
 import * as api from '../api.js';
 import * as fmt from '../format.js';
-import { badge, link, serviceLink, empty, errorBox } from '../ui.js';
+import { badge, link, serviceLink, empty, errorBox, activeSilences, silenced, mutedTag } from '../ui.js';
 
 const filters = [
   ['', 'All'], ['open', 'Open'], ['firing', 'Firing'], ['pending', 'Pending'], ['resolved', 'Resolved'],
@@ -25,14 +25,18 @@ export default {
         service ? h('span', null, 'Service: ', h('strong', null, service), ' ', h('a', { href: link(['incidents'], { state }) }, 'clear')) : null),
       body);
     const draw = async (signal) => {
-      body.replaceChildren(await list(state, service, signal));
+      const silences = await api.get('v1/silences', {}, { signal }).catch((e) => {
+        if (e.status === 404) return null;
+        throw e;
+      });
+      body.replaceChildren(await list(state, service, silences, signal), silencePanel(silences));
     };
     await draw(ctx.signal);
     return { refresh: draw };
   },
 };
 
-async function list(state, service, signal) {
+async function list(state, service, silences, signal) {
   const get = (st) => api.get('v1/incidents', { state: st, service, limit: 200 }, { signal });
   let incidents;
   try {
@@ -50,6 +54,7 @@ async function list(state, service, signal) {
   incidents.sort((a, b) => rank[a.state] - rank[b.state] || Date.parse(b.started_at) - Date.parse(a.started_at));
   if (!incidents.length) return empty('No incidents match.');
   const now = Date.now();
+  const muted = activeSilences(silences, now);
   return h('div', { class: 'panel' }, h('table', { id: 'incident-table' },
     h('caption', { class: 'visually-hidden' }, 'Incidents, open first'),
     h('thead', null, h('tr', null, ['State', 'Incident', 'Severity', 'Started', 'Lasted', 'Peak people', 'Reports', 'Top code'].map((c, i) =>
@@ -58,7 +63,7 @@ async function list(state, service, signal) {
       const end = fmt.zero(inc.resolved_at) ? now : Date.parse(inc.resolved_at);
       const code = (inc.top_codes || [])[0];
       return h('tr', { 'data-incident': inc.id },
-        h('td', null, badge(inc.state)),
+        h('td', null, badge(inc.state), inc.state === 'resolved' ? null : mutedTag(silenced(inc, muted))),
         h('td', null, h('a', { href: link(['incidents', inc.id]) }, inc.title || inc.service),
           h('div', { class: 'muted small' }, [inc.service, ...(inc.services || []).filter((s) => s !== inc.service)].map((s, i) => [i ? ', ' : '', h('a', { href: serviceLink(s) }, s)]))),
         h('td', null, inc.severity, h('div', { class: 'muted small' }, `${inc.confidence} confidence`)),
@@ -69,4 +74,28 @@ async function list(state, service, signal) {
         h('td', null, code ? h('code', null, code.code) : h('span', { class: 'muted' }, '—')),
       );
     }))));
+}
+
+// silencePanel lists the silences in force or scheduled: notifications for
+// those services are recorded but not sent.
+function silencePanel(silences) {
+  if (!silences) return null;
+  const now = Date.now();
+  const list = (silences.silences || []).filter((s) => Date.parse(s.ends_at) > now)
+    .sort((a, b) => Date.parse(a.starts_at) - Date.parse(b.starts_at));
+  return h('section', { 'aria-labelledby': 'h-silences' },
+    h('h2', { id: 'h-silences' }, 'Silences'),
+    h('p', { class: 'sub' }, 'Incidents of these services are still detected and listed; their webhooks are not sent. Silences are managed through the API (POST /v1/silences, with the admin token).'),
+    !list.length ? empty('No silences in force.') : h('div', { class: 'panel' }, h('table', { id: 'silence-table' },
+      h('caption', { class: 'visually-hidden' }, 'Silences in force or scheduled'),
+      h('thead', null, h('tr', null, ['Service', 'State', 'From', 'Until', 'Comment'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', null, list.map((s) => {
+        const active = Date.parse(s.starts_at) <= now;
+        return h('tr', { 'data-silence': s.id, 'data-service': s.service },
+          h('td', null, h('a', { href: serviceLink(s.service) }, s.service)),
+          h('td', null, active ? 'In force' : 'Scheduled'),
+          h('td', null, h('time', { datetime: fmt.iso(s.starts_at) }, fmt.dateTime(s.starts_at))),
+          h('td', null, h('time', { datetime: fmt.iso(s.ends_at) }, fmt.dateTime(s.ends_at))),
+          h('td', null, s.comment || h('span', { class: 'muted' }, '—')));
+      })))));
 }

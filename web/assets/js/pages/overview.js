@@ -4,7 +4,7 @@ import { h } from '../dom.js';
 import * as api from '../api.js';
 import * as fmt from '../format.js';
 import { sparkline } from '../chart.js';
-import { badge, serviceLink, link, stateRank, empty, posts } from '../ui.js';
+import { badge, serviceLink, link, stateRank, empty, posts, activeSilences, silenced, mutedTag } from '../ui.js';
 
 // The most services drawn with a sparkline; the rest are listed.
 const MAX_CARDS = 12;
@@ -34,13 +34,15 @@ async function optional(p) {
 
 async function build(signal) {
   const opt = { signal };
-  const [catalog, firing, pending, codes, latest] = await Promise.all([
+  const [catalog, firing, pending, codes, latest, silences] = await Promise.all([
     api.services(0),
     optional(api.get('v1/incidents', { state: 'firing', limit: 50 }, opt)),
     optional(api.get('v1/incidents', { state: 'pending', limit: 50 }, opt)),
     api.get('v1/codes/top', { window: '1h', limit: 20 }, opt),
     api.get('v1/search', { outage: 'only', since: '-1h', limit: 8 }, opt),
+    optional(api.get('v1/silences', {}, opt)),
   ]);
+  const muted = activeSilences(silences);
   const open = [...(firing ? firing.incidents : []), ...(pending ? pending.incidents : [])];
   const detector = firing !== null;
 
@@ -89,14 +91,14 @@ async function build(signal) {
     h('section', { 'aria-labelledby': 'h-open' },
       h('h2', { id: 'h-open' }, 'Open incidents'),
       !detector ? empty('Incident detection does not run in this process.')
-        : open.length ? h('div', { class: 'incidents' }, open.map(incidentCard))
+        : open.length ? h('div', { class: 'incidents' }, open.map((inc) => incidentCard(inc, silenced(inc, muted))))
           : empty('No open incidents.'),
     ),
 
     h('section', { 'aria-labelledby': 'h-above' },
       h('h2', { id: 'h-above' }, 'Above normal'),
       above.length
-        ? h('div', { class: 'services', id: 'above-normal' }, shown.map((s, i) => serviceCard(s, trends[i], topCode(s.name), parents)))
+        ? h('div', { class: 'services', id: 'above-normal' }, shown.map((s, i) => serviceCard(s, trends[i], topCode(s.name), parents, muted.get(s.name) || muted.get(parents.get(s.parent)))))
         : quietPanel(quiet),
       above.length > MAX_CARDS
         ? h('p', { class: 'muted' }, 'Also above normal: ', above.slice(MAX_CARDS).map((s, i) => [i ? ', ' : '', h('a', { href: serviceLink(s.name) }, s.name)]))
@@ -121,7 +123,7 @@ function stat(n, label, cls) {
   return h('div', { class: ['stat', cls] }, h('div', { class: 'n' }, fmt.int(n)), h('div', { class: 'l' }, label));
 }
 
-function incidentCard(inc) {
+function incidentCard(inc, silence) {
   const since = fmt.zero(inc.firing_at) ? inc.started_at : inc.firing_at;
   return h('a', { class: ['incident-card', inc.state], href: link(['incidents', inc.id]), 'data-incident': inc.id },
     h('div', null, badge(inc.state), ' ', h('span', { class: 'muted small' }, `${inc.severity || ''} · ${inc.confidence || ''} confidence`)),
@@ -131,10 +133,11 @@ function incidentCard(inc) {
       ` · peak ${fmt.int(inc.peak_authors)} people per window · ${fmt.int(inc.reports)} reports`),
     (inc.services || []).length ? h('div', { class: 'meta' }, 'Affects ', inc.services.join(', ')) : null,
     (inc.top_codes || []).length ? h('div', { class: 'meta' }, 'Quoted: ', inc.top_codes.slice(0, 3).map((c, i) => [i ? ', ' : '', h('code', null, c.code)])) : null,
+    silence ? h('div', { class: 'meta' }, mutedTag(silence)) : null,
   );
 }
 
-function serviceCard(s, trend, code, parents) {
+function serviceCard(s, trend, code, parents, silence) {
   const points = trend ? trend.points : [];
   const peak = points.reduce((m, p) => Math.max(m, p.posts), 0);
   const label = `${s.name}: outage posts per 5 minutes over the last 3 hours, peak ${peak}; the band is the normal range.`;
@@ -151,6 +154,7 @@ function serviceCard(s, trend, code, parents) {
       h('span', { class: 'ratio', title: `expected ${fmt.dec(s.expected)} in 15 minutes; anomaly score ${fmt.dec(s.anomaly)}` }, h('b', null, fmt.ratio(s.posts, s.expected)))),
     code ? h('div', { class: 'small' }, 'Top code ', h('code', { class: 'chip' }, code.code), code.meaning ? h('span', { class: 'muted' }, ' ', code.meaning) : null) : null,
     s.openIncident ? h('div', { class: 'small' }, h('a', { href: link(['incidents', s.openIncident.id]) }, `${s.openIncident.state === 'firing' ? 'Firing' : 'Pending'} incident: ${s.openIncident.title || s.openIncident.service}`)) : null,
+    silence ? h('div', { class: 'small' }, mutedTag(silence)) : null,
   );
 }
 
