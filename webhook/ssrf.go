@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"code.dny.dev/ssrf"
+
+	"github.com/downsignal/downsignal/internal/netguard"
 )
 
 // Guard refuses destinations an outside user must not reach through us:
@@ -23,15 +25,7 @@ type Guard struct {
 // example 127.0.0.0/8 for a receiver on this host, or 10.0.0.0/8 for an
 // internal one). Any port is allowed: receivers listen where they like.
 func NewGuard(allow []netip.Prefix) *Guard {
-	var v4, v6 []netip.Prefix
-	for _, p := range allow {
-		if p.Addr().Is4() {
-			v4 = append(v4, p)
-		} else {
-			v6 = append(v6, p)
-		}
-	}
-	return &Guard{g: ssrf.New(ssrf.WithAnyPort(), ssrf.WithAllowedV4Prefixes(v4...), ssrf.WithAllowedV6Prefixes(v6...))}
+	return &Guard{g: netguard.New(allow)}
 }
 
 // Control is a net.Dialer Control function: it checks the address

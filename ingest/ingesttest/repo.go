@@ -194,25 +194,17 @@ func (a *Account) commit(ops []op, now time.Time) (*comatproto.SyncSubscribeRepo
 		return nil, err
 	}
 	rev := a.clock.Next().String()
-	c := repo.Commit{DID: a.DID, Version: 3, Data: *root, Rev: rev}
-	if err := c.Sign(a.key); err != nil {
-		return nil, err
-	}
-	var cb bytes.Buffer
-	if err := c.MarshalCBOR(&cb); err != nil {
-		return nil, err
-	}
-	commitCID, err := cborCID(cb.Bytes())
+	commit, err := a.signedCommit(*root, rev)
 	if err != nil {
 		return nil, err
 	}
-	car, err := writeCAR(commitCID, append([]carEntry{{commitCID, cb.Bytes()}}, bs.entries...))
+	car, err := writeCAR(commit.cid, append([]carEntry{commit}, bs.entries...))
 	if err != nil {
 		return nil, err
 	}
 	a.rev = rev
 	msg.Rev = rev
-	msg.Commit = lexutil.LexLink(commitCID)
+	msg.Commit = lexutil.LexLink(commit.cid)
 	msg.Blocks = car
 	return msg, nil
 }
@@ -227,19 +219,11 @@ func (a *Account) syncMessage(now time.Time) (*comatproto.SyncSubscribeRepos_Syn
 		return nil, err
 	}
 	rev := a.clock.Next().String()
-	c := repo.Commit{DID: a.DID, Version: 3, Data: *root, Rev: rev}
-	if err := c.Sign(a.key); err != nil {
-		return nil, err
-	}
-	var cb bytes.Buffer
-	if err := c.MarshalCBOR(&cb); err != nil {
-		return nil, err
-	}
-	commitCID, err := cborCID(cb.Bytes())
+	commit, err := a.signedCommit(*root, rev)
 	if err != nil {
 		return nil, err
 	}
-	car, err := writeCAR(commitCID, []carEntry{{commitCID, cb.Bytes()}})
+	car, err := writeCAR(commit.cid, []carEntry{commit})
 	if err != nil {
 		return nil, err
 	}
@@ -284,23 +268,33 @@ func (a *Account) RepoCAR() ([]byte, error) {
 	if rev == "" {
 		rev = a.clock.Next().String()
 	}
-	c := repo.Commit{DID: a.DID, Version: 3, Data: *root, Rev: rev}
-	if err := c.Sign(a.key); err != nil {
-		return nil, err
-	}
-	var cb bytes.Buffer
-	if err := c.MarshalCBOR(&cb); err != nil {
-		return nil, err
-	}
-	commitCID, err := cborCID(cb.Bytes())
+	commit, err := a.signedCommit(*root, rev)
 	if err != nil {
 		return nil, err
 	}
-	entries := append([]carEntry{{commitCID, cb.Bytes()}}, bs.entries...)
+	entries := append([]carEntry{commit}, bs.entries...)
 	for _, rc := range a.records {
 		entries = append(entries, carEntry{rc, a.data[rc]})
 	}
-	return writeCAR(commitCID, entries)
+	return writeCAR(commit.cid, entries)
+}
+
+// signedCommit is the account's signed commit of an MST root, as a block.
+// Callers hold a.mu.
+func (a *Account) signedCommit(root cid.Cid, rev string) (carEntry, error) {
+	c := repo.Commit{DID: a.DID, Version: 3, Data: root, Rev: rev}
+	if err := c.Sign(a.key); err != nil {
+		return carEntry{}, err
+	}
+	var cb bytes.Buffer
+	if err := c.MarshalCBOR(&cb); err != nil {
+		return carEntry{}, err
+	}
+	id, err := cborCID(cb.Bytes())
+	if err != nil {
+		return carEntry{}, err
+	}
+	return carEntry{id, cb.Bytes()}, nil
 }
 
 // cborCID is the CIDv1 (dag-cbor, sha2-256) of a DAG-CBOR block.

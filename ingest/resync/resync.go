@@ -19,13 +19,13 @@ import (
 	"strings"
 	"time"
 
-	"code.dny.dev/ssrf"
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/repo"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/downsignal/downsignal/ingest"
+	"github.com/downsignal/downsignal/internal/netguard"
 )
 
 // DefaultMaxRepoBytes bounds a fetched repository. Most accounts' are a
@@ -63,16 +63,7 @@ func New(o Options) *Fetcher {
 	if o.MaxRepoBytes <= 0 {
 		o.MaxRepoBytes = DefaultMaxRepoBytes
 	}
-	var v4, v6 []netip.Prefix
-	for _, p := range o.AllowNets {
-		if p.Addr().Is4() {
-			v4 = append(v4, p)
-		} else {
-			v6 = append(v6, p)
-		}
-	}
-	guard := ssrf.New(ssrf.WithAnyPort(), ssrf.WithAllowedV4Prefixes(v4...), ssrf.WithAllowedV6Prefixes(v6...))
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: guard.Safe}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: netguard.New(o.AllowNets).Safe}
 	return &Fetcher{o: o, client: &http.Client{
 		Transport: &http.Transport{
 			Proxy:                 nil, // a proxy would dial where the guard cannot see
