@@ -39,7 +39,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"source", "kind"}),
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "downsignal", Subsystem: "ingest", Name: "records_total",
-			Help: "Normalized events emitted, by kind (post, delete, account); rate(kind=post) is posts/s.",
+			Help: "Normalized events emitted, by kind (post, delete, account, reset); rate(kind=post) is posts/s.",
 		}, []string{"source", "kind"}),
 		decodeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "downsignal", Subsystem: "ingest", Name: "decode_errors_total",

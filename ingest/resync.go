@@ -34,13 +34,15 @@ type RepoFetcher interface {
 // the ones over the limit are counted and skipped rather than getting the
 // stream dropped for slowness.
 type ResyncOptions struct {
-	// Rate and Burst bound fetches per second. Defaults 2 and 10.
+	// Rate and Burst bound fetches per second. Defaults 2 and 5.
 	Rate  float64
 	Burst int
 	// Every is the least time between two fetches of one account.
 	// Default 10 minutes.
 	Every time.Duration
-	// Timeout bounds one fetch. Default 30 s.
+	// Timeout bounds one fetch. Default 10 s: the relay keeps sending
+	// meanwhile, and a reader that falls too far behind is dropped (and
+	// rejoins from its cursor, so nothing is lost but time).
 	Timeout time.Duration
 }
 
@@ -60,13 +62,13 @@ func newResyncGate(o ResyncOptions) *resyncGate {
 		o.Rate = 2
 	}
 	if o.Burst <= 0 {
-		o.Burst = 10
+		o.Burst = 5
 	}
 	if o.Every <= 0 {
 		o.Every = 10 * time.Minute
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = 30 * time.Second
+		o.Timeout = 10 * time.Second
 	}
 	return &resyncGate{o: o, lim: rate.NewLimiter(rate.Limit(o.Rate), o.Burst), recent: map[string]time.Time{}}
 }
