@@ -576,7 +576,7 @@ func (c *Classifier) decide(t *scratch, text string) Result {
 		best                           float64 // strongest failure evidence next to a service
 		bestCue                        = -1
 		strong, ask, denial, past, now int
-		news, promo                    int
+		news, promo, planned           int
 		recovery                             = -1 // position (word) of the last recovery cue
 		lastFail                       int32 = -1
 		recoverySent, failSent         int32 = -1, -1
@@ -625,6 +625,8 @@ func (c *Classifier) decide(t *scratch, text string) Result {
 			news++
 		case cuePromo:
 			promo++
+		case cuePlanned:
+			planned++
 		case cueRecovery:
 			recovery = int(h.word)
 			recoverySent = h.sent
@@ -673,7 +675,7 @@ func (c *Classifier) decide(t *scratch, text string) Result {
 	if news > 0 && ask == 0 {
 		x -= 1.5
 	}
-	if promo > 0 {
+	if promo > 0 || planned > 0 {
 		x -= 3
 	}
 	recovered := recovery >= 0 && anyService &&
