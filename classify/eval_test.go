@@ -41,7 +41,14 @@ type evalPost struct {
 	Codes    []string `json:"codes"`
 }
 
-func (p evalPost) lang() string { return strings.TrimPrefix(p.ID, "blind-")[:2] }
+// lang is the language in the id: "en-0001", "blind-en-001", "b2-en-001".
+func (p evalPost) lang() string {
+	parts := strings.Split(p.ID, "-")
+	if len(parts) < 2 {
+		return "?"
+	}
+	return parts[len(parts)-2]
+}
 
 func (p evalPost) held() bool {
 	h := fnv.New32a()
@@ -210,36 +217,57 @@ func TestEvaluation(t *testing.T) {
 	check("error-code exactness", held.codes(), minCodes)
 }
 
-// TestBlindEvaluation reports the classifier on the second set
-// (testdata/blind), written after the rules by someone who had not read
-// them and never used for tuning: the honest estimate of how it does on text
-// it has not seen.
+// TestBlindEvaluation reports the classifier on the sets written by others
+// who had not read its rules and never used for tuning (testdata/blind,
+// testdata/blind2; their READMEs tell what each has seen since), and keeps it
+// from falling below what blind2 measured when it was first run.
 func TestBlindEvaluation(t *testing.T) {
 	c := newTestClassifier(t)
-	posts := loadPosts(t, "testdata/blind/*.jsonl")
-	all := &score{}
-	perLang := map[string]*score{}
-	for _, p := range posts {
-		for _, id := range p.Services {
-			if _, ok := c.Catalog().byID[id]; !ok {
-				t.Errorf("%s: label %q is not a catalog id", p.ID, id)
+	for _, set := range []struct {
+		dir                                  string
+		precision, recall, service, codesMin float64
+	}{
+		{"blind", 0, 0, 0, 0},
+		// Measured when first run, nothing changed for it since: precision
+		// 0.900, recall 0.931, services 0.985, codes 0.938 (the classifier
+		// before the blind-set fixes: 0.865, 0.924, 0.985, 0.938). The floors
+		// leave room for a post or two of noise, not for a regression.
+		{"blind2", 0.88, 0.90, 0.96, 0.90},
+	} {
+		posts := loadPosts(t, "testdata/"+set.dir+"/*.jsonl")
+		all := &score{}
+		perLang := map[string]*score{}
+		for _, p := range posts {
+			for _, id := range p.Services {
+				if _, ok := c.Catalog().byID[id]; !ok {
+					t.Errorf("%s: label %q is not a catalog id", p.ID, id)
+				}
+			}
+			r := c.Classify(Input{Text: p.Text, Langs: p.Langs})
+			all.add(p, r)
+			if perLang[p.lang()] == nil {
+				perLang[p.lang()] = &score{}
+			}
+			perLang[p.lang()].add(p, r)
+		}
+		t.Logf("%s (%d posts): %v", strings.ToUpper(set.dir), len(posts), all)
+		for _, l := range slices.Sorted(maps.Keys(perLang)) {
+			t.Logf("  %s %s: %v", set.dir, l, perLang[l])
+		}
+		if *evalShow == set.dir {
+			for _, m := range all.mistakes {
+				t.Log(m)
 			}
 		}
-		r := c.Classify(Input{Text: p.Text, Langs: p.Langs})
-		all.add(p, r)
-		if perLang[p.lang()] == nil {
-			perLang[p.lang()] = &score{}
+		check := func(name string, got, want float64) {
+			if got < want {
+				t.Errorf("%s %s = %.3f, want >= %.2f", set.dir, name, got, want)
+			}
 		}
-		perLang[p.lang()].add(p, r)
-	}
-	t.Logf("BLIND (%d posts): %v", len(posts), all)
-	for _, l := range slices.Sorted(maps.Keys(perLang)) {
-		t.Logf("  blind %s: %v", l, perLang[l])
-	}
-	if *evalShow == "blind" {
-		for _, m := range all.mistakes {
-			t.Log(m)
-		}
+		check("outage precision", all.precision(), set.precision)
+		check("outage recall", all.recall(), set.recall)
+		check("service accuracy", all.service(), set.service)
+		check("error-code exactness", all.codes(), set.codesMin)
 	}
 }
 
