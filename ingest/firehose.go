@@ -348,6 +348,7 @@ func (f *Firehose) resync(ctx context.Context, e *comatproto.SyncSubscribeRepos_
 			return nil, ctx.Err()
 		}
 		m.resync(sourceFirehose, "failed")
+		f.gate.failed(e.Did)
 		f.warn.Warn("relay #sync not answered: repository fetch failed", "did", e.Did, "seq", e.Seq, "err", bounded(err.Error()))
 		return nil, nil
 	}

@@ -97,6 +97,14 @@ func (g *resyncGate) allow(did string, now time.Time) bool {
 	return true
 }
 
+// failed forgets a fetch that did not succeed, so the account's next #sync
+// tries again (the rate limit still applies).
+func (g *resyncGate) failed(did string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.recent, did)
+}
+
 // resetEvents turns a fetched repository into events: a post event for
 // each post it holds (the newest MaxResetKeep), then one reset event that
 // tells the index which of the account's posts still exist. A post's event

@@ -150,3 +150,47 @@ func TestFirehoseSyncFetchFailuresAreSkipped(t *testing.T) {
 		t.Errorf("getRepo reached the loopback PDS %d times without being allowed", n)
 	}
 }
+
+// A fetch that failed does not count against the account: its next #sync
+// tries again at once.
+func TestFirehoseSyncRetriesAfterAFailedFetch(t *testing.T) {
+	relay := ingesttest.NewRelay()
+	defer relay.Close()
+	pds := ingesttest.NewPDS()
+	defer pds.Close()
+	alice := newAccount(t, "did:plc:alice")
+	if err := pds.Host(alice); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	var c collector
+	fh := newFirehose(t, relay, ingest.FirehoseOptions{
+		Metrics: ingest.NewMetrics(reg),
+		Resync:  resync.New(resync.Options{Directory: pds.Directory(), AllowNets: loopback}),
+	})
+	runSource(t, fh, 0, &c)
+	waitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
+	mustSeq(t)(relay.Create(alice, ingesttest.Post{RKey: "3kaaa", Text: "Outlook down"}))
+
+	pds.SetDown(true)
+	first := mustSeq(t)(relay.Sync(alice))
+	waitFor(t, "the first #sync", 5*time.Second, func() bool { return c.lastCursor() == first })
+	pds.SetDown(false)
+	second := mustSeq(t)(relay.Sync(alice))
+	waitFor(t, "the second #sync", 5*time.Second, func() bool { return c.lastCursor() == second })
+
+	var resets int
+	for _, ev := range c.events() {
+		if ev.Kind == ingest.KindReset {
+			resets++
+		}
+	}
+	if resets != 1 || pds.Fetches(alice.DID) != 2 {
+		t.Errorf("%d reset events after %d fetches, want 1 after 2", resets, pds.Fetches(alice.DID))
+	}
+	for outcome, want := range map[string]float64{"done": 1, "failed": 1, "skipped": 0} {
+		if got := metricValue(t, reg, "downsignal_ingest_resyncs_total", "source", "firehose", "outcome", outcome); got != want {
+			t.Errorf("resyncs_total{outcome=%s} = %v, want %v", outcome, got, want)
+		}
+	}
+}

@@ -18,6 +18,7 @@ type PDS struct {
 	mu       sync.Mutex
 	accounts map[string]*Account
 	fetches  map[string]int
+	down     bool
 }
 
 // NewPDS starts a PDS.
@@ -53,6 +54,13 @@ func (p *PDS) Host(a *Account) error {
 	return nil
 }
 
+// SetDown makes getRepo answer 503 Service Unavailable while down is true.
+func (p *PDS) SetDown(down bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = down
+}
+
 // Fetches counts the getRepo requests for did.
 func (p *PDS) Fetches(did string) int {
 	p.mu.Lock()
@@ -69,7 +77,12 @@ func (p *PDS) getRepo(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	a := p.accounts[did]
 	p.fetches[did]++
+	down := p.down
 	p.mu.Unlock()
+	if down {
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+		return
+	}
 	if a == nil {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
