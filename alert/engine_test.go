@@ -187,6 +187,26 @@ func TestMicrosoft365Incident(t *testing.T) {
 			t.Errorf("event %d: seq %d incident seq %d", i, ev.Seq, ev.Incident.Seq)
 		}
 	}
+	// The states as they were at each moment of the day, and now.
+	type stateAt struct {
+		at   time.Time
+		want string
+	}
+	cases := []stateAt{
+		{time.Time{}, ""},
+		{onset.Add(-time.Hour), ""},
+		{in.FiringAt, "firing"},
+		{in.ResolvedAt.Add(-time.Minute), "firing"},
+		{in.ResolvedAt, ""},
+	}
+	if in.FiringAt.After(in.PendingAt) {
+		cases = append(cases, stateAt{in.PendingAt, "pending"})
+	}
+	for _, tc := range cases {
+		if got := e.IncidentStates(context.Background(), tc.at)["Outlook"]; got != tc.want {
+			t.Errorf("Outlook at %v: %q, want %q", tc.at, got, tc.want)
+		}
+	}
 	t.Logf("lead time %v, resolved %v after onset, %d events, peak %d authors", in.FiringAt.Sub(onset), in.ResolvedAt.Sub(onset), len(evs), in.PeakAuthors)
 }
 

@@ -172,8 +172,10 @@ func (e *Engine) DeleteSilence(id string) (bool, error) {
 
 // IncidentStates maps each service in an open incident (its group and the
 // services whose reports crossed the firing level) to the incident's state,
-// firing over pending. Services in no open incident are absent.
-func (e *Engine) IncidentStates(context.Context) map[string]string {
+// firing over pending. Services in no open incident are absent. With a
+// non-zero at, the incidents are those pending or firing at that event
+// time, in the state they had then.
+func (e *Engine) IncidentStates(_ context.Context, at time.Time) map[string]string {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	out := make(map[string]string)
@@ -183,12 +185,16 @@ func (e *Engine) IncidentStates(context.Context) map[string]string {
 		}
 	}
 	for _, in := range e.st.incidents {
-		if in.State != Pending && in.State != Firing {
+		state := in.State
+		if !at.IsZero() {
+			state = in.stateAt(at)
+		}
+		if state != Pending && state != Firing {
 			continue
 		}
-		set(in.Service, in.State)
+		set(in.Service, state)
 		for _, s := range in.Services {
-			set(s, in.State)
+			set(s, state)
 		}
 	}
 	return out

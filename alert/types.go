@@ -205,3 +205,17 @@ func covers(silences []Silence, inc *Incident, t time.Time) bool {
 	}
 	return true
 }
+
+// stateAt is the state the incident had at event time t: "" before it
+// began, then pending, firing and resolved as they happened.
+func (in *Incident) stateAt(t time.Time) State {
+	switch {
+	case in.PendingAt.IsZero() || t.Before(in.PendingAt):
+		return ""
+	case !in.ResolvedAt.IsZero() && !t.Before(in.ResolvedAt):
+		return Resolved
+	case !in.FiringAt.IsZero() && !t.Before(in.FiringAt):
+		return Firing
+	}
+	return Pending
+}

@@ -1,6 +1,9 @@
 package alert
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestCountVoices(t *testing.T) {
 	long := "Discord is down AGAIN and nobody at that company cares. Boycott Discord today, delete the app"
@@ -45,4 +48,22 @@ func FuzzBandKeys(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestIncidentStateAt(t *testing.T) {
+	t0 := time.Date(2026, 1, 22, 19, 31, 0, 0, time.UTC)
+	in := &Incident{PendingAt: t0, FiringAt: t0.Add(2 * time.Minute), ResolvedAt: t0.Add(80 * time.Minute)}
+	for _, tc := range []struct {
+		at   time.Duration
+		want State
+	}{{-time.Second, ""}, {0, Pending}, {time.Minute, Pending}, {2 * time.Minute, Firing}, {79 * time.Minute, Firing}, {80 * time.Minute, Resolved}} {
+		if got := in.stateAt(t0.Add(tc.at)); got != tc.want {
+			t.Errorf("at onset%+v: %q, want %q", tc.at, got, tc.want)
+		}
+	}
+	// Pending that never fired, still open.
+	open := &Incident{PendingAt: t0}
+	if got := open.stateAt(t0.Add(time.Hour)); got != Pending {
+		t.Errorf("open pending incident: %q", got)
+	}
 }

@@ -347,7 +347,12 @@ func TestExportStreamsNDJSONAndCSV(t *testing.T) {
 }
 
 func TestTrendsTopAndServices(t *testing.T) {
-	f := newFixture(t, options{incidents: incidentsFunc(func(context.Context) map[string]string {
+	var askedAt []time.Time
+	f := newFixture(t, options{incidents: incidentsFunc(func(_ context.Context, at time.Time) map[string]string {
+		askedAt = append(askedAt, at)
+		if !at.IsZero() {
+			return nil
+		}
 		return map[string]string{"Microsoft Teams": "pending"}
 	})})
 	incident(f)
@@ -399,13 +404,33 @@ func TestTrendsTopAndServices(t *testing.T) {
 	if states["Outlook"] != "elevated" || states["Microsoft Teams"] != "pending" || states["Gmail"] != "normal" {
 		t.Errorf("service states: %v", states)
 	}
+	// The same before the outage began.
+	var then struct {
+		At       time.Time
+		Services []struct{ Name, State string }
+	}
+	f.get("/v1/services?at=2026-01-22T19:10:00Z", "/v1/services", &then)
+	for _, s := range then.Services {
+		if s.State != "normal" {
+			t.Errorf("at 19:10 %s is %s, want normal", s.Name, s.State)
+		}
+	}
+	want := time.Date(2026, 1, 22, 19, 10, 0, 0, time.UTC)
+	if !then.At.Equal(want) || len(askedAt) != 2 || !askedAt[0].IsZero() || !askedAt[1].Equal(want) {
+		t.Errorf("services at 19:10: at %v, incident states asked at %v", then.At, askedAt)
+	}
+	if code := f.get("/v1/services?at=yesterday", "/v1/services", nil); code != 400 {
+		t.Errorf("at=yesterday: %d, want 400", code)
+	}
 	f.get("/healthz", "/healthz", nil)
 	f.get("/v1/openapi.json", "/v1/openapi.json", nil)
 }
 
-type incidentsFunc func(context.Context) map[string]string
+type incidentsFunc func(context.Context, time.Time) map[string]string
 
-func (f incidentsFunc) IncidentStates(ctx context.Context) map[string]string { return f(ctx) }
+func (f incidentsFunc) IncidentStates(ctx context.Context, at time.Time) map[string]string {
+	return f(ctx, at)
+}
 
 func TestMiddleware(t *testing.T) {
 	f := newFixture(t, options{admin: "s3cret", rate: 1})

@@ -47,9 +47,11 @@ type Catalog interface {
 }
 
 // IncidentStates reports the alerting engine's incident state per service
-// name (pending, firing); services it does not list have none.
+// name (pending, firing): of the incidents open now when at is zero, else
+// of those pending or firing at that event time. Services it does not list
+// have none.
 type IncidentStates interface {
-	IncidentStates(ctx context.Context) map[string]string
+	IncidentStates(ctx context.Context, at time.Time) map[string]string
 }
 
 // Options configures the server.

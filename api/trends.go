@@ -160,15 +160,25 @@ type serviceState struct {
 // services: GET /v1/services
 func (s *Server) services(w http.ResponseWriter, r *http.Request) {
 	now := s.o.Now().UTC()
-	if _, err := newParams(r.URL, now); err != nil {
+	p, err := newParams(r.URL, now, "at")
+	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	levels := s.o.Searcher.ServiceLevels(now)
+	at, err := p.time("at")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	levelsAt := now
+	if !at.IsZero() {
+		levelsAt = at
+	}
+	levels := s.o.Searcher.ServiceLevels(levelsAt)
 	var incidents map[string]string
 	if s.o.Incidents != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		incidents = s.o.Incidents.IncidentStates(ctx)
+		incidents = s.o.Incidents.IncidentStates(ctx, at)
 		cancel()
 	}
 	out := []serviceState{}
@@ -184,5 +194,5 @@ func (s *Server) services(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, st)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"at": now, "services": out})
+	writeJSON(w, http.StatusOK, map[string]any{"at": levelsAt, "services": out})
 }
