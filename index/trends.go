@@ -295,7 +295,10 @@ func (r *TopRequest) check() error {
 // of the window's first minute, read from the minutes before it.
 func (s *state) window(minutes map[int64]*bucket, r TopRequest) Rising {
 	n := int64(r.Window / time.Minute)
-	hi := r.At.Unix() / 60
+	// The window ends with the minute under way at r.At, so a post counts
+	// the moment it is indexed, not once its minute is over; at a whole
+	// minute it is the n minutes before.
+	hi := floorDiv(r.At.Add(-time.Nanosecond).Unix(), 60) + 1
 	lo := hi - n
 	var rs Rising
 	var regs [hllM]uint8

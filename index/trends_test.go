@@ -117,6 +117,14 @@ func TestTrendBaselineAndTop(t *testing.T) {
 	if lv := x.ServiceLevels(spike.Add(-time.Hour)); lv["Teams"].State != "normal" {
 		t.Errorf("Teams an hour before: %+v, want normal", lv["Teams"])
 	}
+	// The minute under way counts: 30 seconds into the spike's first minute
+	// its 30 posts already show, at a whole minute only the minutes before.
+	if lv := x.ServiceLevels(spike.Add(30 * time.Second)); lv["Teams"].Posts != 14+30 || lv["Teams"].State != "elevated" {
+		t.Errorf("Teams 30 s into the spike: %+v, want 14 quiet posts and the spike minute's 30, elevated", lv["Teams"])
+	}
+	if lv := x.ServiceLevels(spike); lv["Teams"].Posts != 15 {
+		t.Errorf("Teams as the spike begins: %+v, want the 15 quiet posts before it", lv["Teams"])
+	}
 	// By code and by code with service share the counters.
 	byCode, _ := x.Trend(TrendRequest{Code: "HTTP 503", Service: "Microsoft 365", Since: spike, Until: at, Step: 5 * time.Minute})
 	if len(byCode) != 1 || byCode[0].Posts != 150 {
