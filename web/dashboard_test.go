@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -361,6 +362,26 @@ func TestDashboardDuringReplayedIncident(t *testing.T) {
 		b.noProblems(t, "silences")
 	})
 
+	t.Run("as of", func(t *testing.T) {
+		// The overview as it was a minute after the incident fired, and an
+		// hour before the complaints began.
+		var in struct {
+			FiringAt  time.Time `json:"firing_at"`
+			StartedAt time.Time `json:"started_at"`
+		}
+		p.getJSON(t, "/v1/incidents/"+url.PathEscape(incidentID), &in)
+		b.open(t, "#/?at="+url.QueryEscape(in.FiringAt.Add(time.Minute).Format(time.RFC3339)))
+		wait[bool](t, b, "the incident firing then", fmt.Sprintf(`!!document.querySelector('#h-open ~ .incidents a.incident-card.firing[data-incident=%q]') && document.querySelector('main h1').textContent.startsWith('As of')`, incidentID), 20*time.Second)
+		b.shot(t, "overview-as-of")
+		b.accessible(t, "overview as of a past time")
+		b.open(t, "#/?at="+url.QueryEscape(in.StartedAt.Add(-time.Hour).Format(time.RFC3339)))
+		wait[bool](t, b, "no incident an hour before", `(() => {
+			const h = document.querySelector('main h1');
+			return !!h && h.textContent.startsWith('As of') && !document.querySelector('.incident-card') && !!document.querySelector('#h-open ~ .empty');
+		})()`, 20*time.Second)
+		b.noProblems(t, "as of")
+	})
+
 	t.Run("keyboard", func(t *testing.T) {
 		b.open(t, "#/")
 		wait[bool](t, b, "the overview", `!!document.querySelector('.service-card')`, 20*time.Second)
@@ -396,7 +417,7 @@ func TestDashboardDuringReplayedIncident(t *testing.T) {
 		// Another ingest worker's posts arrive: Slack fails for many people.
 		produced := time.Now()
 		produce(t, p, slackComplaints(produced.UTC(), 30))
-		wait[bool](t, b, "Slack to appear without a reload", `!!document.querySelector('.service-card[data-service="Slack"]') && window.__sameDocument === true`, 75*time.Second)
+		wait[bool](t, b, "Slack to appear without a reload", `!!document.querySelector('.service-card[data-service="Slack"]') && window.__sameDocument === true`, 30*time.Second)
 		t.Logf("Slack is on the overview %v after its posts were produced", time.Since(produced).Round(time.Millisecond))
 		b.noProblems(t, "live update")
 	})

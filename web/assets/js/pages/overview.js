@@ -13,13 +13,36 @@ export default {
   nav: 'overview',
   title: 'Overview',
   async mount(root, ctx) {
+    // at=RFC 3339 shows the overview as it was then (a replay, a
+    // post-mortem); without it the page follows the clock.
+    const at = parseAt(ctx.params.get('at'));
     const draw = async (signal) => {
-      root.replaceChildren(await build(signal));
+      root.replaceChildren(await build(signal, at));
     };
     await draw(ctx.signal);
-    return { refresh: draw };
+    return at ? {} : { refresh: draw };
   },
 };
+
+function parseAt(v) {
+  if (!v) return null;
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+const HOUR = 3600e3;
+
+// stateAt is an incident's state at time t, as the detector recorded it.
+function stateAt(inc, t) {
+  const ms = (x) => (fmt.zero(x) ? null : Date.parse(x));
+  const pending = ms(inc.pending_at) ?? ms(inc.started_at);
+  const firing = ms(inc.firing_at);
+  const resolved = ms(inc.resolved_at);
+  if (pending === null || t < pending) return null;
+  if (resolved !== null && t >= resolved) return 'resolved';
+  if (firing !== null && t >= firing) return 'firing';
+  return 'pending';
+}
 
 // optional reads an endpoint that a process may not serve (incidents need
 // the detector): a 404 means "not here", not a failure.
@@ -32,19 +55,42 @@ async function optional(p) {
   }
 }
 
-async function build(signal) {
+async function build(signal, at) {
   const opt = { signal };
-  const [catalog, firing, pending, codes, latest, silences] = await Promise.all([
-    api.services(0),
-    optional(api.get('v1/incidents', { state: 'firing', limit: 50 }, opt)),
-    optional(api.get('v1/incidents', { state: 'pending', limit: 50 }, opt)),
-    api.get('v1/codes/top', { window: '1h', limit: 20 }, opt),
-    api.get('v1/search', { outage: 'only', since: '-1h', limit: 8 }, opt),
-    optional(api.get('v1/silences', {}, opt)),
-  ]);
-  const muted = activeSilences(silences);
-  const open = [...(firing ? firing.incidents : []), ...(pending ? pending.incidents : [])];
-  const detector = firing !== null;
+  const iso = at ? at.toISOString() : undefined;
+  const since = (ms) => (at ? new Date(at.getTime() - ms).toISOString() : `-${ms / HOUR}h`);
+  let open;
+  let detector;
+  let catalog, codes, latest, silences;
+  if (at) {
+    // Incidents of that time, in the state they had then.
+    let all;
+    [catalog, all, codes, latest, silences] = await Promise.all([
+      api.get('v1/services', { at: iso }, opt),
+      optional(api.get('v1/incidents', { since: iso, until: new Date(at.getTime() + 1000).toISOString(), limit: 500 }, opt)),
+      api.get('v1/codes/top', { window: '1h', limit: 20, at: iso }, opt),
+      api.get('v1/search', { outage: 'only', since: since(HOUR), until: iso, limit: 8 }, opt),
+      optional(api.get('v1/silences', {}, opt)),
+    ]);
+    detector = all !== null;
+    open = (all ? all.incidents : [])
+      .map((inc) => ({ ...inc, state: stateAt(inc, at.getTime()) }))
+      .filter((inc) => inc.state === 'firing' || inc.state === 'pending')
+      .sort((a, b) => stateRank(b.state) - stateRank(a.state));
+  } else {
+    let firing, pending;
+    [catalog, firing, pending, codes, latest, silences] = await Promise.all([
+      api.services(0),
+      optional(api.get('v1/incidents', { state: 'firing', limit: 50 }, opt)),
+      optional(api.get('v1/incidents', { state: 'pending', limit: 50 }, opt)),
+      api.get('v1/codes/top', { window: '1h', limit: 20 }, opt),
+      api.get('v1/search', { outage: 'only', since: '-1h', limit: 8 }, opt),
+      optional(api.get('v1/silences', {}, opt)),
+    ]);
+    detector = firing !== null;
+    open = [...(firing ? firing.incidents : []), ...(pending ? pending.incidents : [])];
+  }
+  const muted = at ? new Map() : activeSilences(silences);
 
   // A service's state is its own level (normal, elevated) or the state of
   // an open incident that names it, whichever is more urgent.
@@ -63,12 +109,12 @@ async function build(signal) {
 
   const shown = above.slice(0, MAX_CARDS);
   const trends = await Promise.all(shown.map((s) =>
-    api.get('v1/trends', { service: s.name, since: '-3h', step: '5m' }, opt).catch((e) => {
+    api.get('v1/trends', { service: s.name, since: since(3 * HOUR), until: iso, step: '5m' }, opt).catch((e) => {
       if (api.isAbort(e)) throw e;
       return null;
     })));
   let quiet = null;
-  if (!above.length) quiet = await api.get('v1/trends/top', { window: '15m', limit: 5 }, opt);
+  if (!above.length) quiet = await api.get('v1/trends/top', { window: '15m', limit: 5, at: iso }, opt);
 
   const parents = new Map(catalog.services.map((s) => [s.id, s.name]));
   const topCode = (name) => (codes.codes || []).find((c) => (c.services || []).includes(name));
@@ -78,27 +124,28 @@ async function build(signal) {
   return h('div', null,
     h('div', { class: 'page-head' },
       h('div', null,
-        h('h1', null, 'Right now'),
-        h('p', { class: 'sub' }, 'Services people report as failing, measured over the last 15 minutes against their normal level.')),
+        h('h1', null, at ? ['As of ', h('time', { datetime: iso }, fmt.dateTime(at))] : 'Right now'),
+        h('p', { class: 'sub' }, `Services people report as failing, measured over the 15 minutes before ${at ? 'then' : 'now'} against their normal level.`)),
+      asOfPicker(at),
     ),
     h('div', { class: 'summary', role: 'group', 'aria-label': 'Summary' },
       stat(open.filter((i) => i.state === 'firing').length, 'incidents firing', 'firing'),
       stat(open.filter((i) => i.state === 'pending').length, 'incidents pending', 'pending'),
       stat(above.length, above.length === 1 ? 'service above normal' : 'services above normal', above.length ? 'elevated' : 'ok'),
-      stat(latest.total, 'outage reports in the last hour', ''),
+      stat(latest.total, at ? 'outage reports in the hour before' : 'outage reports in the last hour', ''),
     ),
 
     h('section', { 'aria-labelledby': 'h-open' },
       h('h2', { id: 'h-open' }, 'Open incidents'),
       !detector ? empty('Incident detection does not run in this process.')
-        : open.length ? h('div', { class: 'incidents' }, open.map((inc) => incidentCard(inc, silenced(inc, muted))))
+        : open.length ? h('div', { class: 'incidents' }, open.map((inc) => incidentCard(inc, silenced(inc, muted), at)))
           : empty('No open incidents.'),
     ),
 
     h('section', { 'aria-labelledby': 'h-above' },
       h('h2', { id: 'h-above' }, 'Above normal'),
       above.length
-        ? h('div', { class: 'services', id: 'above-normal' }, shown.map((s, i) => serviceCard(s, trends[i], topCode(s.name), parents, muted.get(s.name) || muted.get(parents.get(s.parent)))))
+        ? h('div', { class: 'services', id: 'above-normal' }, shown.map((s, i) => serviceCard(s, trends[i], topCode(s.name), parents, muted.get(s.name) || muted.get(parents.get(s.parent)), at)))
         : quietPanel(quiet),
       above.length > MAX_CARDS
         ? h('p', { class: 'muted' }, 'Also above normal: ', above.slice(MAX_CARDS).map((s, i) => [i ? ', ' : '', h('a', { href: serviceLink(s.name) }, s.name)]))
@@ -109,10 +156,10 @@ async function build(signal) {
       h('section', { 'aria-labelledby': 'h-say' },
         h('h2', { id: 'h-say' }, 'What people say'),
         posts(latest.hits),
-        latest.total > latest.hits.length ? h('p', null, h('a', { href: link(['search'], { outage: 'only', since: '-1h' }) }, `All ${fmt.int(latest.total)} reports of the last hour`)) : null,
+        latest.total > latest.hits.length ? h('p', null, h('a', { href: link(['search'], { outage: 'only', since: since(HOUR), until: iso }) }, `All ${fmt.int(latest.total)} reports of ${at ? 'that' : 'the last'} hour`)) : null,
       ),
       h('section', { 'aria-labelledby': 'h-codes' },
-        h('h2', { id: 'h-codes' }, 'Error codes quoted (last hour)'),
+        h('h2', { id: 'h-codes' }, at ? 'Error codes quoted (the hour before)' : 'Error codes quoted (last hour)'),
         codesTable(codes.codes || []),
       ),
     ),
@@ -123,13 +170,14 @@ function stat(n, label, cls) {
   return h('div', { class: ['stat', cls] }, h('div', { class: 'n' }, fmt.int(n)), h('div', { class: 'l' }, label));
 }
 
-function incidentCard(inc, silence) {
-  const since = fmt.zero(inc.firing_at) ? inc.started_at : inc.firing_at;
+function incidentCard(inc, silence, at) {
+  const since = fmt.zero(inc.firing_at) || inc.state === 'pending' ? inc.started_at : inc.firing_at;
+  const now = at ? at.getTime() : Date.now();
   return h('a', { class: ['incident-card', inc.state], href: link(['incidents', inc.id]), 'data-incident': inc.id },
     h('div', null, badge(inc.state), ' ', h('span', { class: 'muted small' }, `${inc.severity || ''} · ${inc.confidence || ''} confidence`)),
     h('div', { class: 'title' }, inc.title || inc.service),
     h('div', { class: 'meta' },
-      `${inc.state === 'firing' ? 'Firing' : 'Pending'} for ${fmt.duration(Date.now() - fmt.toDate(since).getTime())}`,
+      `${inc.state === 'firing' ? 'Firing' : 'Pending'} for ${fmt.duration(now - fmt.toDate(since).getTime())}`,
       ` · peak ${fmt.int(inc.peak_authors)} people per window · ${fmt.int(inc.reports)} reports`),
     (inc.services || []).length ? h('div', { class: 'meta' }, 'Affects ', inc.services.join(', ')) : null,
     (inc.top_codes || []).length ? h('div', { class: 'meta' }, 'Quoted: ', inc.top_codes.slice(0, 3).map((c, i) => [i ? ', ' : '', h('code', null, c.code)])) : null,
@@ -137,7 +185,7 @@ function incidentCard(inc, silence) {
   );
 }
 
-function serviceCard(s, trend, code, parents, silence) {
+function serviceCard(s, trend, code, parents, silence, at) {
   const points = trend ? trend.points : [];
   const peak = points.reduce((m, p) => Math.max(m, p.posts), 0);
   const label = `${s.name}: outage posts per 5 minutes over the last 3 hours, peak ${peak}; the band is the normal range.`;
@@ -147,7 +195,7 @@ function serviceCard(s, trend, code, parents, silence) {
       badge(s.state)),
     s.parent || s.category ? h('div', { class: 'muted small' }, [parents.get(s.parent), s.category].filter(Boolean).join(' · ')) : null,
     sparkline(points, label),
-    h('div', { class: 'spark-axis', 'aria-hidden': 'true' }, h('span', null, '3 h ago'), h('span', null, 'now')),
+    h('div', { class: 'spark-axis', 'aria-hidden': 'true' }, h('span', null, '3 h before'), h('span', null, at ? fmt.time(at) : 'now')),
     h('div', { class: 'nums' },
       h('span', null, h('b', null, fmt.int(s.authors)), ' people'),
       h('span', null, h('b', null, fmt.int(s.posts)), ' reports'),
@@ -180,4 +228,21 @@ function codesTable(codes) {
       h('td', { class: 'num' }, fmt.int(c.mentions || c.posts)),
     ))),
   );
+}
+
+// asOfPicker shows the overview at another time: a replayed day, the
+// minutes of a past incident.
+function asOfPicker(at) {
+  const toLocalInput = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
+  const input = h('input', { type: 'datetime-local', id: 'as-of', value: toLocalInput(at || new Date()) });
+  const go = (e) => {
+    e.preventDefault();
+    const d = new Date(input.value);
+    if (Number.isNaN(d.getTime())) return;
+    location.hash = link([], { at: d.toISOString() });
+  };
+  return h('form', { class: 'toolbar', onsubmit: go, 'aria-label': 'Show the overview at another time' },
+    h('label', { class: 'field' }, h('span', null, 'As of'), input),
+    h('button', { type: 'submit' }, 'Show'),
+    at ? h('a', { class: 'button', href: link([]) }, 'Now') : null);
 }
