@@ -379,6 +379,15 @@ func TestDashboardDuringReplayedIncident(t *testing.T) {
 			const h = document.querySelector('main h1');
 			return !!h && h.textContent.startsWith('As of') && !document.querySelector('.incident-card') && !!document.querySelector('#h-open ~ .empty');
 		})()`, 20*time.Second)
+		// A live page does not rebuild under someone typing a time.
+		b.open(t, "#/")
+		wait[bool](t, b, "the live overview", `!!document.getElementById('as-of') && document.querySelector('main h1').textContent === 'Right now'`, 20*time.Second)
+		eval[chromedp.Void](t, b, `(() => { const i = document.getElementById('as-of'); i.focus(); i.value = '2026-01-22T19:45'; })()`)
+		time.Sleep(7 * time.Second) // longer than the 5 s refresh
+		if v := eval[string](t, b, `document.activeElement.id + ' ' + document.getElementById('as-of').value`); v != "as-of 2026-01-22T19:45" {
+			t.Errorf("after a refresh period the field holds %q, want the typed time, still focused", v)
+		}
+		eval[chromedp.Void](t, b, `document.activeElement.blur()`)
 		b.noProblems(t, "as of")
 	})
 

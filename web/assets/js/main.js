@@ -99,6 +99,10 @@ async function refresh() {
     return;
   }
   if (!current || !current.handle || !current.handle.refresh || refreshing) return;
+  // Someone typing into a field of the page keeps what they typed: the
+  // next refresh comes once they leave it.
+  const el = document.activeElement;
+  if (el && main.contains(el) && el.matches('input, select, textarea')) return;
   refreshing = true;
   const c = current;
   const focus = focusedPlace();
