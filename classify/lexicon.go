@@ -124,7 +124,7 @@ var lexicon = []cueSet{
 	{cueOther, 4, 0, "stromausfall|runterladen|herunterladen|gesunken"},
 	{cueTech, 1, 0, "die app|app|webseite|seite|server|konto|login|mails|postfach|nachrichten|besprechung|meeting|uberweisung|netz|internet|dsl|kabel|wlan|handy|bestellung"},
 	{cueNow, 1, 0, "mal wieder|schon wieder|gerade|seit|heute|immer noch"},
-	{cuePlanned, 3, 0, "wartungsarbeiten|geplante wartung|wartungsfenster|wird nicht erreichbar sein|nicht erreichbar sein wird|wird nicht verfugbar sein"},
+	{cuePlanned, 3, 0, "geplante wartung|wartungsfenster|wird nicht erreichbar sein|nicht erreichbar sein wird|wird nicht verfugbar sein|geplante wartungsarbeiten|wegen wartungsarbeiten"},
 
 	// ------------------------------------------------------------ Japanese
 	{cueOutage, 3, 0, "落ちてる|落ちた|落ちてます|鯖落ち|サーバー落ち|障害|通信障害|大規模障害|障害発生|システム障害|死んでる|全滅|サーバーダウン|圏外|止まってる|復旧作業中|復旧中|繋がらない|つながらない|接続できない|直らない|復旧しない|戻らない|死んでて|死んだ|止まった|止まってる"},
