@@ -17,28 +17,49 @@ import (
 
 var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 
+// syncWorld is a relay and a PDS hosting alice on loopback.
+type syncWorld struct {
+	relay *ingesttest.Relay
+	pds   *ingesttest.PDS
+	alice *ingesttest.Account
+}
+
+func newSyncWorld(t *testing.T) *syncWorld {
+	t.Helper()
+	w := &syncWorld{relay: ingesttest.NewRelay(), pds: ingesttest.NewPDS(), alice: newAccount(t, "did:plc:alice")}
+	t.Cleanup(w.relay.Close)
+	t.Cleanup(w.pds.Close)
+	if err := w.pds.Host(w.alice); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// follow runs a firehose with resync options o against the relay, from its
+// current seq, until t ends, collecting into c; it returns the registry of
+// the firehose's metrics.
+func (w *syncWorld) follow(t *testing.T, o resync.Options, c *collector) *prometheus.Registry {
+	t.Helper()
+	if o.Directory == nil {
+		o.Directory = w.pds.Directory()
+	}
+	reg := prometheus.NewRegistry()
+	fh := newFirehose(t, w.relay, ingest.FirehoseOptions{Metrics: ingest.NewMetrics(reg), Resync: resync.New(o)})
+	runSource(t, fh, w.relay.Seq(), c)
+	waitFor(t, "a client", 5*time.Second, func() bool { return w.relay.Clients() == 1 })
+	return reg
+}
+
 // A #sync says an account's repository changed in a way no commit
 // described (here: a post removed silently, as an import or a migration
 // can). The firehose fetches the repository from the account's PDS, emits
 // the posts it holds and a reset event listing them, all at the #sync's
 // position; a second #sync soon after is not fetched again.
 func TestFirehoseSyncFetchesTheRepository(t *testing.T) {
-	relay := ingesttest.NewRelay()
-	defer relay.Close()
-	pds := ingesttest.NewPDS()
-	defer pds.Close()
-	alice := newAccount(t, "did:plc:alice")
-	if err := pds.Host(alice); err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
+	w := newSyncWorld(t)
+	relay, pds, alice := w.relay, w.pds, w.alice
 	var c collector
-	fh := newFirehose(t, relay, ingest.FirehoseOptions{
-		Metrics: ingest.NewMetrics(reg),
-		Resync:  resync.New(resync.Options{Directory: pds.Directory(), AllowNets: loopback, Verify: true}),
-	})
-	runSource(t, fh, 0, &c)
-	waitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
+	reg := w.follow(t, resync.Options{AllowNets: loopback, Verify: true}, &c)
 
 	created := time.Date(2026, 1, 22, 19, 31, 0, 0, time.UTC)
 	for i, rkey := range []string{"3kaaa", "3kbbb", "3kccc"} {
@@ -103,14 +124,8 @@ func TestFirehoseSyncFetchesTheRepository(t *testing.T) {
 // network, an account the PDS does not know) is counted and skipped; the
 // stream goes on.
 func TestFirehoseSyncFetchFailuresAreSkipped(t *testing.T) {
-	relay := ingesttest.NewRelay()
-	defer relay.Close()
-	pds := ingesttest.NewPDS()
-	defer pds.Close()
-	alice := newAccount(t, "did:plc:alice")
-	if err := pds.Host(alice); err != nil {
-		t.Fatal(err)
-	}
+	w := newSyncWorld(t)
+	relay, pds, alice := w.relay, w.pds, w.alice
 	for _, tc := range []struct {
 		name  string
 		allow []netip.Prefix
@@ -120,14 +135,8 @@ func TestFirehoseSyncFetchFailuresAreSkipped(t *testing.T) {
 		{"unknown account", loopback, "did:plc:nobody"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			reg := prometheus.NewRegistry()
 			var c collector
-			fh := newFirehose(t, relay, ingest.FirehoseOptions{
-				Metrics: ingest.NewMetrics(reg),
-				Resync:  resync.New(resync.Options{Directory: pds.Directory(), AllowNets: tc.allow}),
-			})
-			r := runSource(t, fh, relay.Seq(), &c)
-			waitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
+			reg := w.follow(t, resync.Options{AllowNets: tc.allow}, &c)
 			a := alice
 			if tc.did != alice.DID {
 				a = newAccount(t, tc.did)
@@ -135,7 +144,6 @@ func TestFirehoseSyncFetchFailuresAreSkipped(t *testing.T) {
 			mustSeq(t)(relay.Sync(a))
 			last := mustSeq(t)(relay.Create(alice, ingesttest.Post{RKey: "3k" + strings.ReplaceAll(tc.name, " ", ""), Text: "still flowing"}))
 			waitFor(t, "the post after the #sync", 5*time.Second, func() bool { return c.lastCursor() == last })
-			r.stop()
 			for _, ev := range c.events() {
 				if ev.Kind == ingest.KindReset {
 					t.Errorf("reset event %+v from a failed fetch", ev)
@@ -154,22 +162,10 @@ func TestFirehoseSyncFetchFailuresAreSkipped(t *testing.T) {
 // A fetch that failed does not count against the account: its next #sync
 // tries again at once.
 func TestFirehoseSyncRetriesAfterAFailedFetch(t *testing.T) {
-	relay := ingesttest.NewRelay()
-	defer relay.Close()
-	pds := ingesttest.NewPDS()
-	defer pds.Close()
-	alice := newAccount(t, "did:plc:alice")
-	if err := pds.Host(alice); err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
+	w := newSyncWorld(t)
+	relay, pds, alice := w.relay, w.pds, w.alice
 	var c collector
-	fh := newFirehose(t, relay, ingest.FirehoseOptions{
-		Metrics: ingest.NewMetrics(reg),
-		Resync:  resync.New(resync.Options{Directory: pds.Directory(), AllowNets: loopback}),
-	})
-	runSource(t, fh, 0, &c)
-	waitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
+	reg := w.follow(t, resync.Options{AllowNets: loopback}, &c)
 	mustSeq(t)(relay.Create(alice, ingesttest.Post{RKey: "3kaaa", Text: "Outlook down"}))
 
 	pds.SetDown(true)
