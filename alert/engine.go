@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -362,17 +361,10 @@ func (e *Engine) applyOne(tx *bolt.Tx, d *dirty, sig *classify.Signal) error {
 		// The account's repository no longer holds some posts: those still
 		// in the recent window stop counting, as deletes would. Older ones
 		// only shaped baselines.
-		keep := make(map[string]bool, len(ev.Keep))
-		for _, k := range ev.Keep {
-			keep[k] = true
-		}
+		drops := ev.ResetDrops()
 		var gone []string
 		for _, rp := range st.recent {
-			if rp.Author != ev.DID {
-				continue
-			}
-			rkey := rp.URI[strings.LastIndexByte(rp.URI, '/')+1:]
-			if !keep[rkey] && (ev.KeepFrom == "" || rkey >= ev.KeepFrom) {
+			if rp.Author == ev.DID && drops(rp.URI) {
 				gone = append(gone, rp.URI)
 			}
 		}

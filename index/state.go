@@ -494,12 +494,12 @@ func (s *state) plan(changes []change, authorDocs authorDocsFunc, now time.Time)
 				if err != nil {
 					return fmt.Errorf("posts of %s: %w", ev.DID, err)
 				}
-				refs = dedupRefs(append(refs, batchDocs[ev.DID]...))
-				gone := goneAfterReset(refs, ev)
+				drops := ev.ResetDrops()
+				gone := slices.DeleteFunc(dedupRefs(append(refs, batchDocs[ev.DID]...)), func(r docRef) bool { return !drops(r.uri) })
 				if len(gone) == 0 {
 					continue
 				}
-				batchDocs[ev.DID] = slices.DeleteFunc(batchDocs[ev.DID], func(r docRef) bool { return slices.Contains(gone, r) })
+				batchDocs[ev.DID] = slices.DeleteFunc(batchDocs[ev.DID], func(r docRef) bool { return drops(r.uri) })
 				if err := removeDocs(ch, gone, live); err != nil {
 					return err
 				}
@@ -577,24 +577,6 @@ func batchEnd(changes []change, offsets map[int]int64) map[int]int64 {
 
 func sortedDays(days map[int32]bool) []int32 {
 	return slices.Sorted(maps.Keys(days))
-}
-
-// goneAfterReset returns the posts a reset event says no longer exist: the
-// account's posts not in its Keep list, among those at or after KeepFrom.
-func goneAfterReset(refs []docRef, ev *ingest.Event) []docRef {
-	keep := make(map[string]bool, len(ev.Keep))
-	for _, k := range ev.Keep {
-		keep[k] = true
-	}
-	var gone []docRef
-	for _, r := range refs {
-		rkey := r.uri[strings.LastIndexByte(r.uri, '/')+1:]
-		if keep[rkey] || (ev.KeepFrom != "" && rkey < ev.KeepFrom) {
-			continue
-		}
-		gone = append(gone, r)
-	}
-	return gone
 }
 
 func dedupRefs(refs []docRef) []docRef {

@@ -134,6 +134,21 @@ func (e *Event) Validate() error {
 	return nil
 }
 
+// ResetDrops returns, for a reset event, whether a post of the account
+// (by at-URI) is gone: not in Keep, and at or after KeepFrom when Keep was
+// cut to the newest. The Keep set is built once, here.
+func (e *Event) ResetDrops() func(uri string) bool {
+	keep := make(map[string]bool, len(e.Keep))
+	for _, k := range e.Keep {
+		keep[k] = true
+	}
+	from := e.KeepFrom
+	return func(uri string) bool {
+		rkey := uri[strings.LastIndexByte(uri, '/')+1:]
+		return !keep[rkey] && (from == "" || rkey >= from)
+	}
+}
+
 // Marshal encodes the event for Kafka.
 func (e *Event) Marshal() ([]byte, error) { return json.Marshal(e) }
 

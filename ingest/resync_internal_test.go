@@ -73,3 +73,21 @@ func TestResetEventsTruncateToTheNewestPosts(t *testing.T) {
 		t.Fatalf("bad key: %v %+v", errs, evs)
 	}
 }
+
+func TestResetDrops(t *testing.T) {
+	uri := func(rkey string) string { return PostURI("did:plc:alice", rkey) }
+	whole := Event{Kind: KindReset, Keep: []string{"3kb", "3kd"}}
+	cut := Event{Kind: KindReset, Keep: []string{"3kd", "3kc"}, KeepFrom: "3kc"}
+	for _, tc := range []struct {
+		ev   *Event
+		rkey string
+		want bool
+	}{
+		{&whole, "3ka", true}, {&whole, "3kb", false}, {&whole, "3kc", true}, {&whole, "3kd", false},
+		{&cut, "3ka", false}, {&cut, "3kb", false}, {&cut, "3kc", false}, {&cut, "3kd", false}, {&cut, "3ke", true},
+	} {
+		if got := tc.ev.ResetDrops()(uri(tc.rkey)); got != tc.want {
+			t.Errorf("keep %v from %q: drops %s = %v, want %v", tc.ev.Keep, tc.ev.KeepFrom, tc.rkey, got, tc.want)
+		}
+	}
+}
