@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/downsignal/downsignal/alert"
-	"github.com/downsignal/downsignal/classify"
+	"github.com/downsignal/downsignal/catalog"
+	"github.com/downsignal/downsignal/detect"
 	"github.com/downsignal/downsignal/webhook"
 )
 
@@ -19,7 +19,7 @@ import (
 func alertServer(t *testing.T, token string) *Server {
 	t.Helper()
 	dir := t.TempDir()
-	e, err := alert.Open(alert.Options{Path: filepath.Join(dir, "alerts.db")})
+	e, err := detect.Open(detect.Options{Path: filepath.Join(dir, "alerts.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,11 +30,11 @@ func alertServer(t *testing.T, token string) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	clf, err := classify.New()
+	cat, err := catalog.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Options{Addr: "127.0.0.1:0", Catalog: clf.Catalog(), Alerts: e, Webhooks: d, AdminToken: token,
+	s, err := New(Options{Addr: "127.0.0.1:0", Catalog: cat, Alerts: e, Webhooks: d, AdminToken: token,
 		Now: func() time.Time { return time.Date(2026, 1, 22, 20, 0, 0, 0, time.UTC) }})
 	if err != nil {
 		t.Fatal(err)

@@ -15,12 +15,11 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/segmentio/kafka-go"
 
 	"github.com/downsignal/downsignal/api"
-	"github.com/downsignal/downsignal/classify"
+	"github.com/downsignal/downsignal/catalog"
 	"github.com/downsignal/downsignal/index"
-	"github.com/downsignal/downsignal/ingest"
+	"github.com/downsignal/downsignal/record"
 )
 
 // now is the API's clock: 22 Jan 2026, 15:00 ET, half an hour into the
@@ -28,12 +27,11 @@ import (
 var now = time.Date(2026, 1, 22, 20, 0, 0, 0, time.UTC)
 
 type fixture struct {
-	t     *testing.T
-	x     *index.Index
-	stage *index.Stage
-	base  string
-	next  int64
-	doc   *openapi3.T
+	t    *testing.T
+	x    *index.Index
+	base string
+	next int64
+	doc  *openapi3.T
 }
 
 type options struct {
@@ -48,18 +46,14 @@ func newFixture(t *testing.T, o options) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stage, err := index.NewStage(x, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clf, err := classify.New()
+	cat, err := catalog.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o.rate == 0 {
 		o.rate = -1
 	}
-	srv, err := api.New(api.Options{Addr: "127.0.0.1:0", Searcher: x, Catalog: clf.Catalog(), Now: func() time.Time { return now },
+	srv, err := api.New(api.Options{Addr: "127.0.0.1:0", Searcher: x, Catalog: cat, Now: func() time.Time { return now },
 		AdminToken: o.admin, RateLimit: o.rate, RateBurst: 3, Incidents: o.incidents})
 	if err != nil {
 		t.Fatal(err)
@@ -85,22 +79,27 @@ func newFixture(t *testing.T, o options) *fixture {
 	if err := doc.Validate(context.Background()); err != nil {
 		t.Fatalf("openapi document invalid: %v", err)
 	}
-	return &fixture{t: t, x: x, stage: stage, base: "http://" + srv.Addr(), doc: doc}
+	return &fixture{t: t, x: x, base: "http://" + srv.Addr(), doc: doc}
 }
 
-// index feeds signals through the index stage as Kafka records.
-func (f *fixture) index(sigs ...classify.Signal) {
+// index feeds signals to the index as the consumer hands them over:
+// encoded, decoded, at the next offsets of partition 0.
+func (f *fixture) index(sigs ...record.Signal) {
 	f.t.Helper()
-	var msgs []kafka.Message
+	var batch []record.Delivery[record.Signal]
 	for _, s := range sigs {
 		b, err := json.Marshal(s)
 		if err != nil {
 			f.t.Fatal(err)
 		}
-		msgs = append(msgs, kafka.Message{Partition: 0, Offset: f.next, Value: b})
+		v, err := record.DecodeSignal(b)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		batch = append(batch, record.Delivery[record.Signal]{Position: record.Position{Offset: f.next}, Value: v})
 		f.next++
 	}
-	if err := f.stage.Handle(context.Background(), msgs); err != nil {
+	if err := f.x.Handle(context.Background(), batch); err != nil {
 		f.t.Fatal(err)
 	}
 }
@@ -152,23 +151,23 @@ func (f *fixture) checkSchema(template string, status int, body []byte) {
 	}
 }
 
-func signal(did, rkey string, at time.Time, text string, res *classify.Result) classify.Signal {
+func signal(did, rkey string, at time.Time, text string, res *record.Result) record.Signal {
 	if res == nil {
-		res = &classify.Result{Intent: "none", Services: []classify.ServiceHit{}, ErrorCodes: []classify.ErrorCode{}}
+		res = &record.Result{Intent: "none", Services: []record.ServiceHit{}, ErrorCodes: []record.ErrorCode{}}
 	}
-	return classify.Signal{V: 1, Event: ingest.Event{V: 1, Kind: ingest.KindPost, DID: did,
+	return record.Signal{V: 1, Event: record.Event{V: 1, Kind: record.KindPost, DID: did,
 		URI: "at://" + did + "/app.bsky.feed.post/" + rkey, Time: at, CreatedAt: at, Text: text, Langs: []string{"en"}, Source: "replay"},
 		Result: res}
 }
 
-func outlook(code, region string) *classify.Result {
-	r := &classify.Result{Outage: true, Score: 0.85, Intent: "outage", ErrorCodes: []classify.ErrorCode{},
-		Services: []classify.ServiceHit{{ID: "outlook", Name: "Outlook", Parent: "Microsoft 365", Category: "email", Matched: "Outlook"}}}
+func outlook(code, region string) *record.Result {
+	r := &record.Result{Outage: true, Score: 0.85, Intent: "outage", ErrorCodes: []record.ErrorCode{},
+		Services: []record.ServiceHit{{ID: "outlook", Name: "Outlook", Parent: "Microsoft 365", Category: "email", Matched: "Outlook"}}}
 	if code != "" {
-		r.ErrorCodes = append(r.ErrorCodes, classify.ErrorCode{Code: code, Family: "smtp", Meaning: "temporary server error, try again later"})
+		r.ErrorCodes = append(r.ErrorCodes, record.ErrorCode{Code: code, Family: "smtp", Meaning: "temporary server error, try again later"})
 	}
 	if region != "" {
-		r.Regions = []classify.Region{{Name: region, Kind: "city", Code: "US-IL"}}
+		r.Regions = []record.Region{{Name: region, Kind: "city", Code: "US-IL"}}
 	}
 	return r
 }
@@ -182,13 +181,13 @@ type searchBody struct {
 
 // The incident: normal chatter for an hour, then Outlook reports from
 // 14:30 ET, some from Chicago quoting 451 4.3.2.
-func incident(f *fixture) []classify.Signal {
-	var sigs []classify.Signal
+func incident(f *fixture) []record.Signal {
+	var sigs []record.Signal
 	start := now.Add(-90 * time.Minute)
 	for m := range 60 {
 		sigs = append(sigs, signal(fmt.Sprintf("did:plc:calm%d", m%7), fmt.Sprintf("3c%03d", m), start.Add(time.Duration(m)*time.Minute),
-			"Outlook calendar is handy", &classify.Result{Intent: "none", ErrorCodes: []classify.ErrorCode{},
-				Services: []classify.ServiceHit{{ID: "outlook", Name: "Outlook", Parent: "Microsoft 365", Matched: "Outlook"}}}))
+			"Outlook calendar is handy", &record.Result{Intent: "none", ErrorCodes: []record.ErrorCode{},
+				Services: []record.ServiceHit{{ID: "outlook", Name: "Outlook", Parent: "Microsoft 365", Matched: "Outlook"}}}))
 	}
 	onset := now.Add(-30 * time.Minute) // 14:30 ET
 	for i := range 40 {

@@ -15,6 +15,7 @@
 // token that every state-changing method needs) and the server's
 // lifecycle. It does not know how posts are stored: it talks to small
 // interfaces that package index satisfies, resolves service names through
-// the classifier's catalog, and takes incident states from the alerting
-// engine through the optional IncidentStates interface.
+// the service catalog (package catalog, not the classifier), and takes
+// incident states from the detector through the optional IncidentStates
+// interface.
 package api

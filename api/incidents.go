@@ -8,15 +8,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/downsignal/downsignal/alert"
+	"github.com/downsignal/downsignal/detect"
 )
 
 // Alerts serves incidents and silences (package alert's Engine).
 type Alerts interface {
-	Incidents(f alert.Filter) []alert.Incident
-	Incident(id string) (alert.Incident, bool)
-	AddSilence(s alert.Silence, now time.Time) (alert.Silence, error)
-	Silences() []alert.Silence
+	Incidents(f detect.Filter) []detect.Incident
+	Incident(id string) (detect.Incident, bool)
+	AddSilence(s detect.Silence, now time.Time) (detect.Silence, error)
+	Silences() []detect.Silence
 	DeleteSilence(id string) (bool, error)
 }
 
@@ -34,7 +34,7 @@ func (s *Server) alertRoutes(mux *http.ServeMux) {
 }
 
 type incidentsResponse struct {
-	Incidents []alert.Incident `json:"incidents"`
+	Incidents []detect.Incident `json:"incidents"`
 }
 
 // incidents: GET /v1/incidents?state=&service=&since=&until=&limit=
@@ -44,13 +44,13 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	var f alert.Filter
+	var f detect.Filter
 	if st := p.str("state"); st != "" {
-		if !alert.ValidState(st) {
+		if !detect.ValidState(st) {
 			writeError(w, http.StatusBadRequest, "state="+quote(st)+": want pending, firing or resolved")
 			return
 		}
-		f.State = alert.State(st)
+		f.State = detect.State(st)
 	}
 	if name := p.str("service"); name != "" {
 		svc, ok := s.lookup(name)
@@ -71,7 +71,7 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 	}
 	list := s.o.Alerts.Incidents(f)
 	if list == nil {
-		list = []alert.Incident{}
+		list = []detect.Incident{}
 	}
 	writeJSON(w, http.StatusOK, incidentsResponse{Incidents: list})
 }
@@ -92,7 +92,7 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
 }
 
 type silencesResponse struct {
-	Silences []alert.Silence `json:"silences"`
+	Silences []detect.Silence `json:"silences"`
 }
 
 func (s *Server) silences(w http.ResponseWriter, r *http.Request) {
@@ -135,8 +135,8 @@ func (s *Server) createSilence(w http.ResponseWriter, r *http.Request) {
 		}
 		req.EndsAt = req.StartsAt.Add(d)
 	}
-	sil, err := s.o.Alerts.AddSilence(alert.Silence{Service: svc, StartsAt: req.StartsAt, EndsAt: req.EndsAt, Comment: req.Comment}, now)
-	if errors.Is(err, alert.ErrBadSilence) {
+	sil, err := s.o.Alerts.AddSilence(detect.Silence{Service: svc, StartsAt: req.StartsAt, EndsAt: req.EndsAt, Comment: req.Comment}, now)
+	if errors.Is(err, detect.ErrBadSilence) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}

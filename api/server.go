@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/downsignal/downsignal/classify"
+	"github.com/downsignal/downsignal/catalog"
 	"github.com/downsignal/downsignal/index"
 )
 
@@ -42,8 +42,8 @@ type TrendReader interface {
 
 // Catalog resolves a service name, ID or alias to the catalog's entry.
 type Catalog interface {
-	Lookup(nameOrAlias string) (classify.Service, bool)
-	Services() []classify.Service
+	Lookup(nameOrAlias string) (catalog.Service, bool)
+	Services() []catalog.Service
 }
 
 // IncidentStates reports the alerting engine's incident state per service

@@ -2,18 +2,17 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/downsignal/downsignal/alert"
 	"github.com/downsignal/downsignal/api"
 	"github.com/downsignal/downsignal/broker"
+	"github.com/downsignal/downsignal/detect"
+	"github.com/downsignal/downsignal/record"
 	"github.com/downsignal/downsignal/webhook"
 )
 
@@ -26,10 +25,10 @@ func (a *App) buildAlerts(ctx context.Context) error {
 		return fmt.Errorf("alerts dir: %w", err)
 	}
 	var err error
-	a.alerts, err = alert.Open(alert.Options{
+	a.alerts, err = detect.Open(detect.Options{
 		Path:    filepath.Join(dir, "alerts.db"),
 		Logger:  logger,
-		Metrics: alert.NewMetrics(a.o.Registry),
+		Metrics: detect.NewMetrics(a.o.Registry),
 		EndOffsets: func() (map[int]int64, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
@@ -39,15 +38,12 @@ func (a *App) buildAlerts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	stage, err := alert.NewStage(a.alerts, logger)
-	if err != nil {
-		return err
-	}
 	group := a.o.AlertGroup
 	if group == "" {
 		group = "downsignal-alert-" + a.alerts.InstanceID()
 	}
-	if a.alertStage, err = a.newConsumer(broker.SignalsTopic, group, stage.Handle, logger); err != nil {
+	if err := addConsumer(a, "alert", hop{broker.SignalsTopic, group}, record.DecodeSignal, a.alerts.Handle, a.alerts.CountInvalid, logger, a.alerts.Close); err != nil {
+		a.alerts.Close()
 		return err
 	}
 
@@ -68,6 +64,7 @@ func (a *App) buildAlerts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.add(component{name: "webhook", run: a.webhooks.Run, close: a.webhooks.Close})
 	cfg, err := a.webhookConfig()
 	if err != nil {
 		return err
@@ -85,27 +82,14 @@ func (a *App) buildAlerts(ctx context.Context) error {
 func (a *App) webhookConfig() ([]webhook.ConfigEndpoint, error) {
 	var out []webhook.ConfigEndpoint
 	if path := a.o.WebhookConfig; path != "" {
-		b, err := os.ReadFile(path)
+		cfg, err := webhook.LoadConfig(path)
 		if err != nil {
-			return nil, fmt.Errorf("webhook config: %w", err)
+			return nil, err
 		}
-		var doc struct {
-			Webhooks []webhook.ConfigEndpoint `json:"webhooks"`
-		}
-		dec := json.NewDecoder(strings.NewReader(string(b)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&doc); err != nil {
-			return nil, fmt.Errorf("webhook config %s: %w", path, err)
-		}
-		out = append(out, doc.Webhooks...)
+		out = append(out, cfg...)
 	}
 	for _, v := range a.o.WebhookURLs {
-		c := webhook.ConfigEndpoint{URL: v, Secret: a.o.WebhookSecret}
-		if f, rest, ok := strings.Cut(v, "="); ok && slices.Contains(webhook.Formats, webhook.Format(f)) {
-			c.Format, c.URL = f, rest
-		}
-		c.Name = "flag " + c.URL
-		out = append(out, c)
+		out = append(out, webhook.FlagEndpoint(v, a.o.WebhookSecret))
 	}
 	return out, nil
 }

@@ -15,8 +15,8 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/downsignal/downsignal/alert/alerttest"
 	"github.com/downsignal/downsignal/app"
+	"github.com/downsignal/downsignal/detect/detecttest"
 )
 
 const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw8cAZIEgaMAA="
@@ -102,12 +102,12 @@ type incidentList struct {
 
 var replayDay = time.Date(2026, 1, 22, 0, 0, 0, 0, time.UTC)
 
-func replayOf(t *testing.T, o alerttest.DayOptions) string {
+func replayOf(t *testing.T, o detecttest.DayOptions) string {
 	t.Helper()
-	posts := alerttest.Day(o)
+	posts := detecttest.Day(o)
 	lines := make([]string, len(posts))
 	for i, p := range posts {
-		lines[i] = alerttest.JetstreamLine(p)
+		lines[i] = detecttest.JetstreamLine(p)
 	}
 	return writeReplay(t, lines...)
 }
@@ -126,7 +126,7 @@ func alertOptions(t *testing.T, replay, hook string) app.Options {
 // delivered signed to a real receiver.
 func TestReplayedOutageDayAlertsOnce(t *testing.T) {
 	rc := newHookReceiver(t)
-	replay := replayOf(t, alerttest.DayOptions{Date: replayDay, Seed: 22, Surge: true, Brigade: true})
+	replay := replayOf(t, detecttest.DayOptions{Date: replayDay, Seed: 22, Surge: true, Brigade: true})
 	p := start(t, alertOptions(t, replay, rc.URL))
 	p.waitReplayed()
 
@@ -138,7 +138,7 @@ func TestReplayedOutageDayAlertsOnce(t *testing.T) {
 		t.Fatalf("incidents %+v, want exactly one", list.Incidents)
 	}
 	in := list.Incidents[0]
-	onset := alerttest.SurgeOnset(replayDay)
+	onset := detecttest.SurgeOnset(replayDay)
 	lead := in.FiringAt.Sub(onset)
 	if in.Service != "Microsoft 365" || !slices.Contains(in.Services, "Outlook") || !slices.Contains(in.Services, "Microsoft Teams") {
 		t.Errorf("incident %s services %v, want Microsoft 365 grouping Outlook and Teams", in.Service, in.Services)
@@ -221,7 +221,7 @@ func TestReplayedOutageDayAlertsOnce(t *testing.T) {
 // The same day without the outage raises nothing.
 func TestReplayedQuietDayRaisesNothing(t *testing.T) {
 	rc := newHookReceiver(t)
-	replay := replayOf(t, alerttest.DayOptions{Date: replayDay, Seed: 22, Brigade: true})
+	replay := replayOf(t, detecttest.DayOptions{Date: replayDay, Seed: 22, Brigade: true})
 	p := start(t, alertOptions(t, replay, rc.URL))
 	p.waitReplayed()
 	var list incidentList
@@ -289,7 +289,7 @@ func TestPendingWebhooksSurviveRestart(t *testing.T) {
 		}
 	}))
 	t.Cleanup(rc.Close) // after the process stops (cleanups run last first)
-	replay := replayOf(t, alerttest.DayOptions{Date: replayDay, Seed: 23, From: 17, To: 23, Surge: true})
+	replay := replayOf(t, detecttest.DayOptions{Date: replayDay, Seed: 23, From: 17, To: 23, Surge: true})
 	o := alertOptions(t, replay, rc.URL)
 	o.WebhookSchedule = []time.Duration{0, 500 * time.Millisecond, time.Second, time.Second, time.Second, time.Second}
 
@@ -356,7 +356,7 @@ func TestPendingWebhooksSurviveRestart(t *testing.T) {
 // secret rotation and silences.
 func TestAdminAPI(t *testing.T) {
 	rc := newHookReceiver(t)
-	replay := replayOf(t, alerttest.DayOptions{Date: replayDay, Seed: 24, From: 0, To: 1})
+	replay := replayOf(t, detecttest.DayOptions{Date: replayDay, Seed: 24, From: 0, To: 1})
 	o := alertOptions(t, replay, rc.URL)
 	o.WebhookURLs = nil
 	o.WebhookConfig = filepath.Join(t.TempDir(), "webhooks.json")

@@ -12,16 +12,16 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/segmentio/kafka-go"
 
-	"github.com/downsignal/downsignal/alert"
 	"github.com/downsignal/downsignal/api"
 	"github.com/downsignal/downsignal/broker"
 	"github.com/downsignal/downsignal/classify"
+	"github.com/downsignal/downsignal/detect"
 	"github.com/downsignal/downsignal/index"
 	"github.com/downsignal/downsignal/ingest"
 	"github.com/downsignal/downsignal/ingest/resync"
 	"github.com/downsignal/downsignal/ingest/verify"
+	"github.com/downsignal/downsignal/record"
 	"github.com/downsignal/downsignal/web"
 	"github.com/downsignal/downsignal/webhook"
 )
@@ -33,21 +33,36 @@ type App struct {
 	embedded *broker.Embedded
 	brokers  []string
 
-	ingest       *ingest.Stage
-	ingestWriter *kafka.Writer
+	// comps are the stages this process runs, upstream first: Run starts
+	// them all and stops them in this order, Close releases them in the
+	// reverse order, WaitReplayed follows their consuming hops. A new
+	// stage is one entry, added by its build function.
+	comps []component
 
-	classifyWriter *kafka.Writer
-	classify       *consumer
-
-	index      *index.Index
-	indexStage *consumer
-
-	alerts     *alert.Engine
-	alertStage *consumer
-	webhooks   *webhook.Dispatcher
-
-	api *api.Server
+	ingest   *ingest.Stage
+	index    *index.Index
+	alerts   *detect.Engine
+	webhooks *webhook.Dispatcher
+	api      *api.Server
 }
+
+// component is one long-running part of the process.
+type component struct {
+	name string
+	run  func(context.Context) error
+	// close releases what the component's build acquired; nil if nothing.
+	close func() error
+	// hop is the topic and group of a consuming stage, which WaitReplayed
+	// waits on; nil for the others.
+	hop *hop
+}
+
+// hop is a consuming stage's topic and consumer group.
+type hop struct{ topic, group string }
+
+// add appends a component; build functions call it as they succeed, so
+// Close releases exactly what was built.
+func (a *App) add(c component) { a.comps = append(a.comps, c) }
 
 // Build prepares a process: it starts the embedded broker when there is
 // one (other stages need its address), creates the topics, opens the index
@@ -143,7 +158,11 @@ func (a *App) build(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	return a.api.Listen()
+	if err := a.api.Listen(); err != nil {
+		return err
+	}
+	a.add(component{name: "api", run: a.api.Run})
+	return nil
 }
 
 // ensureTopics creates the topics, retrying while a real cluster is still
@@ -187,15 +206,20 @@ func (a *App) buildIngest() error {
 	if err != nil {
 		return err
 	}
-	a.ingestWriter = broker.NewWriter(broker.WriterOptions{Brokers: a.brokers, Topic: broker.PostsTopic, Logger: logger})
+	producer := broker.NewProducer(broker.WriterOptions{Brokers: a.brokers, Topic: broker.PostsTopic, Logger: logger})
 	a.ingest, err = ingest.NewStage(ingest.StageOptions{
 		Source:   src,
-		Producer: a.ingestWriter,
+		Producer: producer,
 		Cursors:  ingest.FileCursors{Dir: filepath.Join(a.o.DataDir, "ingest")},
 		Logger:   logger,
 		Metrics:  metrics,
 	})
-	return err
+	if err != nil {
+		producer.Close()
+		return err
+	}
+	a.add(component{name: "ingest", run: a.ingest.Run, close: producer.Close})
+	return nil
 }
 
 func (a *App) firehoseSource(logger *slog.Logger, metrics *ingest.Metrics) (ingest.Source, error) {
@@ -232,17 +256,35 @@ func (a *App) jetstreamSource(logger *slog.Logger, metrics *ingest.Metrics) (ing
 
 func (a *App) buildClassify(clf *classify.Classifier) error {
 	logger := a.o.Logger.With("component", "classify")
-	a.classifyWriter = broker.NewWriter(broker.WriterOptions{Brokers: a.brokers, Topic: broker.SignalsTopic, Logger: logger})
-	stage, err := classify.NewStage(classify.StageOptions{
-		Classifier: clf,
-		Producer:   a.classifyWriter,
-		Logger:     logger,
-		Metrics:    classify.NewMetrics(a.o.Registry),
-	})
-	if err != nil {
-		return err
+	metrics := classify.NewMetrics(a.o.Registry)
+	producer := broker.NewProducer(broker.WriterOptions{Brokers: a.brokers, Topic: broker.SignalsTopic, Logger: logger})
+	// The classify stage is stateless: it turns each post event into a
+	// signal and returns once Kafka acknowledged them all, so any number
+	// of workers can share the group.
+	handle := func(ctx context.Context, batch []record.Delivery[record.Event]) error {
+		recs := make([]broker.Record, 0, len(batch))
+		for _, d := range batch {
+			if d.Invalid {
+				continue
+			}
+			sig := clf.Signal(d.Value)
+			if sig.Result != nil {
+				metrics.Classified(sig.Result.Outage)
+			}
+			var err error
+			if recs, err = broker.Encode(recs, &sig); err != nil {
+				return err
+			}
+		}
+		if err := producer.Produce(ctx, recs); err != nil {
+			return fmt.Errorf("produce %d signals: %w", len(recs), err)
+		}
+		return nil
 	}
-	a.classify, err = a.newConsumer(broker.PostsTopic, a.o.ClassifyGroup, stage.Handle, logger)
+	err := addConsumer(a, "classify", hop{broker.PostsTopic, a.o.ClassifyGroup}, record.DecodeEvent, handle, metrics.Invalid, logger, producer.Close)
+	if err != nil {
+		producer.Close()
+	}
 	return err
 }
 
@@ -258,16 +300,32 @@ func (a *App) buildIndex() error {
 	if err != nil {
 		return err
 	}
-	stage, err := index.NewStage(a.index, logger)
-	if err != nil {
-		return err
-	}
 	group := a.o.IndexGroup
 	if group == "" {
 		group = "downsignal-index-" + a.index.InstanceID()
 	}
-	a.indexStage, err = a.newConsumer(broker.SignalsTopic, group, stage.Handle, logger)
-	return err
+	if err := addConsumer(a, "index", hop{broker.SignalsTopic, group}, record.DecodeSignal, a.index.Handle, a.index.CountInvalid, logger, a.index.Close); err != nil {
+		a.index.Close()
+		return err
+	}
+	a.add(component{name: "retention", run: a.index.Run})
+	return nil
+}
+
+// addConsumer adds a consuming stage: a group reader of h.topic whose
+// batches, decoded by decode, go to handle. release is closed with it,
+// after its reader.
+func addConsumer[T any](a *App, name string, h hop, decode func([]byte) (T, error), handle func(context.Context, []record.Delivery[T]) error, invalid func(), logger *slog.Logger, release func() error) error {
+	r := broker.NewReader(broker.ReaderOptions{Brokers: a.brokers, Topic: h.topic, GroupID: h.group, Logger: logger})
+	c, err := broker.NewConsumer(broker.ConsumerOptions[T]{Reader: r, Decode: decode, Handle: handle, OnInvalid: invalid, Logger: logger})
+	if err != nil {
+		r.Close()
+		return err
+	}
+	a.add(component{name: name, run: c.Run, hop: &h, close: func() error {
+		return errors.Join(r.Close(), release())
+	}})
+	return nil
 }
 
 // APIAddr is the address the HTTP server is bound to.
@@ -285,12 +343,6 @@ func (a *App) ready(ctx context.Context) error {
 	return nil
 }
 
-// component is one long-running part of the process.
-type component struct {
-	name string
-	run  func(context.Context) error
-}
-
 // errReplayDone ends Run cleanly after --exit-after-replay.
 var errReplayDone = errors.New("replay complete")
 
@@ -299,22 +351,7 @@ var errReplayDone = errors.New("replay complete")
 // upstream to downstream, each stage finishing before the next stops, so
 // in-flight work is flushed rather than redelivered.
 func (a *App) Run(ctx context.Context) error {
-	var comps []component
-	if a.ingest != nil {
-		comps = append(comps, component{"ingest", a.ingest.Run})
-	}
-	if a.classify != nil {
-		comps = append(comps, component{"classify", a.classify.consumer.Run})
-	}
-	if a.indexStage != nil {
-		comps = append(comps, component{"index", a.indexStage.consumer.Run})
-		comps = append(comps, component{"retention", a.index.Run})
-	}
-	if a.alertStage != nil {
-		comps = append(comps, component{"alert", a.alertStage.consumer.Run}, component{"webhook", a.webhooks.Run})
-	}
-	comps = append(comps, component{"api", a.api.Run})
-
+	comps := a.comps
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	if a.o.ExitAfterReplay {
@@ -371,7 +408,7 @@ func (a *App) Run(ctx context.Context) error {
 // it produced went through classify and into the index: every replayed post
 // is searchable. Only meaningful in run mode with a replay source.
 func (a *App) WaitReplayed(ctx context.Context) error {
-	if a.ingest == nil || a.classify == nil || a.indexStage == nil {
+	if a.ingest == nil || a.index == nil {
 		return errors.New("wait for replay: needs run mode")
 	}
 	select {
@@ -379,11 +416,11 @@ func (a *App) WaitReplayed(ctx context.Context) error {
 		return ctx.Err()
 	case <-a.ingest.Exhausted():
 	}
-	hops := []*consumer{a.classify, a.indexStage}
-	if a.alertStage != nil {
-		hops = append(hops, a.alertStage)
-	}
-	for _, hop := range hops {
+	for _, c := range a.comps {
+		if c.hop == nil {
+			continue
+		}
+		hop := c.hop
 		end, err := broker.EndOffsets(ctx, a.brokers, hop.topic)
 		if err != nil {
 			return err
@@ -403,49 +440,18 @@ func (a *App) WaitReplayed(ctx context.Context) error {
 	return nil
 }
 
-// Close releases everything Build acquired, downstream last: readers and
-// writers, then the index, then the broker.
+// Close releases everything Build acquired, downstream first: the API,
+// the detector and the index before the stages that feed them, the
+// embedded broker last.
 func (a *App) Close() error {
 	var errs []error
-	for _, c := range []*consumer{a.classify, a.indexStage, a.alertStage} {
-		if c != nil {
-			errs = append(errs, c.reader.Close())
+	for i := len(a.comps) - 1; i >= 0; i-- {
+		if c := a.comps[i]; c.close != nil {
+			errs = append(errs, c.close())
 		}
-	}
-	for _, w := range []*kafka.Writer{a.ingestWriter, a.classifyWriter} {
-		if w != nil {
-			errs = append(errs, w.Close())
-		}
-	}
-	if a.index != nil {
-		errs = append(errs, a.index.Close())
-	}
-	if a.webhooks != nil {
-		errs = append(errs, a.webhooks.Close())
-	}
-	if a.alerts != nil {
-		errs = append(errs, a.alerts.Close())
 	}
 	if a.embedded != nil {
 		a.embedded.Close()
 	}
 	return errors.Join(errs...)
-}
-
-// consumer is one consuming stage: its group's reader and the batch
-// consumer that hands what it reads to the stage.
-type consumer struct {
-	topic, group string
-	reader       *kafka.Reader
-	consumer     *broker.Consumer
-}
-
-func (a *App) newConsumer(topic, group string, handle func(context.Context, []kafka.Message) error, logger *slog.Logger) (*consumer, error) {
-	r := broker.NewReader(broker.ReaderOptions{Brokers: a.brokers, Topic: topic, GroupID: group, Logger: logger})
-	c, err := broker.NewConsumer(broker.ConsumerOptions{Reader: r, Handle: handle, Logger: logger})
-	if err != nil {
-		r.Close()
-		return nil, err
-	}
-	return &consumer{topic: topic, group: group, reader: r, consumer: c}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/downsignal/downsignal/app"
 	"github.com/downsignal/downsignal/classify"
 	"github.com/downsignal/downsignal/index"
+	"github.com/downsignal/downsignal/record"
 )
 
 // TestCrashChild is the process TestKill9AnywhereLosesNothing kills; it
@@ -84,7 +85,7 @@ func TestKill9AnywhereLosesNothing(t *testing.T) {
 		uri := "at://" + did + "/app.bsky.feed.post/" + rkey
 		want[uri] = true
 		r := clf.Classify(classify.Input{Text: text, Langs: []string{"en"}})
-		if r.Outage && slices.ContainsFunc(r.Services, func(s classify.ServiceHit) bool { return s.Name == "Outlook" }) {
+		if r.Outage && slices.ContainsFunc(r.Services, func(s record.ServiceHit) bool { return s.Name == "Outlook" }) {
 			outage[uri] = true
 		}
 		if i%97 == 5 {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/downsignal/downsignal/app"
 	"github.com/downsignal/downsignal/broker"
-	"github.com/downsignal/downsignal/ingest"
 	"github.com/downsignal/downsignal/ingest/ingesttest"
+	"github.com/downsignal/downsignal/record"
 )
 
 // eventually polls check until it returns "" or the deadline passes, then
@@ -65,7 +65,7 @@ func TestRunFirehosePostIsSearchableThenDeleted(t *testing.T) {
 	if _, err := relay.Create(bob, ingesttest.Post{RKey: "3bbb", Text: outagePost, Langs: []string{"en"}}); err != nil {
 		t.Fatal(err)
 	}
-	uri := ingest.PostURI(bob.DID, "3bbb")
+	uri := record.PostURI(bob.DID, "3bbb")
 	search := "/v1/search?q=" + url.QueryEscape("4.3.2")
 	eventually(t, 30*time.Second, p, func() string {
 		var res searchResponse
@@ -143,7 +143,7 @@ func TestRunFirehoseSyncRemovesPostsTheRepositoryLost(t *testing.T) {
 	eventually(t, 30*time.Second, p, func() string {
 		var res searchResponse
 		p.get(search, &res)
-		if res.Total != 1 || res.Hits[0].URI != ingest.PostURI(bob.DID, "3kept") {
+		if res.Total != 1 || res.Hits[0].URI != record.PostURI(bob.DID, "3kept") {
 			return fmt.Sprintf("after #sync, search finds %+v, want only 3kept", res.Hits)
 		}
 		if n := outlookTrendNow(p); n != 1 {
@@ -192,7 +192,7 @@ func TestBrokerRestartMidStreamIndexesEveryPostOnce(t *testing.T) {
 		if _, err := relay.Create(a, ingesttest.Post{RKey: rkey, Text: fmt.Sprintf("Outlook down again, 451 4.3.2 (report %d)", i), Langs: []string{"en"}}); err != nil {
 			t.Fatal(err)
 		}
-		want = append(want, ingest.PostURI(a.DID, rkey))
+		want = append(want, record.PostURI(a.DID, rkey))
 	}
 	for i := range total / 3 {
 		post(i)

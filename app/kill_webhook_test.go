@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/downsignal/downsignal/alert/alerttest"
 	"github.com/downsignal/downsignal/app"
+	"github.com/downsignal/downsignal/detect/detecttest"
 )
 
 // TestWebhookChild is the process TestKill9WithPendingDeliveries kills;
@@ -73,7 +73,7 @@ func TestKill9WithPendingDeliveries(t *testing.T) {
 	}))
 	defer rc.Close()
 
-	replay := replayOf(t, alerttest.DayOptions{Date: replayDay, Seed: 23, From: 17, To: 23, Surge: true})
+	replay := replayOf(t, detecttest.DayOptions{Date: replayDay, Seed: 23, From: 17, To: 23, Surge: true})
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

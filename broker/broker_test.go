@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/downsignal/downsignal/record"
 )
 
 func startBroker(t *testing.T, dir, addr string) *Embedded {
@@ -70,7 +72,7 @@ type collector struct {
 	calls    int
 }
 
-func (c *collector) handle(_ context.Context, batch []kafka.Message) error {
+func (c *collector) handle(_ context.Context, batch []record.Delivery[string]) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls++
@@ -78,8 +80,8 @@ func (c *collector) handle(_ context.Context, batch []kafka.Message) error {
 		c.failures--
 		return errors.New("not durable yet")
 	}
-	for _, m := range batch {
-		c.seen = append(c.seen, string(m.Value))
+	for _, d := range batch {
+		c.seen = append(c.seen, d.Value)
 	}
 	return nil
 }
@@ -90,11 +92,13 @@ func (c *collector) values() []string {
 	return slices.Clone(c.seen)
 }
 
+func decodeString(b []byte) (string, error) { return string(b), nil }
+
 // consume runs a consumer in group until it handled want values.
 func consume(t *testing.T, brokers []string, topic, group string, c *collector, want int) {
 	t.Helper()
 	r := NewReader(ReaderOptions{Brokers: brokers, Topic: topic, GroupID: group})
-	cons, err := NewConsumer(ConsumerOptions{Reader: r, Handle: c.handle, BatchSize: 50})
+	cons, err := NewConsumer(ConsumerOptions[string]{Reader: r, Decode: decodeString, Handle: c.handle, BatchSize: 50})
 	if err != nil {
 		t.Fatal(err)
 	}

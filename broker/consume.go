@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/downsignal/downsignal/record"
 )
 
 // Fetcher is the part of *kafka.Reader a Consumer uses.
@@ -18,15 +20,26 @@ type Fetcher interface {
 	CommitMessages(ctx context.Context, msgs ...kafka.Message) error
 }
 
-// ConsumerOptions configures a batch consumer.
-type ConsumerOptions struct {
+// ConsumerOptions configures a batch consumer of records decoded as T.
+type ConsumerOptions[T any] struct {
 	Reader Fetcher
+	// Decode decodes and validates one record's value (record.DecodeEvent,
+	// record.DecodeSignal).
+	Decode func([]byte) (T, error)
 	// Handle processes one batch. It returns nil only once the batch's
 	// effects are durable; the consumer then commits the batch's offsets.
 	// An error makes the consumer retry the same batch, so Handle must be
-	// idempotent. Records it cannot process at all (bad input) it counts
-	// and skips itself.
-	Handle func(ctx context.Context, batch []kafka.Message) error
+	// idempotent.
+	//
+	// A record that does not decode is bad input, and retrying cannot fix
+	// it: the consumer counts it (OnInvalid), logs it (at most once every
+	// 10 s, with the number left unlogged) and still hands it to Handle,
+	// marked Invalid with a zero Value, so the stage moves its offsets
+	// past it like past any other record. Every stage treats bad input
+	// alike; none has to remember to.
+	Handle func(ctx context.Context, batch []record.Delivery[T]) error
+	// OnInvalid counts a record that did not decode. Optional.
+	OnInvalid func()
 	// BatchSize is the most records per batch. Default 1000.
 	BatchSize int
 	// Linger is how long a partial batch waits for more records. Default 20ms.
@@ -36,17 +49,18 @@ type ConsumerOptions struct {
 	Logger       *slog.Logger
 }
 
-// Consumer reads records in batches, hands each batch to Handle and commits
-// it afterwards: at-least-once, in partition order.
-type Consumer struct {
-	o   ConsumerOptions
+// Consumer reads records in batches, decodes them, hands each batch to
+// Handle and commits it afterwards: at-least-once, in partition order.
+type Consumer[T any] struct {
+	o   ConsumerOptions[T]
 	log *slog.Logger
+	bad invalidLog
 }
 
 // NewConsumer validates the options.
-func NewConsumer(o ConsumerOptions) (*Consumer, error) {
-	if o.Reader == nil || o.Handle == nil {
-		return nil, errors.New("consumer: reader and handler are required")
+func NewConsumer[T any](o ConsumerOptions[T]) (*Consumer[T], error) {
+	if o.Reader == nil || o.Decode == nil || o.Handle == nil {
+		return nil, errors.New("consumer: reader, decoder and handler are required")
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 1000
@@ -60,12 +74,15 @@ func NewConsumer(o ConsumerOptions) (*Consumer, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Consumer{o: o, log: o.Logger}, nil
+	if o.OnInvalid == nil {
+		o.OnInvalid = func() {}
+	}
+	return &Consumer[T]{o: o, log: o.Logger}, nil
 }
 
 // Run consumes until ctx ends. The batch in hand when ctx ends is still
 // handled and committed (within DrainTimeout).
-func (c *Consumer) Run(ctx context.Context) error {
+func (c *Consumer[T]) Run(ctx context.Context) error {
 	msgs := make(chan kafka.Message, c.o.BatchSize)
 	fetchErr := make(chan error, 1)
 	go func() {
@@ -74,12 +91,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}()
 
 	batch := make([]kafka.Message, 0, c.o.BatchSize)
+	decoded := make([]record.Delivery[T], 0, c.o.BatchSize)
 	for {
 		batch = c.collect(ctx, msgs, batch[:0])
 		if len(batch) == 0 {
 			break
 		}
-		if err := c.handle(ctx, batch); err != nil {
+		decoded = c.decode(batch, decoded[:0])
+		if err := c.handle(ctx, batch, decoded); err != nil {
 			return err
 		}
 	}
@@ -89,7 +108,23 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
-func (c *Consumer) fetch(ctx context.Context, out chan<- kafka.Message) error {
+func (c *Consumer[T]) decode(batch []kafka.Message, out []record.Delivery[T]) []record.Delivery[T] {
+	for _, m := range batch {
+		d := record.Delivery[T]{Position: record.Position{Partition: m.Partition, Offset: m.Offset, HighWaterMark: m.HighWaterMark}}
+		v, err := c.o.Decode(m.Value)
+		if err != nil {
+			d.Invalid = true
+			c.o.OnInvalid()
+			c.bad.log(c.log, m, err)
+		} else {
+			d.Value = v
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func (c *Consumer[T]) fetch(ctx context.Context, out chan<- kafka.Message) error {
 	backoff := 100 * time.Millisecond
 	for {
 		m, err := c.o.Reader.FetchMessage(ctx)
@@ -101,7 +136,7 @@ func (c *Consumer) fetch(ctx context.Context, out chan<- kafka.Message) error {
 				return fmt.Errorf("fetch: reader closed: %w", err)
 			}
 			c.log.Warn("fetch failed; retrying", "err", err, "retry_in", backoff)
-			if !sleep(ctx, backoff) {
+			if !sleep(ctx, jitter(backoff)) {
 				return nil
 			}
 			backoff = min(backoff*2, 5*time.Second)
@@ -118,7 +153,7 @@ func (c *Consumer) fetch(ctx context.Context, out chan<- kafka.Message) error {
 
 // collect waits for one record, then fills the batch with what arrives
 // within Linger. After ctx ends it only drains what was already fetched.
-func (c *Consumer) collect(ctx context.Context, msgs <-chan kafka.Message, batch []kafka.Message) []kafka.Message {
+func (c *Consumer[T]) collect(ctx context.Context, msgs <-chan kafka.Message, batch []kafka.Message) []kafka.Message {
 	m, ok := <-msgs
 	if !ok {
 		return batch
@@ -144,60 +179,58 @@ func (c *Consumer) collect(ctx context.Context, msgs <-chan kafka.Message, batch
 
 // handle runs Handle until it succeeds, then commits. After ctx ends it
 // gets one bounded attempt so the batch in hand is not wasted.
-func (c *Consumer) handle(ctx context.Context, batch []kafka.Message) error {
-	backoff := 100 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		hctx, cancel := ctx, context.CancelFunc(func() {})
-		if ctx.Err() != nil {
-			hctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), c.o.DrainTimeout)
-		}
-		err := c.o.Handle(hctx, batch)
-		if err == nil {
-			err = c.commit(hctx, batch)
-			cancel()
+func (c *Consumer[T]) handle(ctx context.Context, batch []kafka.Message, decoded []record.Delivery[T]) error {
+	err := Retry(ctx, RetryOptions{
+		What:   fmt.Sprintf("handle batch of %d records", len(batch)),
+		Drain:  c.o.DrainTimeout,
+		Logger: c.log,
+	}, func(ctx context.Context) error {
+		if err := c.o.Handle(ctx, decoded); err != nil {
 			return err
 		}
-		cancel()
-		if ctx.Err() != nil {
-			// Not handled: it will be delivered again after a restart.
-			c.log.Warn("batch not handled before shutdown", "records", len(batch), "err", err)
-			return nil
-		}
-		c.log.Warn("handle batch failed; retrying", "records", len(batch), "attempt", attempt, "err", err)
-		if !sleep(ctx, backoff) {
-			return nil
-		}
-		backoff = min(backoff*2, 10*time.Second)
+		c.commit(ctx, batch)
+		return nil
+	})
+	var shut *ErrShutdown
+	if errors.As(err, &shut) {
+		// Not handled: it will be delivered again after a restart.
+		c.log.Warn("batch not handled before shutdown", "records", len(batch), "err", shut.Err)
+		return nil
 	}
+	return err
 }
 
-func (c *Consumer) commit(ctx context.Context, batch []kafka.Message) error {
+func (c *Consumer[T]) commit(ctx context.Context, batch []kafka.Message) {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		// The first commit after a broker restart can fail on a stale
 		// pooled connection; a retry goes through.
 		if err = c.o.Reader.CommitMessages(ctx, batch...); err == nil {
-			break
+			return
 		}
-		if !sleep(ctx, time.Duration(attempt+1)*200*time.Millisecond) {
+		if !sleep(ctx, jitter(time.Duration(attempt+1)*200*time.Millisecond)) {
 			break
 		}
 	}
-	if err != nil {
-		// The work is durable; a lost commit only means a harmless redelivery.
-		c.log.Warn("commit offsets failed; records will be redelivered", "records", len(batch), "err", err)
-	}
-	return nil
+	// The work is durable; a lost commit only means a harmless redelivery.
+	c.log.Warn("commit offsets failed; records will be redelivered", "records", len(batch), "err", err)
 }
 
-// sleep waits d with jitter; false when ctx ended first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d/2 + rand.N(d/2+1))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
+// invalidLog logs undecodable records at most once every 10 s, so a topic
+// full of garbage cannot flood the log; the metric counts every one.
+type invalidLog struct {
+	mu     sync.Mutex
+	last   time.Time
+	silent int
+}
+
+func (l *invalidLog) log(log *slog.Logger, m kafka.Message, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now := time.Now(); now.Sub(l.last) >= 10*time.Second {
+		log.Warn("skip invalid record", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "unlogged_before", l.silent, "err", err)
+		l.last, l.silent = now, 0
+		return
 	}
+	l.silent++
 }

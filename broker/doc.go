@@ -10,6 +10,16 @@
 // and shutdown stay quick. Topics are created explicitly with partition
 // counts and retention; nothing relies on auto-creation.
 //
-// The package does not know what the records mean: each producing stage
-// owns the schema of its topic (ingest for posts, classify for signals).
+// It is also the one Kafka adapter of the stages. [Consumer] reads a topic
+// in a consumer group, decodes each record (a record that does not decode
+// is counted, logged at most every 10 s, and handed on marked Invalid so
+// offsets move past it), hands each batch to the stage's Handle and
+// commits only after Handle returned: durable, then commit; error, then
+// retry the batch. [Producer] writes encoded records and returns once every
+// in-sync replica acknowledged them. [Retry] is the one retry loop: until
+// it succeeds, then one bounded try after shutdown. Stages import this
+// package, never kafka-go.
+//
+// The package does not know what the records mean: their schemas live in
+// package record, which producers and consumers share.
 package broker

@@ -8,6 +8,9 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/downsignal/downsignal/catalog"
+	"github.com/downsignal/downsignal/record"
 )
 
 // Limits on the work done for one post. Bluesky posts are at most 300 graphemes (about 3 KB in
@@ -27,53 +30,9 @@ type Input struct {
 	Langs []string // the post's langs (BCP-47, e.g. "en", "pt-BR"); may be empty
 }
 
-// Result is what the classifier says about a post. Its JSON form is a public contract.
-type Result struct {
-	Outage     bool         `json:"outage"`            // is this a report that a service is failing now
-	Score      float64      `json:"score"`             // 0..1 confidence that it is an outage report
-	Intent     string       `json:"intent"`            // "outage", "recovery" or "none"
-	Services   []ServiceHit `json:"services"`          // never nil; each service once, in order of first mention
-	ErrorCodes []ErrorCode  `json:"error_codes"`       // never nil
-	Regions    []Region     `json:"regions,omitempty"` // places the post names
-}
-
-// ServiceHit is a service named in a post.
-type ServiceHit struct {
-	ID     string `json:"id"`               // stable slug, e.g. "outlook"
-	Name   string `json:"name"`             // canonical name, e.g. "Outlook"
-	Parent string `json:"parent,omitempty"` // canonical name of the parent, e.g. "Microsoft 365"
-	// Group is the canonical name of the service an outage of this one is
-	// grouped under (Catalog.Group): Outlook's and Teams' is "Microsoft
-	// 365", Microsoft 365's is itself, and never a vendor.
-	Group    string `json:"group,omitempty"`
-	Category string `json:"category,omitempty"`
-	Matched  string `json:"matched"` // the text as it appeared in the post
-}
-
-// ErrorCode is an error code quoted in a post.
-type ErrorCode struct {
-	Code    string `json:"code"`   // normalized, e.g. "451 4.3.2", "HTTP 503", "AADSTS50058", "0x80070005"
-	Family  string `json:"family"` // smtp, http, aadsts, caa, hresult, aws, cloudflare, playstation, xbox, nintendo
-	Meaning string `json:"meaning,omitempty"`
-}
-
-// Region is a place named in a post.
-type Region struct {
-	Name string `json:"name"`           // "North America", "Chicago", "us-east-1", "Germany"
-	Kind string `json:"kind"`           // continent, country, city, cloud-region
-	Code string `json:"code,omitempty"` // ISO country code or cloud region id where it has one
-}
-
-// Intents.
-const (
-	IntentOutage   = "outage"
-	IntentRecovery = "recovery"
-	IntentNone     = "none"
-)
-
 // Classifier turns post text into outage signals. It is safe for concurrent use.
 type Classifier struct {
-	cat     *Catalog
+	cat     *catalog.Catalog
 	m       *matcher
 	pool    sync.Pool
 	implied map[string]int32 // error code family -> service it implies
@@ -93,7 +52,7 @@ type scratch struct {
 
 // New loads the embedded catalog and builds the matchers. Safe for concurrent use after.
 func New() (*Classifier, error) {
-	cat, err := loadCatalog(catalogYAML, regionsYAML)
+	cat, err := catalog.Load()
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +63,7 @@ func New() (*Classifier, error) {
 	c := &Classifier{cat: cat, m: m, implied: map[string]int32{}}
 	c.pool.New = func() any { return &scratch{norm: make([]byte, 0, 512), off: make([]int32, 0, 513)} }
 	for fam, id := range map[string]string{"aadsts": "entra-id", "caa": "teams", "playstation": "playstation-network", "xbox": "xbox-live", "nintendo": "nintendo-online"} {
-		i, ok := cat.byID[id]
+		i, ok := cat.Index(id)
 		if !ok {
 			return nil, fmt.Errorf("catalog has no %q for %s codes", id, fam)
 		}
@@ -117,17 +76,17 @@ func New() (*Classifier, error) {
 }
 
 func (c *Classifier) index(id string) int32 {
-	if i, ok := c.cat.byID[id]; ok {
+	if i, ok := c.cat.Index(id); ok {
 		return int32(i)
 	}
 	return -1
 }
 
 // Catalog returns the service catalog the classifier matches against.
-func (c *Classifier) Catalog() *Catalog { return c.cat }
+func (c *Classifier) Catalog() *catalog.Catalog { return c.cat }
 
 // Classify reads one post. It never panics and bounds its work whatever the input.
-func (c *Classifier) Classify(in Input) Result {
+func (c *Classifier) Classify(in Input) record.Result {
 	text := in.Text
 	if len(text) > maxTextBytes {
 		cut := maxTextBytes
@@ -187,13 +146,13 @@ func langMask(langs []string) uint8 {
 func (c *Classifier) hashtags(t *scratch) {
 	n := len(t.norm)
 	for i := 0; i < n && len(t.hits) < maxCandidates; i++ {
-		if t.norm[i] != '#' || i > 0 && isWordRune(runeBefore(t.norm, i)) {
+		if t.norm[i] != '#' || i > 0 && catalog.IsWordRune(runeBefore(t.norm, i)) {
 			continue
 		}
 		j := i + 1
 		for j < n {
 			r, size := utf8.DecodeRune(t.norm[j:])
-			if !isWordRune(r) && r != '-' && r != '\'' {
+			if !catalog.IsWordRune(r) && r != '-' && r != '\'' {
 				break
 			}
 			j += size
@@ -201,7 +160,7 @@ func (c *Classifier) hashtags(t *scratch) {
 		if j == i+1 {
 			continue
 		}
-		body := compact(string(t.norm[i+1 : j]))
+		body := catalog.Compact(string(t.norm[i+1 : j]))
 		ref, ok := c.m.hashtags[body]
 		if !ok {
 			for _, a := range outageAffixes {
@@ -268,7 +227,7 @@ func (c *Classifier) codes(t *scratch, text string) {
 		if original(t, text, h.start, h.end) != h.p.orig {
 			continue
 		}
-		t.codes = append(t.codes, codeHit{ErrorCode{Code: h.p.orig, Family: "aws", Meaning: awsMeaning[h.p.orig]}, int(h.start), int(h.end)})
+		t.codes = append(t.codes, codeHit{record.ErrorCode{Code: h.p.orig, Family: "aws", Meaning: awsMeaning[h.p.orig]}, int(h.start), int(h.end)})
 	}
 	for i := range t.codes {
 		if len(t.hits) >= maxCandidates+maxCodes {
@@ -319,7 +278,7 @@ func indexWords(t *scratch) {
 		case isSpaceless(r):
 			words2++
 			prevWord = false
-		case isWordRune(r):
+		case catalog.IsWordRune(r):
 			if !prevWord {
 				words2 += 2
 			}
@@ -350,7 +309,7 @@ func wordsIn(b []byte) int {
 		case isSpaceless(r):
 			n++
 			prev = false
-		case isWordRune(r):
+		case catalog.IsWordRune(r):
 			if !prev {
 				n += 2
 			}
@@ -516,7 +475,7 @@ func (c *Classifier) weakOK(t *scratch, text string, i int, langs uint8, family 
 
 // familyPresent reports whether an accepted service shares a parent with hit i or is its parent or child.
 func (c *Classifier) familyPresent(t *scratch, i int) bool {
-	s := c.cat.services[t.svcRef(i)]
+	s := c.cat.At(int(t.svcRef(i)))
 	seen := 0
 	for j := range t.hits {
 		if j == i || !t.hits[j].ok || t.hits[j].p.kind != kindService {
@@ -525,7 +484,7 @@ func (c *Classifier) familyPresent(t *scratch, i int) bool {
 		if seen++; seen > maxServices*2 {
 			return false
 		}
-		o := c.cat.services[t.svcRef(j)]
+		o := c.cat.At(int(t.svcRef(j)))
 		if o.ID == s.Parent || o.Parent == s.ID || o.Parent != "" && o.Parent == s.Parent {
 			return true
 		}
@@ -571,7 +530,7 @@ func prevWord(norm []byte, i int) string {
 }
 
 // decide scores the post and builds the result.
-func (c *Classifier) decide(t *scratch, text string) Result {
+func (c *Classifier) decide(t *scratch, text string) record.Result {
 	var (
 		best                           float64 // strongest failure evidence next to a service
 		bestCue                        = -1
@@ -683,13 +642,13 @@ func (c *Classifier) decide(t *scratch, text string) Result {
 	if recovered {
 		x -= 5
 	}
-	res := Result{Score: math.Round(1/(1+math.Exp(-x))*1000) / 1000, Intent: IntentNone}
+	res := record.Result{Score: math.Round(1/(1+math.Exp(-x))*1000) / 1000, Intent: record.IntentNone}
 	res.Services, res.ErrorCodes, res.Regions = c.collect(t, text)
 	switch {
 	case recovered:
-		res.Intent = IntentRecovery
+		res.Intent = record.IntentRecovery
 	case x > 0 && len(res.Services) > 0:
-		res.Outage, res.Intent = true, IntentOutage
+		res.Outage, res.Intent = true, record.IntentOutage
 	}
 	if !res.Outage && res.Score > 0.5 {
 		res.Score = 0.5
@@ -755,7 +714,7 @@ func (c *Classifier) hypothetical(t *scratch, i int) bool {
 }
 
 // codeWeight is how much an error code alone says about an outage.
-func codeWeight(e ErrorCode) float64 {
+func codeWeight(e record.ErrorCode) float64 {
 	switch e.Family {
 	case "http":
 		if strings.HasPrefix(e.Code, "HTTP 5") || e.Code == "HTTP 429" {
@@ -776,7 +735,7 @@ func codeWeight(e ErrorCode) float64 {
 
 // collect builds the result lists: services in order of first mention (with the services that error
 // codes imply), codes and regions, each once.
-func (c *Classifier) collect(t *scratch, text string) ([]ServiceHit, []ErrorCode, []Region) {
+func (c *Classifier) collect(t *scratch, text string) ([]record.ServiceHit, []record.ErrorCode, []record.Region) {
 	var nsvc, ncode, nreg int
 	for i := range t.hits {
 		h := &t.hits[i]
@@ -790,21 +749,21 @@ func (c *Classifier) collect(t *scratch, text string) ([]ServiceHit, []ErrorCode
 			nreg++
 		}
 	}
-	services := make([]ServiceHit, 0, min(nsvc, maxServices))
-	codes := make([]ErrorCode, 0, min(ncode, maxCodes))
-	var regions []Region
+	services := make([]record.ServiceHit, 0, min(nsvc, maxServices))
+	codes := make([]record.ErrorCode, 0, min(ncode, maxCodes))
+	var regions []record.Region
 	if nreg > 0 {
-		regions = make([]Region, 0, min(nreg, maxRegions))
+		regions = make([]record.Region, 0, min(nreg, maxRegions))
 	}
 	addSvc := func(ref int32, matched string) {
-		s := &c.cat.services[ref]
+		s := c.cat.At(int(ref))
 		for _, o := range services {
 			if o.ID == s.ID {
 				return
 			}
 		}
 		if len(services) < maxServices {
-			services = append(services, ServiceHit{ID: s.ID, Name: s.Name, Parent: c.cat.parentName(int(ref)), Group: c.cat.groupName(int(ref)), Category: s.Category, Matched: matched})
+			services = append(services, record.ServiceHit{ID: s.ID, Name: s.Name, Parent: c.cat.ParentName(int(ref)), Group: c.cat.GroupName(int(ref)), Category: s.Category, Matched: matched})
 		}
 	}
 	for i := range t.hits {
@@ -816,7 +775,7 @@ func (c *Classifier) collect(t *scratch, text string) ([]ServiceHit, []ErrorCode
 			}
 		case kindCode:
 			e := t.codes[t.order[i]].code
-			if !slices.ContainsFunc(codes, func(o ErrorCode) bool { return o.Code == e.Code }) && len(codes) < maxCodes {
+			if !slices.ContainsFunc(codes, func(o record.ErrorCode) bool { return o.Code == e.Code }) && len(codes) < maxCodes {
 				codes = append(codes, e)
 			}
 			if ref, ok := c.implied[e.Family]; ok {
@@ -826,9 +785,9 @@ func (c *Classifier) collect(t *scratch, text string) ([]ServiceHit, []ErrorCode
 			if !h.ok {
 				continue
 			}
-			r := &c.cat.regions[h.p.ref]
-			if !slices.ContainsFunc(regions, func(o Region) bool { return o.Name == r.Name }) && len(regions) < maxRegions {
-				regions = append(regions, Region{Name: r.Name, Kind: r.Kind, Code: r.Code})
+			r := &c.cat.Places()[h.p.ref]
+			if !slices.ContainsFunc(regions, func(o record.Region) bool { return o.Name == r.Name }) && len(regions) < maxRegions {
+				regions = append(regions, record.Region{Name: r.Name, Kind: r.Kind, Code: r.Code})
 			}
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/downsignal/downsignal/record"
 )
 
 var (
@@ -37,110 +39,110 @@ func TestHardCases(t *testing.T) {
 		codes    []string // nil: don't check
 	}{
 		// The 22 Jan 2026 Microsoft 365 incident.
-		{"m365 question", "Outlook down?", nil, true, IntentOutage, []string{"outlook"}, nil},
-		{"teams dropped", "Teams dropped my meeting, is it down for everyone?", nil, true, IntentOutage, []string{"teams"}, nil},
-		{"smtp quote", `Every mail bounces with "451 4.3.2 temporary server issue" from Exchange Online`, nil, true, IntentOutage, []string{"exchange-online"}, []string{"451 4.3.2"}},
-		{"provider and children", "Microsoft 365 outage in North America: Outlook and Teams down", nil, true, IntentOutage, []string{"microsoft-365", "outlook", "teams"}, nil},
+		{"m365 question", "Outlook down?", nil, true, record.IntentOutage, []string{"outlook"}, nil},
+		{"teams dropped", "Teams dropped my meeting, is it down for everyone?", nil, true, record.IntentOutage, []string{"teams"}, nil},
+		{"smtp quote", `Every mail bounces with "451 4.3.2 temporary server issue" from Exchange Online`, nil, true, record.IntentOutage, []string{"exchange-online"}, []string{"451 4.3.2"}},
+		{"provider and children", "Microsoft 365 outage in North America: Outlook and Teams down", nil, true, record.IntentOutage, []string{"microsoft-365", "outlook", "teams"}, nil},
 
 		// Questions to others, in the grammar of each language.
-		{"german inverted question", "Geht WhatsApp bei euch auch nicht?", []string{"de"}, true, IntentOutage, []string{"whatsapp"}, nil},
-		{"german asks others", "Funktioniert Teams bei euch? Bei mir lädt nichts", []string{"de"}, true, IntentOutage, []string{"teams"}, nil},
-		{"german dislike", "Ich mag Teams auch nicht besonders", []string{"de"}, false, IntentNone, nil, nil},
-		{"spanish anyone else", "¿A alguien más no le funciona Outlook?", []string{"es"}, true, IntentOutage, []string{"outlook"}, nil},
+		{"german inverted question", "Geht WhatsApp bei euch auch nicht?", []string{"de"}, true, record.IntentOutage, []string{"whatsapp"}, nil},
+		{"german asks others", "Funktioniert Teams bei euch? Bei mir lädt nichts", []string{"de"}, true, record.IntentOutage, []string{"teams"}, nil},
+		{"german dislike", "Ich mag Teams auch nicht besonders", []string{"de"}, false, record.IntentNone, nil, nil},
+		{"spanish anyone else", "¿A alguien más no le funciona Outlook?", []string{"es"}, true, record.IntentOutage, []string{"outlook"}, nil},
 
 		// Scripts without spaces.
-		{"japanese glued", "Outlookが落ちてる", nil, true, IntentOutage, []string{"outlook"}, nil},
-		{"katakana alias", "アウトルックが使えない", nil, true, IntentOutage, []string{"outlook"}, nil},
-		{"katakana inside word", "オンラインで会議するの慣れた", nil, false, IntentNone, []string{}, nil},
-		{"full-width latin", "ＧＭＡＩＬ落ちてる？", nil, true, IntentOutage, []string{"gmail"}, nil},
+		{"japanese glued", "Outlookが落ちてる", nil, true, record.IntentOutage, []string{"outlook"}, nil},
+		{"katakana alias", "アウトルックが使えない", nil, true, record.IntentOutage, []string{"outlook"}, nil},
+		{"katakana inside word", "オンラインで会議するの慣れた", nil, false, record.IntentNone, []string{}, nil},
+		{"full-width latin", "ＧＭＡＩＬ落ちてる？", nil, true, record.IntentOutage, []string{"gmail"}, nil},
 
 		// Hashtags, mentions, domains.
-		{"outage hashtag", "#OutlookDown great way to start the day", nil, true, IntentOutage, []string{"outlook"}, nil},
-		{"french hashtag", "#PanneOrange depuis ce matin", []string{"fr"}, true, IntentOutage, []string{"orange"}, nil},
-		{"domain handle", "@bsky.app the app won't load for me", nil, true, IntentOutage, []string{"bluesky"}, nil},
-		{"x handle", "@XboxSupport can't sign in, party chat not working", nil, true, IntentOutage, []string{"xbox-live"}, nil},
-		{"domain", "outlook.com is not loading", nil, true, IntentOutage, []string{"outlook"}, nil},
+		{"outage hashtag", "#OutlookDown great way to start the day", nil, true, record.IntentOutage, []string{"outlook"}, nil},
+		{"french hashtag", "#PanneOrange depuis ce matin", []string{"fr"}, true, record.IntentOutage, []string{"orange"}, nil},
+		{"domain handle", "@bsky.app the app won't load for me", nil, true, record.IntentOutage, []string{"bluesky"}, nil},
+		{"x handle", "@XboxSupport can't sign in, party chat not working", nil, true, record.IntentOutage, []string{"xbox-live"}, nil},
+		{"domain", "outlook.com is not loading", nil, true, record.IntentOutage, []string{"outlook"}, nil},
 
 		// Ambiguous names.
-		{"weather outlook", "The weather outlook is down to 3 degrees tonight", nil, false, IntentNone, []string{}, nil},
-		{"sports teams", "Both teams are down by 10 at halftime", nil, false, IntentNone, []string{}, nil},
-		{"letter x", "Solve for x: the answer is down there", nil, false, IntentNone, []string{}, nil},
-		{"x-ray", "The X-ray machine is broken again", nil, false, IntentNone, []string{}, nil},
-		{"x the service", "X is down again, can't load any posts", nil, true, IntentOutage, []string{"x"}, nil},
-		{"steam the vapour", "Let off some steam at the gym", nil, false, IntentNone, []string{}, nil},
-		{"zoom the verb", "Zoom in on the photo", nil, false, IntentNone, []string{}, nil},
-		{"apple the fruit", "apple pie is the best pie", nil, false, IntentNone, []string{}, nil},
-		{"epic adjective", "That was an epic game, servers of fun", nil, false, IntentNone, []string{}, nil},
-		{"chase the verb", "Chase your dreams", nil, false, IntentNone, []string{}, nil},
-		{"square the place", "Meet me at the town square", nil, false, IntentNone, []string{}, nil},
-		{"turn signal", "My turn signal is broken", nil, false, IntentNone, []string{}, nil},
-		{"notion the word", "I had no notion of it", nil, false, IntentNone, []string{}, nil},
-		{"target word", "Hit my step target today", nil, false, IntentNone, []string{}, nil},
-		{"line the word", "Draw a line under it", nil, false, IntentNone, []string{}, nil},
-		{"line the app", "LINE落ちてる？メッセージ送れない", nil, true, IntentOutage, []string{"line"}, nil},
-		{"au in french", "Le réseau est en panne au bureau", []string{"fr"}, false, IntentNone, []string{}, nil},
-		{"au in japanese", "auの回線が繋がらない", []string{"ja"}, true, IntentOutage, []string{"kddi-au"}, nil},
-		{"claro the word", "Claro, el servidor de mi casa está caído", []string{"es"}, false, IntentNone, []string{}, nil},
-		{"steam the service", "Steam servers are down, can't log in", nil, true, IntentOutage, []string{"steam"}, nil},
+		{"weather outlook", "The weather outlook is down to 3 degrees tonight", nil, false, record.IntentNone, []string{}, nil},
+		{"sports teams", "Both teams are down by 10 at halftime", nil, false, record.IntentNone, []string{}, nil},
+		{"letter x", "Solve for x: the answer is down there", nil, false, record.IntentNone, []string{}, nil},
+		{"x-ray", "The X-ray machine is broken again", nil, false, record.IntentNone, []string{}, nil},
+		{"x the service", "X is down again, can't load any posts", nil, true, record.IntentOutage, []string{"x"}, nil},
+		{"steam the vapour", "Let off some steam at the gym", nil, false, record.IntentNone, []string{}, nil},
+		{"zoom the verb", "Zoom in on the photo", nil, false, record.IntentNone, []string{}, nil},
+		{"apple the fruit", "apple pie is the best pie", nil, false, record.IntentNone, []string{}, nil},
+		{"epic adjective", "That was an epic game, servers of fun", nil, false, record.IntentNone, []string{}, nil},
+		{"chase the verb", "Chase your dreams", nil, false, record.IntentNone, []string{}, nil},
+		{"square the place", "Meet me at the town square", nil, false, record.IntentNone, []string{}, nil},
+		{"turn signal", "My turn signal is broken", nil, false, record.IntentNone, []string{}, nil},
+		{"notion the word", "I had no notion of it", nil, false, record.IntentNone, []string{}, nil},
+		{"target word", "Hit my step target today", nil, false, record.IntentNone, []string{}, nil},
+		{"line the word", "Draw a line under it", nil, false, record.IntentNone, []string{}, nil},
+		{"line the app", "LINE落ちてる？メッセージ送れない", nil, true, record.IntentOutage, []string{"line"}, nil},
+		{"au in french", "Le réseau est en panne au bureau", []string{"fr"}, false, record.IntentNone, []string{}, nil},
+		{"au in japanese", "auの回線が繋がらない", []string{"ja"}, true, record.IntentOutage, []string{"kddi-au"}, nil},
+		{"claro the word", "Claro, el servidor de mi casa está caído", []string{"es"}, false, record.IntentNone, []string{}, nil},
+		{"steam the service", "Steam servers are down, can't log in", nil, true, record.IntentOutage, []string{"steam"}, nil},
 
 		// Intent.
-		{"negation", "Outlook isn't down, it's your wifi", nil, false, IntentNone, []string{"outlook"}, nil},
-		{"recovery", "Slack is back up, finally", nil, false, IntentRecovery, []string{"slack"}, nil},
-		{"recovery es", "WhatsApp ya volvió, todo normal", []string{"es"}, false, IntentRecovery, []string{"whatsapp"}, nil},
-		{"recovery ja", "LINE復旧した", []string{"ja"}, false, IntentRecovery, []string{"line"}, nil},
-		{"ongoing repair ja", "au通信障害、KDDIが復旧作業中と発表", []string{"ja"}, true, IntentOutage, nil, nil},
-		{"stock down", "Cloudflare shares down 8% after earnings", nil, false, IntentNone, nil, nil},
-		{"download", "Let me download the new Spotify update", nil, false, IntentNone, nil, nil},
-		{"not down with", "I'm not down with that plan", nil, false, IntentNone, []string{}, nil},
-		{"let me down", "Netflix really let me down with that finale", nil, false, IntentNone, nil, nil},
-		{"past", "Remember the AWS outage in 2021? Wild times", nil, false, IntentNone, nil, nil},
-		{"is down a number", "Google is down 5% today after the antitrust ruling", nil, false, IntentNone, nil, nil},
-		{"went down a number", "AWS bill went down 30% after the migration", nil, false, IntentNone, nil, nil},
-		{"down votes", "Reddit down votes are brutal", nil, false, IntentNone, nil, nil},
-		{"down for a game", "Who's down for Fortnite tonight?", nil, false, IntentNone, nil, nil},
-		{"keeps doing things", "YouTube keeps recommending me garbage", nil, false, IntentNone, nil, nil},
-		{"opinion", "Microsoft Teams is the worst app ever designed", nil, false, IntentNone, []string{"teams"}, nil},
-		{"hypothetical", "Imagine if Slack went down for a whole day", nil, false, IntentNone, nil, nil},
-		{"anyone else", "anyone else having issues with discord rn?", nil, true, IntentOutage, []string{"discord"}, nil},
-		{"spanish", "¿Se cayó WhatsApp? No me llegan los mensajes", []string{"es"}, true, IntentOutage, []string{"whatsapp"}, nil},
-		{"portuguese", "O zap caiu de novo", []string{"pt-BR"}, true, IntentOutage, []string{"whatsapp"}, nil},
-		{"french", "Free en panne à Lyon, plus d'internet", []string{"fr"}, true, IntentOutage, []string{"free"}, nil},
-		{"german", "Telekom Störung in Berlin, kein Internet", []string{"de"}, true, IntentOutage, []string{"telekom"}, nil},
-		{"german compound", "Telekomstörung seit heute Morgen", []string{"de"}, true, IntentOutage, []string{"telekom"}, nil},
-		{"no langs", "Gmail caído, no carga nada", nil, true, IntentOutage, []string{"gmail"}, nil},
-		{"wrong langs", "Gmail caiu, não carrega nada", []string{"en"}, true, IntentOutage, []string{"gmail"}, nil},
+		{"negation", "Outlook isn't down, it's your wifi", nil, false, record.IntentNone, []string{"outlook"}, nil},
+		{"recovery", "Slack is back up, finally", nil, false, record.IntentRecovery, []string{"slack"}, nil},
+		{"recovery es", "WhatsApp ya volvió, todo normal", []string{"es"}, false, record.IntentRecovery, []string{"whatsapp"}, nil},
+		{"recovery ja", "LINE復旧した", []string{"ja"}, false, record.IntentRecovery, []string{"line"}, nil},
+		{"ongoing repair ja", "au通信障害、KDDIが復旧作業中と発表", []string{"ja"}, true, record.IntentOutage, nil, nil},
+		{"stock down", "Cloudflare shares down 8% after earnings", nil, false, record.IntentNone, nil, nil},
+		{"download", "Let me download the new Spotify update", nil, false, record.IntentNone, nil, nil},
+		{"not down with", "I'm not down with that plan", nil, false, record.IntentNone, []string{}, nil},
+		{"let me down", "Netflix really let me down with that finale", nil, false, record.IntentNone, nil, nil},
+		{"past", "Remember the AWS outage in 2021? Wild times", nil, false, record.IntentNone, nil, nil},
+		{"is down a number", "Google is down 5% today after the antitrust ruling", nil, false, record.IntentNone, nil, nil},
+		{"went down a number", "AWS bill went down 30% after the migration", nil, false, record.IntentNone, nil, nil},
+		{"down votes", "Reddit down votes are brutal", nil, false, record.IntentNone, nil, nil},
+		{"down for a game", "Who's down for Fortnite tonight?", nil, false, record.IntentNone, nil, nil},
+		{"keeps doing things", "YouTube keeps recommending me garbage", nil, false, record.IntentNone, nil, nil},
+		{"opinion", "Microsoft Teams is the worst app ever designed", nil, false, record.IntentNone, []string{"teams"}, nil},
+		{"hypothetical", "Imagine if Slack went down for a whole day", nil, false, record.IntentNone, nil, nil},
+		{"anyone else", "anyone else having issues with discord rn?", nil, true, record.IntentOutage, []string{"discord"}, nil},
+		{"spanish", "¿Se cayó WhatsApp? No me llegan los mensajes", []string{"es"}, true, record.IntentOutage, []string{"whatsapp"}, nil},
+		{"portuguese", "O zap caiu de novo", []string{"pt-BR"}, true, record.IntentOutage, []string{"whatsapp"}, nil},
+		{"french", "Free en panne à Lyon, plus d'internet", []string{"fr"}, true, record.IntentOutage, []string{"free"}, nil},
+		{"german", "Telekom Störung in Berlin, kein Internet", []string{"de"}, true, record.IntentOutage, []string{"telekom"}, nil},
+		{"german compound", "Telekomstörung seit heute Morgen", []string{"de"}, true, record.IntentOutage, []string{"telekom"}, nil},
+		{"no langs", "Gmail caído, no carga nada", nil, true, record.IntentOutage, []string{"gmail"}, nil},
+		{"wrong langs", "Gmail caiu, não carrega nada", []string{"en"}, true, record.IntentOutage, []string{"gmail"}, nil},
 
 		// Announced maintenance, home servers, past and denied outages,
 		// in each language.
-		{"planned maintenance", "Heads up: Steam will be down Tuesday 7pm for scheduled maintenance", nil, false, IntentNone, nil, nil},
-		{"planned maintenance es", "Santander estará fuera de servicio el domingo por mantenimiento programado", []string{"es"}, false, IntentNone, nil, nil},
-		{"planned maintenance pt", "O app do Itaú ficará fora do ar na madrugada de sábado", []string{"pt"}, false, IntentNone, nil, nil},
-		{"planned maintenance fr", "Le site des impôts sera indisponible ce week-end, maintenance programmée", []string{"fr"}, false, IntentNone, nil, nil},
-		{"planned maintenance de", "Wegen Wartungsarbeiten ist PayPal heute Nacht nicht erreichbar", []string{"de"}, false, IntentNone, nil, nil},
-		{"planned maintenance ja", "LINEは明日メンテナンス予定です", []string{"ja"}, false, IntentNone, nil, nil},
-		{"home server", "my Plex home server crashed again, time for a new disk", nil, false, IntentNone, nil, nil},
-		{"own server de", "Unser eigener Server ist down, nicht AWS", []string{"de"}, false, IntentNone, nil, nil},
-		{"not an outage es", "Gmail no me deja enviar, pero es una regla de mi empresa, no una caída", []string{"es"}, false, IntentNone, nil, nil},
-		{"denial fr", "Instagram n'est pas tombé, c'est ton téléphone", []string{"fr"}, false, IntentNone, nil, nil},
-		{"denial ja", "YouTube落ちてる？普通に見れるけど", []string{"ja"}, false, IntentNone, nil, nil},
-		{"past de", "Vor einem Jahr war der große Ausfall bei Microsoft", []string{"de"}, false, IntentNone, nil, nil},
-		{"past ja", "昨夜のdocomoの通信障害についてお詫び", []string{"ja"}, false, IntentNone, nil, nil},
-		{"recovered pt", "A instabilidade do Nubank foi resolvida, tudo normal", []string{"pt"}, false, IntentRecovery, nil, nil},
-		{"recovered es", "Spotify ya funciona de nuevo", []string{"es"}, false, IntentRecovery, nil, nil},
-		{"hypothetical es", "¿Qué pasaría si mañana se cae Google?", []string{"es"}, false, IntentNone, nil, nil},
-		{"scores down", "Test scores down again at the state university", nil, false, IntentNone, nil, nil},
-		{"release", "Android 16 is out now and fixes the bug with notifications", nil, false, IntentNone, nil, nil},
+		{"planned maintenance", "Heads up: Steam will be down Tuesday 7pm for scheduled maintenance", nil, false, record.IntentNone, nil, nil},
+		{"planned maintenance es", "Santander estará fuera de servicio el domingo por mantenimiento programado", []string{"es"}, false, record.IntentNone, nil, nil},
+		{"planned maintenance pt", "O app do Itaú ficará fora do ar na madrugada de sábado", []string{"pt"}, false, record.IntentNone, nil, nil},
+		{"planned maintenance fr", "Le site des impôts sera indisponible ce week-end, maintenance programmée", []string{"fr"}, false, record.IntentNone, nil, nil},
+		{"planned maintenance de", "Wegen Wartungsarbeiten ist PayPal heute Nacht nicht erreichbar", []string{"de"}, false, record.IntentNone, nil, nil},
+		{"planned maintenance ja", "LINEは明日メンテナンス予定です", []string{"ja"}, false, record.IntentNone, nil, nil},
+		{"home server", "my Plex home server crashed again, time for a new disk", nil, false, record.IntentNone, nil, nil},
+		{"own server de", "Unser eigener Server ist down, nicht AWS", []string{"de"}, false, record.IntentNone, nil, nil},
+		{"not an outage es", "Gmail no me deja enviar, pero es una regla de mi empresa, no una caída", []string{"es"}, false, record.IntentNone, nil, nil},
+		{"denial fr", "Instagram n'est pas tombé, c'est ton téléphone", []string{"fr"}, false, record.IntentNone, nil, nil},
+		{"denial ja", "YouTube落ちてる？普通に見れるけど", []string{"ja"}, false, record.IntentNone, nil, nil},
+		{"past de", "Vor einem Jahr war der große Ausfall bei Microsoft", []string{"de"}, false, record.IntentNone, nil, nil},
+		{"past ja", "昨夜のdocomoの通信障害についてお詫び", []string{"ja"}, false, record.IntentNone, nil, nil},
+		{"recovered pt", "A instabilidade do Nubank foi resolvida, tudo normal", []string{"pt"}, false, record.IntentRecovery, nil, nil},
+		{"recovered es", "Spotify ya funciona de nuevo", []string{"es"}, false, record.IntentRecovery, nil, nil},
+		{"hypothetical es", "¿Qué pasaría si mañana se cae Google?", []string{"es"}, false, record.IntentNone, nil, nil},
+		{"scores down", "Test scores down again at the state university", nil, false, record.IntentNone, nil, nil},
+		{"release", "Android 16 is out now and fixes the bug with notifications", nil, false, record.IntentNone, nil, nil},
 		// Complaints said with slowness and unavailability.
-		{"overloaded", "ChatGPT is overloaded again, can't get a single answer", nil, true, IntentOutage, []string{"chatgpt"}, nil},
-		{"heavy ja", "インスタ重い、ストーリーが読み込まれない", []string{"ja"}, true, IntentOutage, []string{"instagram"}, nil},
-		{"unavailable fr", "Ameli : service indisponible depuis ce matin", []string{"fr"}, true, IntentOutage, nil, nil},
-		{"no network fr", "Bouygues sans réseau à Lille depuis 2h", []string{"fr"}, true, IntentOutage, []string{"bouygues"}, nil},
-		{"fault es", "Movistar: avería general, sin fibra en todo el barrio", []string{"es"}, true, IntentOutage, nil, nil},
-		{"went wrong de", "DHL App: 'Da ist etwas schiefgelaufen' bei jeder Sendung. Wer noch?", []string{"de"}, true, IntentOutage, []string{"dhl"}, nil},
+		{"overloaded", "ChatGPT is overloaded again, can't get a single answer", nil, true, record.IntentOutage, []string{"chatgpt"}, nil},
+		{"heavy ja", "インスタ重い、ストーリーが読み込まれない", []string{"ja"}, true, record.IntentOutage, []string{"instagram"}, nil},
+		{"unavailable fr", "Ameli : service indisponible depuis ce matin", []string{"fr"}, true, record.IntentOutage, nil, nil},
+		{"no network fr", "Bouygues sans réseau à Lille depuis 2h", []string{"fr"}, true, record.IntentOutage, []string{"bouygues"}, nil},
+		{"fault es", "Movistar: avería general, sin fibra en todo el barrio", []string{"es"}, true, record.IntentOutage, nil, nil},
+		{"went wrong de", "DHL App: 'Da ist etwas schiefgelaufen' bei jeder Sendung. Wer noch?", []string{"de"}, true, record.IntentOutage, []string{"dhl"}, nil},
 
 		// Error codes that imply a service.
-		{"aadsts implies entra", "AADSTS50058 on every sign-in this morning, nothing works", nil, true, IntentOutage, []string{"entra-id"}, []string{"AADSTS50058"}},
-		{"psn code", "Can't connect, error CE-108255-1", nil, true, IntentOutage, []string{"playstation-network"}, []string{"CE-108255-1"}},
+		{"aadsts implies entra", "AADSTS50058 on every sign-in this morning, nothing works", nil, true, record.IntentOutage, []string{"entra-id"}, []string{"AADSTS50058"}},
+		{"psn code", "Can't connect, error CE-108255-1", nil, true, record.IntentOutage, []string{"playstation-network"}, []string{"CE-108255-1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -230,14 +232,14 @@ func TestRegions(t *testing.T) {
 	c := classifier(t)
 	tests := []struct {
 		text string
-		want []Region
+		want []record.Region
 	}{
-		{"Outlook down across North America", []Region{{Name: "North America", Kind: "continent"}}},
-		{"Teams not working in Chicago", []Region{{Name: "Chicago", Kind: "city"}}},
-		{"S3 errors in us-east-1 and eu-west-1", []Region{{Name: "us-east-1", Kind: "cloud-region", Code: "us-east-1"}, {Name: "eu-west-1", Kind: "cloud-region", Code: "eu-west-1"}}},
-		{"Azure westeurope VMs down", []Region{{Name: "westeurope", Kind: "cloud-region", Code: "westeurope"}}},
-		{"Telekom Störung in ganz Deutschland", []Region{{Name: "Germany", Kind: "country", Code: "DE"}}},
-		{"ドコモ障害、東京で繋がらない", []Region{{Name: "Tokyo", Kind: "city"}}},
+		{"Outlook down across North America", []record.Region{{Name: "North America", Kind: "continent"}}},
+		{"Teams not working in Chicago", []record.Region{{Name: "Chicago", Kind: "city"}}},
+		{"S3 errors in us-east-1 and eu-west-1", []record.Region{{Name: "us-east-1", Kind: "cloud-region", Code: "us-east-1"}, {Name: "eu-west-1", Kind: "cloud-region", Code: "eu-west-1"}}},
+		{"Azure westeurope VMs down", []record.Region{{Name: "westeurope", Kind: "cloud-region", Code: "westeurope"}}},
+		{"Telekom Störung in ganz Deutschland", []record.Region{{Name: "Germany", Kind: "country", Code: "DE"}}},
+		{"ドコモ障害、東京で繋がらない", []record.Region{{Name: "Tokyo", Kind: "city"}}},
 		{"No region here", nil},
 		{"the river (río) is high", nil},
 	}
@@ -256,7 +258,7 @@ func TestServiceHitFields(t *testing.T) {
 		t.Fatalf("services = %+v, want Outlook once", r.Services)
 	}
 	got := r.Services[0]
-	want := ServiceHit{ID: "outlook", Name: "Outlook", Parent: "Microsoft 365", Group: "Microsoft 365", Category: "email", Matched: "OUTLOOK"}
+	want := record.ServiceHit{ID: "outlook", Name: "Outlook", Parent: "Microsoft 365", Group: "Microsoft 365", Category: "email", Matched: "OUTLOOK"}
 	if got != want {
 		t.Errorf("hit = %+v, want %+v", got, want)
 	}
@@ -300,7 +302,7 @@ func TestLimits(t *testing.T) {
 func TestConcurrentUse(t *testing.T) {
 	c := classifier(t)
 	texts := []string{"Outlook down?", "Steam servers are down", "LINE落ちてる", "451 4.3.2 from Exchange"}
-	want := make([]Result, len(texts))
+	want := make([]record.Result, len(texts))
 	for i, s := range texts {
 		want[i] = c.Classify(Input{Text: s})
 	}
@@ -321,7 +323,7 @@ func TestConcurrentUse(t *testing.T) {
 }
 
 // checkInvariants holds for every input.
-func checkInvariants(t *testing.T, text string, r Result) {
+func checkInvariants(t *testing.T, text string, r record.Result) {
 	t.Helper()
 	if r.Services == nil || r.ErrorCodes == nil {
 		t.Fatalf("nil slices for %q", text)
@@ -330,11 +332,11 @@ func checkInvariants(t *testing.T, text string, r Result) {
 		t.Fatalf("score %v out of range for %q", r.Score, text)
 	}
 	switch r.Intent {
-	case IntentOutage, IntentRecovery, IntentNone:
+	case record.IntentOutage, record.IntentRecovery, record.IntentNone:
 	default:
 		t.Fatalf("intent %q for %q", r.Intent, text)
 	}
-	if r.Outage != (r.Intent == IntentOutage) || r.Outage && len(r.Services) == 0 {
+	if r.Outage != (r.Intent == record.IntentOutage) || r.Outage && len(r.Services) == 0 {
 		t.Fatalf("outage %v, intent %q, %d services for %q", r.Outage, r.Intent, len(r.Services), text)
 	}
 	seen := map[string]bool{}

@@ -3,6 +3,8 @@ package classify
 import (
 	"bytes"
 	"strconv"
+
+	"github.com/downsignal/downsignal/record"
 )
 
 // Error codes are read from the folded text by a hand-written scanner: each family has a shape
@@ -13,7 +15,7 @@ import (
 
 // codeHit is a code found in the folded text.
 type codeHit struct {
-	code       ErrorCode
+	code       record.ErrorCode
 	start, end int // folded byte offsets
 }
 
@@ -173,7 +175,7 @@ func scanCodes(dst []codeHit, norm []byte, hasCloudflare, hasNintendo bool) []co
 			k := digitsRun(norm, j)
 			if k-j >= 5 && k-j <= 7 && !isAlnumAt(norm, k) {
 				num := string(norm[j:k])
-				dst = append(dst, codeHit{ErrorCode{Code: "AADSTS" + num, Family: "aadsts", Meaning: aadstsMeaning[num]}, i, k})
+				dst = append(dst, codeHit{record.ErrorCode{Code: "AADSTS" + num, Family: "aadsts", Meaning: aadstsMeaning[num]}, i, k})
 				i = k - 1
 			}
 		case c == 'c' && hasPrefixAt(norm, i, "caa"):
@@ -198,7 +200,7 @@ func scanCodes(dst []codeHit, norm []byte, hasCloudflare, hasNintendo bool) []co
 				if isXbox(code) {
 					fam = "xbox"
 				}
-				dst = append(dst, codeHit{ErrorCode{Code: code, Family: fam, Meaning: hresultMeaning[code]}, i, k})
+				dst = append(dst, codeHit{record.ErrorCode{Code: code, Family: fam, Meaning: hresultMeaning[code]}, i, k})
 				i = k - 1
 			}
 		case isLetter(c) && i+1 < n && isAlnum(norm[i+1]) && i+2 < n && norm[i+2] == '-':
@@ -233,7 +235,7 @@ func caaAt(norm []byte, i int) (codeHit, bool) {
 	if m == "" {
 		m = "Microsoft 365 sign-in error"
 	}
-	return codeHit{ErrorCode{Code: code, Family: "caa", Meaning: m}, i, k}, true
+	return codeHit{record.ErrorCode{Code: code, Family: "caa", Meaning: m}, i, k}, true
 }
 
 // playstationAt reads "CE-108255-1" style codes.
@@ -248,7 +250,7 @@ func playstationAt(norm []byte, i int) (codeHit, bool) {
 	}
 	end := k + 2
 	code := upperASCII(norm[i:end])
-	return codeHit{ErrorCode{Code: code, Family: "playstation", Meaning: "PlayStation error"}, i, end}, true
+	return codeHit{record.ErrorCode{Code: code, Family: "playstation", Meaning: "PlayStation error"}, i, end}, true
 }
 
 // numberCode reads the number at i and decides whether it is a code. It returns the end of the
@@ -269,12 +271,12 @@ func numberCode(norm []byte, i int, hasCloudflare, hasNintendo bool) (codeHit, i
 		k2 := digitsRun(norm, k+1)
 		if k2-(k+1) == 4 && !isAlnumAt(norm, k2) && norm[i] == '2' && !(isYear(norm[i:k]) && isYear(norm[k+1:k2])) {
 			code := string(norm[i:k2])
-			return codeHit{ErrorCode{Code: code, Family: "nintendo", Meaning: "Nintendo network error"}, i, k2}, k2, true
+			return codeHit{record.ErrorCode{Code: code, Family: "nintendo", Meaning: "Nintendo network error"}, i, k2}, k2, true
 		}
 	}
 	if k-i == 4 && hasCloudflare && norm[i] == '1' && precededBy(norm, i, codeBefore) && !isAlnumAt(norm, k) {
 		code := "Cloudflare " + string(norm[i:k])
-		return codeHit{ErrorCode{Code: code, Family: "cloudflare", Meaning: "Cloudflare error"}, i, k}, k, true
+		return codeHit{record.ErrorCode{Code: code, Family: "cloudflare", Meaning: "Cloudflare error"}, i, k}, k, true
 	}
 	if k-i != 3 {
 		return codeHit{}, skipNumber(norm, k), false
@@ -335,17 +337,17 @@ func numberCode(norm []byte, i int, hasCloudflare, hasNintendo bool) (codeHit, i
 	}
 	if num >= 520 && num <= 530 && hasCloudflare {
 		if m := cloudflareMeaning[num]; m != "" {
-			return codeHit{ErrorCode{Code: "HTTP " + strconv.Itoa(num), Family: "cloudflare", Meaning: m}, i, k}, k, true
+			return codeHit{record.ErrorCode{Code: "HTTP " + strconv.Itoa(num), Family: "cloudflare", Meaning: m}, i, k}, k, true
 		}
 	}
 	if m, ok := smtpMeaning[num]; ok && smtpOnly[num] && hasContext(norm, mailContext) && !precededBy(norm, i, []string{"http"}) {
-		return codeHit{ErrorCode{Code: strconv.Itoa(num), Family: "smtp", Meaning: m}, i, k}, k, true
+		return codeHit{record.ErrorCode{Code: strconv.Itoa(num), Family: "smtp", Meaning: m}, i, k}, k, true
 	}
 	if m, ok := cloudflareMeaning[num]; ok { // de facto Cloudflare codes, even where the post does not say so
-		return codeHit{ErrorCode{Code: "HTTP " + strconv.Itoa(num), Family: "http", Meaning: m}, i, k}, k, true
+		return codeHit{record.ErrorCode{Code: "HTTP " + strconv.Itoa(num), Family: "http", Meaning: m}, i, k}, k, true
 	}
 	if m, ok := httpMeaning[num]; ok {
-		return codeHit{ErrorCode{Code: "HTTP " + strconv.Itoa(num), Family: "http", Meaning: m}, i, k}, k, true
+		return codeHit{record.ErrorCode{Code: "HTTP " + strconv.Itoa(num), Family: "http", Meaning: m}, i, k}, k, true
 	}
 	return codeHit{}, k, false
 }
@@ -384,7 +386,7 @@ func enhancedAt(norm []byte, i int) (codeHit, int, bool) {
 			m += " (permanent)"
 		}
 	}
-	return codeHit{ErrorCode{Code: code, Family: "smtp", Meaning: m}, i, l}, l, true
+	return codeHit{record.ErrorCode{Code: code, Family: "smtp", Meaning: m}, i, l}, l, true
 }
 
 func isXbox(code string) bool {

@@ -4,7 +4,7 @@
 //
 // # What it owns
 //
-//   - The service catalog (catalog.yaml, embedded): more than 500 services people complain about,
+//   - Through package catalog, the service catalog (catalog.yaml, embedded): more than 500 services people complain about,
 //     each with a stable ID, canonical name, aliases and old names, hashtags, @handles, domains,
 //     status page, category and parent (Outlook -> Microsoft 365 -> Microsoft). [Classifier.Catalog]
 //     exposes it; loading validates it (unique IDs and names, existing parents, no cycles, https
@@ -14,8 +14,9 @@
 //   - The classifier: [New] builds it once; [Classifier.Classify] is safe for concurrent use,
 //     allocates a few hundred bytes per post and never panics.
 //
-// It knows nothing of Kafka, Bluesky records, HTTP or storage. The Kafka stage, the record schema
-// and the stdin command live beside it (stage.go, signal.go, stdin.go) and only call Classify.
+// It knows nothing of Kafka, HTTP or storage. [Classifier.Signal] turns a downsignal.posts event
+// (package record) into its downsignal.signals record; package app wires that into a Kafka stage.
+// The stdin command (stdin.go) only calls Classify.
 //
 // # How a post is read
 //

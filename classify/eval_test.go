@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/downsignal/downsignal/record"
 )
 
 // The evaluation set is split by the hash of each post's id: the rules were tuned by looking at the
@@ -94,7 +96,7 @@ type score struct {
 	mistakes      []string
 }
 
-func (s *score) add(p evalPost, r Result) {
+func (s *score) add(p evalPost, r record.Result) {
 	s.n++
 	switch {
 	case p.Outage && r.Outage:
@@ -140,7 +142,7 @@ func ratio(a, b int) float64 {
 	return float64(a) / float64(b)
 }
 
-func serviceIDs(r Result) []string {
+func serviceIDs(r record.Result) []string {
 	ids := make([]string, 0, len(r.Services))
 	for _, s := range r.Services {
 		ids = append(ids, s.ID)
@@ -148,7 +150,7 @@ func serviceIDs(r Result) []string {
 	return ids
 }
 
-func codeList(r Result) []string {
+func codeList(r record.Result) []string {
 	codes := make([]string, 0, len(r.ErrorCodes))
 	for _, c := range r.ErrorCodes {
 		codes = append(codes, c.Code)
@@ -171,7 +173,7 @@ func TestEvaluation(t *testing.T) {
 	}
 	for _, p := range posts {
 		for _, id := range p.Services {
-			if _, ok := c.Catalog().byID[id]; !ok {
+			if _, ok := c.Catalog().Index(id); !ok {
 				t.Errorf("%s: label %q is not a catalog id", p.ID, id)
 			}
 		}
@@ -239,7 +241,7 @@ func TestBlindEvaluation(t *testing.T) {
 		perLang := map[string]*score{}
 		for _, p := range posts {
 			for _, id := range p.Services {
-				if _, ok := c.Catalog().byID[id]; !ok {
+				if _, ok := c.Catalog().Index(id); !ok {
 					t.Errorf("%s: label %q is not a catalog id", p.ID, id)
 				}
 			}

@@ -47,13 +47,3 @@ func ExampleClassifier_Classify_recovery() {
 	// false recovery line
 	// false none outlook
 }
-
-func ExampleCatalog_Lookup() {
-	c, err := classify.New()
-	if err != nil {
-		log.Fatal(err)
-	}
-	s, ok := c.Catalog().Lookup("Hotmail")
-	fmt.Println(ok, s.ID, s.Name, s.Parent)
-	// Output: true outlook Outlook microsoft-365
-}

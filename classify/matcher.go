@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/coregx/ahocorasick"
+
+	"github.com/downsignal/downsignal/catalog"
 )
 
 // One Aho-Corasick automaton holds every pattern the classifier looks for: service names, aliases,
@@ -70,12 +72,12 @@ var awsNames = func() []string {
 	return names
 }()
 
-func buildMatcher(c *Catalog) (*matcher, error) {
-	m := &matcher{hashtags: make(map[string]hashtagRef), svcLangs: make([]uint8, len(c.services))}
+func buildMatcher(c *catalog.Catalog) (*matcher, error) {
+	m := &matcher{hashtags: make(map[string]hashtagRef), svcLangs: make([]uint8, c.Len())}
 	ids := map[string]int{}
 	var patterns []string
 	add := func(text string, p payload) {
-		k := foldString(strings.TrimSpace(text))
+		k := catalog.Fold(strings.TrimSpace(text))
 		if k == "" {
 			return
 		}
@@ -98,19 +100,20 @@ func buildMatcher(c *Catalog) (*matcher, error) {
 		m.payloads[id] = append(m.payloads[id], p)
 	}
 	compactNames := map[string]int32{}
-	for i, s := range c.services {
+	for i := range c.Len() {
+		s := c.At(i)
 		ref := int32(i)
-		for _, l := range s.langs {
+		for _, l := range s.Langs {
 			m.svcLangs[i] |= langBits[l]
 		}
 		names := append([]string{s.Name}, s.Aliases...)
 		for _, n := range names {
 			add(n, payload{kind: kindService, level: levelPlain, ref: ref, orig: n})
 		}
-		for _, n := range s.weak {
+		for _, n := range s.Weak {
 			add(n, payload{kind: kindService, level: levelWeak, ref: ref, orig: n})
 		}
-		for _, n := range s.exact {
+		for _, n := range s.Exact {
 			add(n, payload{kind: kindService, level: levelExact, ref: ref, orig: n})
 		}
 		for _, d := range s.Domains {
@@ -120,13 +123,13 @@ func buildMatcher(c *Catalog) (*matcher, error) {
 			add("@"+h, payload{kind: kindService, level: levelPlain, ref: ref, orig: h})
 		}
 		for _, n := range names {
-			k := compact(foldString(n))
+			k := catalog.Compact(catalog.Fold(n))
 			if _, ok := compactNames[k]; len([]rune(k)) >= 2 && !ok {
 				compactNames[k] = ref
 			}
 		}
 		for _, h := range s.Hashtags {
-			k := compact(foldString(h))
+			k := catalog.Compact(catalog.Fold(h))
 			m.hashtags[k] = hashtagRef{svc: ref, outage: hasOutageAffix(k)}
 		}
 	}
@@ -135,7 +138,7 @@ func buildMatcher(c *Catalog) (*matcher, error) {
 			m.hashtags[k] = hashtagRef{svc: ref}
 		}
 	}
-	for i, r := range c.regions {
+	for i, r := range c.Places() {
 		ref := int32(i)
 		add(r.Name, payload{kind: kindRegion, ref: ref, orig: r.Name})
 		for _, a := range r.Aliases {
@@ -199,7 +202,7 @@ func boundaryOK(norm []byte, start, end int, p *payload) bool {
 	}
 	if !edgeOK(last, after) {
 		// German compounds: "Telekomstörung", "Outlookausfall".
-		if p.kind == kindService && isWordRune(after) && gluedOutageWord(norm[end:]) {
+		if p.kind == kindService && catalog.IsWordRune(after) && gluedOutageWord(norm[end:]) {
 			return true
 		}
 		return false
@@ -208,7 +211,7 @@ func boundaryOK(norm []byte, start, end int, p *payload) bool {
 }
 
 func edgeOK(inner, outer rune) bool {
-	if outer == 0 || !isWordRune(inner) {
+	if outer == 0 || !catalog.IsWordRune(inner) {
 		return true
 	}
 	if isKatakana(inner) {
@@ -217,7 +220,7 @@ func edgeOK(inner, outer rune) bool {
 	if isSpaceless(inner) {
 		return true
 	}
-	return !isWordRune(outer) || isSpaceless(outer)
+	return !catalog.IsWordRune(outer) || isSpaceless(outer)
 }
 
 func gluedOutageWord(rest []byte) bool {

@@ -2,7 +2,7 @@ package classify
 
 import "github.com/prometheus/client_golang/prometheus"
 
-// Metrics are the classify stage's Prometheus metrics; nil records nothing.
+// Metrics are the classify stage's Prometheus metrics (the stage is wired in package app); nil records nothing.
 type Metrics struct {
 	posts       *prometheus.CounterVec
 	invalidRecs prometheus.Counter
@@ -24,7 +24,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) classified(outage bool) {
+// Classified counts one classified post.
+func (m *Metrics) Classified(outage bool) {
 	if m == nil {
 		return
 	}
@@ -35,7 +36,8 @@ func (m *Metrics) classified(outage bool) {
 	}
 }
 
-func (m *Metrics) invalid() {
+// Invalid counts one downsignal.posts record that did not decode.
+func (m *Metrics) Invalid() {
 	if m != nil {
 		m.invalidRecs.Inc()
 	}

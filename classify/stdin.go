@@ -9,6 +9,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/downsignal/downsignal/record"
 )
 
 // StdinLine is one input line of "downsignal classify --stdin".
@@ -22,13 +24,13 @@ type StdinLine struct {
 
 // StdinResult is one output line for a line that classified.
 type StdinResult struct {
-	ID         string       `json:"id"`
-	Outage     bool         `json:"outage"`
-	Score      float64      `json:"score"`
-	Intent     string       `json:"intent"`
-	Services   []ServiceHit `json:"services"`
-	ErrorCodes []ErrorCode  `json:"error_codes"`
-	Regions    []Region     `json:"regions,omitempty"`
+	ID         string              `json:"id"`
+	Outage     bool                `json:"outage"`
+	Score      float64             `json:"score"`
+	Intent     string              `json:"intent"`
+	Services   []record.ServiceHit `json:"services"`
+	ErrorCodes []record.ErrorCode  `json:"error_codes"`
+	Regions    []record.Region     `json:"regions,omitempty"`
 }
 
 // StdinError is the output line for a line that did not. ID is null when

@@ -1,12 +1,20 @@
-// Package detect holds the statistics downsignal uses to tell a spike of
-// complaints from a service's normal level: a seasonal baseline (the same
-// minute of the week over past weeks, median and MAD), an EWMA for series
-// with too little history, and the scores that compare an observed count
-// with its baseline (Poisson upper tail at low counts, robust z at high
-// counts).
+// Package detect is the outage detector: it turns classified posts into incidents. It it counts, per
+// service and minute of event time, the distinct people reporting an
+// outage (near-duplicate texts collapsed, so a copy-paste brigade speaks
+// with one voice), compares a sliding window with the service's seasonal
+// or EWMA baseline (package baseline), and runs each service group (a parent
+// such as Microsoft 365 with its children) through pending -> firing ->
+// resolved with hysteresis. It suppresses new incidents while ingest has a
+// gap or when many unrelated services spike at once, and it keeps
+// operator silences.
 //
-// It is pure arithmetic over per-minute counts: no I/O, no clocks, no
-// knowledge of services or posts. The index uses it for the expected level
-// and anomaly score of each trend point; alerting uses it to decide when an
-// incident starts and ends.
+// Everything is driven by event time through a watermark over the
+// partitions of downsignal.signals, so a replay of a recorded day yields
+// the incidents that the live stream did. State lives in one bbolt file,
+// written in one transaction per Kafka batch together with the offsets it
+// covers: a crash never counts a post twice or loses an incident change.
+//
+// Each incident change is appended to an ordered event log (Events) that
+// package webhook fans out to endpoints; detect itself never talks to the
+// network and knows nothing about delivery formats.
 package detect

@@ -10,10 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/downsignal/downsignal/classify"
-	"github.com/downsignal/downsignal/ingest"
+	"github.com/downsignal/downsignal/record"
 )
 
 // benchPosts is the number of synthetic posts a benchmark indexes:
@@ -123,41 +121,46 @@ func (g *benchGen) text(t time.Time) (string, string) {
 }
 
 // next returns the next post as an ingest event.
-func (g *benchGen) next() ingest.Event {
+func (g *benchGen) next() record.Event {
 	i := g.n
 	g.n++
 	t := g.start.Add(time.Duration(i) * g.step)
 	text, _ := g.text(t)
 	did := fmt.Sprintf("did:plc:bench%07d", g.rng.IntN(200_000))
-	return ingest.Event{V: 1, Kind: ingest.KindPost, DID: did, URI: fmt.Sprintf("at://%s/app.bsky.feed.post/3lb%09d", did, i),
+	return record.Event{V: 1, Kind: record.KindPost, DID: did, URI: fmt.Sprintf("at://%s/app.bsky.feed.post/3lb%09d", did, i),
 		CID: fmt.Sprintf("bafy%09d", i), Time: t, CreatedAt: t.Add(-time.Second), Text: text, Langs: []string{g.pick(benchLangs)}, Source: "replay"}
 }
 
 // signal classifies an event like the classify stage; regions are added
 // from the city the synthetic text names (the first classifier finds none).
-func (g *benchGen) signal(ev ingest.Event) classify.Signal {
+func (g *benchGen) signal(ev record.Event) record.Signal {
 	res := g.clf.Classify(classify.Input{Text: ev.Text, Langs: ev.Langs})
 	if len(res.Regions) == 0 {
 		for _, c := range benchCities {
 			if strings.Contains(ev.Text, " in "+c) {
-				res.Regions = []classify.Region{{Name: c, Kind: "city"}}
+				res.Regions = []record.Region{{Name: c, Kind: "city"}}
 			}
 		}
 	}
-	return classify.Signal{V: classify.SignalSchemaVersion, Event: ev, Result: &res}
+	return record.Signal{V: record.SignalVersion, Event: ev, Result: &res}
 }
 
-// message encodes a signal as a downsignal.signals record.
-func message(sig classify.Signal, offset int64) kafka.Message {
+// delivery passes a signal through its wire form, as the consumer hands
+// it to the index: encoded, decoded, at offset of partition 0.
+func delivery(sig record.Signal, offset int64) record.Delivery[record.Signal] {
 	b, err := json.Marshal(sig)
 	if err != nil {
 		panic(err)
 	}
-	return kafka.Message{Topic: "downsignal.signals", Partition: 0, Offset: offset, Value: b}
+	v, err := record.DecodeSignal(b)
+	if err != nil {
+		panic(err)
+	}
+	return record.Delivery[record.Signal]{Position: record.Position{Offset: offset}, Value: v}
 }
 
 // jetstreamLine renders an event as Jetstream v1 JSON, for replay files.
-func jetstreamLine(ev ingest.Event) string {
+func jetstreamLine(ev record.Event) string {
 	rkey := ev.URI[strings.LastIndexByte(ev.URI, '/')+1:]
 	rec, _ := json.Marshal(map[string]any{"$type": "app.bsky.feed.post", "text": ev.Text,
 		"createdAt": ev.CreatedAt.Format(time.RFC3339Nano), "langs": ev.Langs})

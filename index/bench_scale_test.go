@@ -11,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/downsignal/downsignal/index"
+	"github.com/downsignal/downsignal/record"
 )
 
 // BenchmarkScale indexes DOWNSIGNAL_BENCH_POSTS synthetic posts (default
@@ -38,20 +37,16 @@ func benchScale(b *testing.B, n int) {
 		b.Fatal(err)
 	}
 	defer x.Close()
-	stage, err := index.NewStage(x, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
 	// One post every 0.5 s: a million posts span about six days.
 	start := time.Date(2026, 1, 17, 0, 0, 0, 0, time.UTC)
 	gen := newBenchGen(2, start, 500*time.Millisecond)
 	var offset int64
-	batchOf := func(size int) ([]kafka.Message, string) {
-		msgs := make([]kafka.Message, 0, size)
+	batchOf := func(size int) ([]record.Delivery[record.Signal], string) {
+		msgs := make([]record.Delivery[record.Signal], 0, size)
 		var last string
 		for range size {
 			sig := gen.signal(gen.next())
-			msgs = append(msgs, message(sig, offset))
+			msgs = append(msgs, delivery(sig, offset))
 			offset++
 			last = sig.Event.URI
 		}
@@ -62,7 +57,7 @@ func benchScale(b *testing.B, n int) {
 	for done := 0; done < n; done += 1000 {
 		msgs, _ := batchOf(min(1000, n-done))
 		t0 := time.Now()
-		if err := stage.Handle(ctx, msgs); err != nil {
+		if err := x.Handle(ctx, msgs); err != nil {
 			b.Fatal(err)
 		}
 		applyTime += time.Since(t0)
@@ -216,7 +211,7 @@ func benchScale(b *testing.B, n int) {
 	for done := 0; done < extra; done += 1000 {
 		msgs, last := batchOf(1000)
 		next := time.Now()
-		if err := stage.Handle(ctx, msgs); err != nil {
+		if err := x.Handle(ctx, msgs); err != nil {
 			b.Fatal(err)
 		}
 		probes <- probe{last, arrived}

@@ -82,7 +82,7 @@
 // one region (or any) a post names, so /v1/trends filters by any of them
 // without a facet. Counters are kept at least five weeks (the seasonal
 // baseline reads four), in memory and in state.db. Trends, expected
-// levels and anomaly scores come from them and package detect, never from
+// levels and anomaly scores come from them and package baseline, never from
 // Bleve facets, which take seconds at one-minute resolution over a day.
 //
 // The package does not classify and does not speak HTTP.

@@ -2,16 +2,13 @@ package index_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/downsignal/downsignal/classify"
 	"github.com/downsignal/downsignal/index"
-	"github.com/downsignal/downsignal/ingest"
+	"github.com/downsignal/downsignal/record"
 )
 
 func ExampleIndex_Search() {
@@ -22,17 +19,16 @@ func ExampleIndex_Search() {
 		panic(err)
 	}
 	defer x.Close()
-	stage, _ := index.NewStage(x, nil)
 
 	// One record of downsignal.signals, as the classify stage writes it.
 	clf, _ := classify.New()
 	at := time.Date(2026, 1, 22, 19, 31, 12, 0, time.UTC)
 	text := "Outlook down for anyone else? 451 4.3.2 temporary server issue"
 	res := clf.Classify(classify.Input{Text: text})
-	sig := classify.Signal{V: 1, Result: &res, Event: ingest.Event{V: 1, Kind: ingest.KindPost, DID: "did:plc:bob",
+	sig := record.Signal{V: 1, Result: &res, Event: record.Event{V: 1, Kind: record.KindPost, DID: "did:plc:bob",
 		URI: "at://did:plc:bob/app.bsky.feed.post/3bbb", Time: at, Text: text, Source: "replay"}}
-	b, _ := json.Marshal(sig)
-	if err := stage.Handle(context.Background(), []kafka.Message{{Partition: 0, Offset: 0, Value: b}}); err != nil {
+	batch := []record.Delivery[record.Signal]{{Position: record.Position{Partition: 0, Offset: 0}, Value: sig}}
+	if err := x.Handle(context.Background(), batch); err != nil {
 		panic(err)
 	}
 

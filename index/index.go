@@ -22,7 +22,7 @@ import (
 	"github.com/blevesearch/bleve/v2/mapping"
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/downsignal/downsignal/classify"
+	"github.com/downsignal/downsignal/record"
 )
 
 // DefaultRetention is how long posts stay searchable and counted.
@@ -285,7 +285,7 @@ func (x *Index) Position() map[int]int64 {
 type change struct {
 	partition int
 	offset    int64
-	sig       classify.Signal
+	sig       record.Signal
 }
 
 // apply makes one batch durable: first the ledger and counters (one bbolt
@@ -597,13 +597,13 @@ type document struct {
 
 // detail is the stored classification of a post.
 type detail struct {
-	Services   []classify.ServiceHit `json:"services"`
-	ErrorCodes []classify.ErrorCode  `json:"error_codes"`
-	Regions    []classify.Region     `json:"regions,omitempty"`
-	Intent     string                `json:"intent,omitempty"`
+	Services   []record.ServiceHit `json:"services"`
+	ErrorCodes []record.ErrorCode  `json:"error_codes"`
+	Regions    []record.Region     `json:"regions,omitempty"`
+	Intent     string              `json:"intent,omitempty"`
 }
 
-func newDoc(sig *classify.Signal) *document {
+func newDoc(sig *record.Signal) *document {
 	ev, r := &sig.Event, sig.Result
 	d := &document{
 		URI: ev.URI, Author: ev.DID, Text: ev.Text, Time: ev.Time, CreatedAt: ev.CreatedAt,
@@ -630,3 +630,18 @@ func newDoc(sig *classify.Signal) *document {
 	d.Detail = string(b)
 	return d
 }
+
+// Handle applies one batch of downsignal.signals records and returns once
+// it is durable; it is the index stage's handler for broker.Consumer. An
+// invalid record (one that did not decode) changes nothing but the offset
+// of its partition.
+func (x *Index) Handle(ctx context.Context, batch []record.Delivery[record.Signal]) error {
+	changes := make([]change, len(batch))
+	for i, d := range batch {
+		changes[i] = change{partition: d.Partition, offset: d.Offset, sig: d.Value}
+	}
+	return x.apply(ctx, changes)
+}
+
+// CountInvalid counts a downsignal.signals record that did not decode.
+func (x *Index) CountInvalid() { x.metrics.invalidRecord() }

@@ -7,8 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/downsignal/downsignal/classify"
-	"github.com/downsignal/downsignal/ingest"
+	"github.com/downsignal/downsignal/record"
 )
 
 var day0 = time.Date(2026, 1, 22, 19, 0, 0, 0, time.UTC)
@@ -23,41 +22,41 @@ func openTest(t *testing.T, dir string) *Index {
 }
 
 // post builds a classified post signal.
-func post(did, rkey string, at time.Time, text string, res *classify.Result) classify.Signal {
+func post(did, rkey string, at time.Time, text string, res *record.Result) record.Signal {
 	if res == nil {
-		res = &classify.Result{Services: []classify.ServiceHit{}, ErrorCodes: []classify.ErrorCode{}, Intent: "none"}
+		res = &record.Result{Services: []record.ServiceHit{}, ErrorCodes: []record.ErrorCode{}, Intent: "none"}
 	}
-	return classify.Signal{V: 1, Event: ingest.Event{
-		V: 1, Kind: ingest.KindPost, DID: did, URI: "at://" + did + "/app.bsky.feed.post/" + rkey,
+	return record.Signal{V: 1, Event: record.Event{
+		V: 1, Kind: record.KindPost, DID: did, URI: "at://" + did + "/app.bsky.feed.post/" + rkey,
 		Time: at, CreatedAt: at, Text: text, Langs: []string{"en"}, Source: "replay",
 	}, Result: res}
 }
 
-func outlookDown(code, region string) *classify.Result {
-	r := &classify.Result{Outage: true, Score: 0.8, Intent: "outage",
-		Services: []classify.ServiceHit{{ID: "outlook", Name: "Outlook", Parent: "Microsoft 365", Matched: "outlook"}},
+func outlookDown(code, region string) *record.Result {
+	r := &record.Result{Outage: true, Score: 0.8, Intent: "outage",
+		Services: []record.ServiceHit{{ID: "outlook", Name: "Outlook", Parent: "Microsoft 365", Matched: "outlook"}},
 	}
 	if code != "" {
-		r.ErrorCodes = []classify.ErrorCode{{Code: code, Family: "smtp", Meaning: "temporary server error"}}
+		r.ErrorCodes = []record.ErrorCode{{Code: code, Family: "smtp", Meaning: "temporary server error"}}
 	}
 	if region != "" {
-		r.Regions = []classify.Region{{Name: region, Kind: "city"}}
+		r.Regions = []record.Region{{Name: region, Kind: "city"}}
 	}
 	return r
 }
 
-func del(did, rkey string, at time.Time) classify.Signal {
-	return classify.Signal{V: 1, Event: ingest.Event{V: 1, Kind: ingest.KindDelete, DID: did,
+func del(did, rkey string, at time.Time) record.Signal {
+	return record.Signal{V: 1, Event: record.Event{V: 1, Kind: record.KindDelete, DID: did,
 		URI: "at://" + did + "/app.bsky.feed.post/" + rkey, Time: at, Source: "replay"}}
 }
 
-func account(did string, active bool, status string, at time.Time) classify.Signal {
-	return classify.Signal{V: 1, Event: ingest.Event{V: 1, Kind: ingest.KindAccount, DID: did, Time: at,
+func account(did string, active bool, status string, at time.Time) record.Signal {
+	return record.Signal{V: 1, Event: record.Event{V: 1, Kind: record.KindAccount, DID: did, Time: at,
 		Active: &active, Status: status, Source: "replay"}}
 }
 
 // feed numbers signals as consecutive offsets of partition 0 from first.
-func feed(first int64, sigs ...classify.Signal) []change {
+func feed(first int64, sigs ...record.Signal) []change {
 	out := make([]change, len(sigs))
 	for i, s := range sigs {
 		out[i] = change{partition: 0, offset: first + int64(i), sig: s}
@@ -96,7 +95,7 @@ func rk(i int) string { return fmt.Sprintf("3k%04d", i) }
 func TestPartitionsPagingAndRestart(t *testing.T) {
 	dir := t.TempDir()
 	x := openTest(t, dir)
-	var sigs []classify.Signal
+	var sigs []record.Signal
 	var want []string
 	for i := range 10 {
 		at := day0.Add(time.Duration(i) * 5 * time.Hour) // spans three days
@@ -159,7 +158,7 @@ func TestPartitionsPagingAndRestart(t *testing.T) {
 func TestCrashBetweenPartitions(t *testing.T) {
 	dir := t.TempDir()
 	x := openTest(t, dir)
-	var sigs []classify.Signal
+	var sigs []record.Signal
 	for i := range 12 {
 		at := day0.Add(time.Duration(i%3)*24*time.Hour + time.Duration(i)*time.Minute)
 		sigs = append(sigs, post(fmt.Sprintf("did:plc:u%d", i), rk(i), at, "teams is down", outlookDown("", "")))
@@ -208,7 +207,7 @@ func TestDeletesEditsAndAccounts(t *testing.T) {
 	// Delete, then a late duplicate at a new offset: stays deleted.
 	mustApply(t, x, feed(3, del("did:plc:a", rk(1), day0.Add(time.Hour)), a))
 	// An edit a day later moves the post to the new day's partition.
-	edited := post("did:plc:b", rk(2), day0.Add(25*time.Hour), "edited: outlook fine", &classify.Result{Intent: "none"})
+	edited := post("did:plc:b", rk(2), day0.Add(25*time.Hour), "edited: outlook fine", &record.Result{Intent: "none"})
 	mustApply(t, x, feed(5, edited))
 	got := uris(t, x, SearchRequest{})
 	if want := []string{b.Event.URI, c.Event.URI}; !slices.Equal(got, want) {
@@ -250,7 +249,7 @@ func TestRetentionDropsWholeDays(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer x.Close()
-	var sigs []classify.Signal
+	var sigs []record.Signal
 	for i := range 6 {
 		sigs = append(sigs, post("did:plc:a", rk(i), day0.Add(time.Duration(i)*24*time.Hour), "gmail down", nil))
 	}
@@ -277,7 +276,7 @@ func TestRetentionDropsWholeDays(t *testing.T) {
 func TestSearchFiltersFacetsAndLimits(t *testing.T) {
 	x := openTest(t, t.TempDir())
 	defer x.Close()
-	sigs := []classify.Signal{
+	sigs := []record.Signal{
 		post("did:plc:a", rk(1), day0, "Outlook down in Chicago: 451 4.3.2 temporary server issue", outlookDown("451 4.3.2", "Chicago")),
 		post("did:plc:b", rk(2), day0.Add(time.Minute), "Outlook down in Paris", outlookDown("", "Paris")),
 		post("did:plc:c", rk(3), day0.Add(2*time.Minute), "I like my outlook on life", nil),
@@ -375,8 +374,8 @@ func TestTotalsFollowWrites(t *testing.T) {
 	}
 }
 
-func reset(did string, at time.Time, keepFrom string, keep ...string) classify.Signal {
-	return classify.Signal{V: 1, Event: ingest.Event{V: 1, Kind: ingest.KindReset, DID: did, Time: at,
+func reset(did string, at time.Time, keepFrom string, keep ...string) record.Signal {
+	return record.Signal{V: 1, Event: record.Event{V: 1, Kind: record.KindReset, DID: did, Time: at,
 		Keep: keep, KeepFrom: keepFrom, Source: "firehose"}}
 }
 

@@ -6,7 +6,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/lang/cjk"
 	"github.com/blevesearch/bleve/v2/mapping"
 
-	"github.com/downsignal/downsignal/classify"
+	"github.com/downsignal/downsignal/record"
 )
 
 // Field names of an indexed post. Analysts use them in query strings
@@ -41,7 +41,7 @@ const textAnalyzer = cjk.AnalyzerName
 func NewMapping() mapping.IndexMapping { return newMapping() }
 
 // NewDocument returns what the index stores in Bleve for a post signal.
-func NewDocument(sig *classify.Signal) any { return newDoc(sig) }
+func NewDocument(sig *record.Signal) any { return newDoc(sig) }
 
 // newMapping returns the mapping of the posts index.
 func newMapping() mapping.IndexMapping {

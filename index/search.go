@@ -20,7 +20,7 @@ import (
 	"github.com/blevesearch/bleve/v2/search/query"
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/downsignal/downsignal/classify"
+	"github.com/downsignal/downsignal/record"
 )
 
 // Limits on one search.
@@ -113,17 +113,17 @@ type Facet struct {
 
 // Hit is one post in a search result.
 type Hit struct {
-	URI        string                `json:"uri"`
-	Author     string                `json:"author"`
-	Text       string                `json:"text"`
-	Time       time.Time             `json:"time"`
-	CreatedAt  time.Time             `json:"created_at,omitzero"`
-	Langs      []string              `json:"langs,omitempty"`
-	Services   []classify.ServiceHit `json:"services"`
-	ErrorCodes []classify.ErrorCode  `json:"error_codes"`
-	Regions    []classify.Region     `json:"regions,omitempty"`
-	Outage     bool                  `json:"outage"`
-	Intent     string                `json:"intent,omitempty"`
+	URI        string              `json:"uri"`
+	Author     string              `json:"author"`
+	Text       string              `json:"text"`
+	Time       time.Time           `json:"time"`
+	CreatedAt  time.Time           `json:"created_at,omitzero"`
+	Langs      []string            `json:"langs,omitempty"`
+	Services   []record.ServiceHit `json:"services"`
+	ErrorCodes []record.ErrorCode  `json:"error_codes"`
+	Regions    []record.Region     `json:"regions,omitempty"`
+	Outage     bool                `json:"outage"`
+	Intent     string              `json:"intent,omitempty"`
 	// Score is the classifier's outage score.
 	Score float64 `json:"score"`
 	// Relevance is the search engine's score (relevance sort only).
@@ -648,7 +648,7 @@ func decodeCursor(s string) (cursor, error) {
 }
 
 func hitFrom(id string, f map[string]any) Hit {
-	h := Hit{URI: id, Services: []classify.ServiceHit{}, ErrorCodes: []classify.ErrorCode{}}
+	h := Hit{URI: id, Services: []record.ServiceHit{}, ErrorCodes: []record.ErrorCode{}}
 	h.Author, _ = f[fieldAuthor].(string)
 	h.Text, _ = f[fieldText].(string)
 	h.Time = fieldTimeValue(f[fieldTime])

@@ -14,8 +14,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/downsignal/downsignal/classify"
-	"github.com/downsignal/downsignal/ingest"
+	"github.com/downsignal/downsignal/record"
 )
 
 // bbolt buckets of the state store (state.db).
@@ -273,7 +272,7 @@ type op struct {
 	offset    int64
 	day       int32
 	uri       string
-	sig       *classify.Signal
+	sig       *record.Signal
 }
 
 // docRef is an indexed post found in a partition.
@@ -345,7 +344,7 @@ func (s *state) plan(changes []change, authorDocs authorDocsFunc, now time.Time)
 	batchDocs := make(map[string][]docRef) // did -> posts indexed earlier in this batch
 	var ops []op
 	days := make(map[int32]bool)
-	emit := func(ch *change, day int32, uri string, sig *classify.Signal) {
+	emit := func(ch *change, day int32, uri string, sig *record.Signal) {
 		ops = append(ops, op{partition: ch.partition, offset: ch.offset, day: day, uri: uri, sig: sig})
 		days[day] = true
 	}
@@ -391,7 +390,7 @@ func (s *state) plan(changes []change, authorDocs authorDocsFunc, now time.Time)
 				offsets[ch.partition] = max(offsets[ch.partition], ch.offset+1)
 			}
 			switch ev.Kind {
-			case ingest.KindPost:
+			case record.KindPost:
 				key := ledgerKey(ev.URI)
 				rec, err := getRec(key)
 				if err != nil {
@@ -433,7 +432,7 @@ func (s *state) plan(changes []change, authorDocs authorDocsFunc, now time.Time)
 				emit(ch, nr.Day, ev.URI, &ch.sig)
 				batchDocs[ev.DID] = append(batchDocs[ev.DID], docRef{ev.URI, nr.Day})
 
-			case ingest.KindDelete:
+			case record.KindDelete:
 				if !live {
 					if day, ok := tombstoneDay(tombs.Get([]byte(ev.URI))); ok {
 						emit(ch, day, ev.URI, nil)
@@ -461,7 +460,7 @@ func (s *state) plan(changes []change, authorDocs authorDocsFunc, now time.Time)
 					return err
 				}
 
-			case ingest.KindAccount:
+			case record.KindAccount:
 				inactive := ev.Active != nil && !*ev.Active
 				if live {
 					var err error
@@ -487,7 +486,7 @@ func (s *state) plan(changes []change, authorDocs authorDocsFunc, now time.Time)
 					return err
 				}
 
-			case ingest.KindReset:
+			case record.KindReset:
 				// The account's repository was replaced: its posts that
 				// the repository no longer holds were deleted unannounced.
 				refs, err := authorDocs(ev.DID)
@@ -591,7 +590,7 @@ func dedupRefs(refs []docRef) []docRef {
 	return out
 }
 
-func newPostRec(sig *classify.Signal) *postRec {
+func newPostRec(sig *record.Signal) *postRec {
 	ev := &sig.Event
 	r := &postRec{
 		Day:    dayOf(ev.Time),
@@ -634,7 +633,7 @@ func forEachSeries(services, codes, regions []string, fn func(seriesKey)) {
 
 // countedNames are the services a post feeds: each service it names and
 // each of their parents, once.
-func countedNames(r *classify.Result) []string {
+func countedNames(r *record.Result) []string {
 	if r == nil {
 		return nil
 	}

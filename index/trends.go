@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/downsignal/downsignal/detect"
+	"github.com/downsignal/downsignal/baseline"
 )
 
 // Point is one step of a trend.
@@ -61,13 +61,13 @@ func (x *Index) Trend(r TrendRequest) ([]Point, error) {
 const BaselineGuard = 60
 
 // baselineFor returns the baseline for a series read at step resolution.
-func baselineFor(stepMin int64) *detect.Baseline {
+func baselineFor(stepMin int64) *baseline.Baseline {
 	half := max(60, 2*int(stepMin))
-	return detect.NewBaseline(detect.Options{HalfLife: half, EWMASpan: min(6*half, 3*24*60) + BaselineGuard})
+	return baseline.NewBaseline(baseline.Options{HalfLife: half, EWMASpan: min(6*half, 3*24*60) + BaselineGuard})
 }
 
 // expected estimates minute's level from counts, hiding the guard.
-func expected(b *detect.Baseline, counts detect.Counts, minute int64) detect.Estimate {
+func expected(b *baseline.Baseline, counts baseline.Counts, minute int64) baseline.Estimate {
 	guarded := func(m int64) (float64, bool) {
 		if m < minute && m >= minute-BaselineGuard {
 			return 0, false
@@ -129,7 +129,7 @@ func (s *state) trend(key seriesKey, since, until time.Time, step time.Duration)
 		}
 		e := expected(base, counts, start)
 		p.Expected = round2(e.Expected)
-		p.Anomaly = round2(detect.Score(float64(p.Posts), e))
+		p.Anomaly = round2(baseline.Score(float64(p.Posts), e))
 		points = append(points, p)
 	}
 	return points
@@ -138,7 +138,7 @@ func (s *state) trend(key seriesKey, since, until time.Time, step time.Duration)
 // stepCounts reads outage posts per step-aligned block of minutes from
 // buckets of unit minutes, for the baseline. A block is known from the
 // first minute the store holds data for up to the newest event applied.
-func (s *state) stepCounts(buckets map[int64]*bucket, stepMin, unit int64) detect.Counts {
+func (s *state) stepCounts(buckets map[int64]*bucket, stepMin, unit int64) baseline.Counts {
 	first, last := s.firstMinute(), s.watermark/60
 	cache := make(map[int64]float64)
 	return func(m int64) (float64, bool) {
@@ -315,10 +315,10 @@ func (s *state) window(minutes map[int64]*bucket, r TopRequest) Rising {
 		rs.Authors = hllCount(&regs)
 	}
 	e := expected(baselineFor(1), s.stepCounts(minutes, 1, 1), lo)
-	w := detect.Estimate{Expected: e.Expected * float64(n), Spread: e.Spread * math.Sqrt(float64(n)), Method: e.Method}
+	w := baseline.Estimate{Expected: e.Expected * float64(n), Spread: e.Spread * math.Sqrt(float64(n)), Method: e.Method}
 	rs.Expected = round2(w.Expected)
 	rs.Ratio = round2(float64(rs.Posts) / w.Expected)
-	rs.Anomaly = round2(detect.Score(float64(rs.Posts), w))
+	rs.Anomaly = round2(baseline.Score(float64(rs.Posts), w))
 	return rs
 }
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
-	"github.com/downsignal/downsignal/classify"
+	"github.com/downsignal/downsignal/record"
 )
 
 func TestHLLCounts(t *testing.T) {
@@ -48,12 +48,12 @@ func TestHLLCounts(t *testing.T) {
 func TestTrendBaselineAndTop(t *testing.T) {
 	x := openTest(t, t.TempDir())
 	defer x.Close()
-	teams := func() *classify.Result {
-		return &classify.Result{Outage: true, Score: 0.6, Intent: "outage",
-			Services:   []classify.ServiceHit{{ID: "teams", Name: "Teams", Parent: "Microsoft 365"}},
-			ErrorCodes: []classify.ErrorCode{{Code: "HTTP 503", Family: "http", Meaning: "service unavailable"}}}
+	teams := func() *record.Result {
+		return &record.Result{Outage: true, Score: 0.6, Intent: "outage",
+			Services:   []record.ServiceHit{{ID: "teams", Name: "Teams", Parent: "Microsoft 365"}},
+			ErrorCodes: []record.ErrorCode{{Code: "HTTP 503", Family: "http", Meaning: "service unavailable"}}}
 	}
-	var sigs []classify.Signal
+	var sigs []record.Signal
 	start := day0
 	n := 0
 	for m := range 180 {

@@ -13,6 +13,7 @@ import (
 	"github.com/downsignal/downsignal/broker"
 	"github.com/downsignal/downsignal/ingest"
 	"github.com/downsignal/downsignal/ingest/ingesttest"
+	"github.com/downsignal/downsignal/record"
 )
 
 // realPostLines returns n Jetstream v1 post lines built from the real posts
@@ -26,7 +27,7 @@ func realPostLines(tb testing.TB, n int) [][]byte {
 			tb.Fatal(err)
 		}
 		c, _ := m["commit"].(map[string]any)
-		if c != nil && c["collection"] == ingest.PostCollection && c["operation"] == "create" {
+		if c != nil && c["collection"] == record.PostCollection && c["operation"] == "create" {
 			posts = append(posts, m)
 		}
 	}
@@ -95,7 +96,7 @@ func benchIngestReplay(b *testing.B) {
 	f.Close()
 
 	emb := startBroker(b, b.TempDir())
-	writer := broker.NewWriter(broker.WriterOptions{Brokers: []string{emb.Addr()}, Topic: broker.PostsTopic})
+	writer := broker.NewProducer(broker.WriterOptions{Brokers: []string{emb.Addr()}, Topic: broker.PostsTopic})
 	defer writer.Close()
 
 	b.ReportAllocs()
@@ -166,7 +167,7 @@ func benchIngestFirehose(b *testing.B) {
 	last := relay.Seq()
 
 	emb := startBroker(b, b.TempDir())
-	writer := broker.NewWriter(broker.WriterOptions{Brokers: []string{emb.Addr()}, Topic: broker.PostsTopic})
+	writer := broker.NewProducer(broker.WriterOptions{Brokers: []string{emb.Addr()}, Topic: broker.PostsTopic})
 	defer writer.Close()
 
 	b.ReportAllocs()

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/downsignal/downsignal/ingest"
+	"github.com/downsignal/downsignal/record"
 )
 
 // BenchmarkDecodeFirehose decodes the 150 recorded relay frames (148
@@ -21,7 +22,7 @@ func BenchmarkDecodeFirehose(b *testing.B) {
 			b.Fatal(err)
 		}
 		for _, ev := range fr.Events {
-			if ev.Kind == ingest.KindPost {
+			if ev.Kind == record.KindPost {
 				posts++
 			}
 		}
@@ -48,7 +49,7 @@ func BenchmarkDecodeJetstream(b *testing.B) {
 	posts, bytes := 0, 0
 	for _, l := range lines {
 		bytes += len(l)
-		if ev, _, err := ingest.DecodeJetstream(l, "jetstream"); err == nil && ev.Kind == ingest.KindPost {
+		if ev, _, err := ingest.DecodeJetstream(l, "jetstream"); err == nil && ev.Kind == record.KindPost {
 			posts++
 		}
 	}

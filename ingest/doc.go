@@ -29,7 +29,8 @@
 // count, log (rate-limited, bounded fields) and skip whatever does not
 // decode: a bad message never stops the stream.
 //
-// The Stage produces Events into the downsignal.posts topic, keyed by
+// The Stage produces record.Events into the downsignal.posts topic (through
+// package broker), keyed by
 // author DID so that one author's events stay in order, and saves the
 // source's cursor only after Kafka acknowledged every event before it. A
 // restart resumes from that cursor: events may be produced twice, never
@@ -47,7 +48,7 @@
 // missing event.
 // The cost is N times the produce volume.
 //
-// Event is the schema of downsignal.posts; this package owns it, versions it
+// record.Event is the schema of downsignal.posts; this package owns it, versions it
 // (Event.V) and keeps a golden sample in testdata. Ingest knows nothing of
 // classification, indexing or the API.
 package ingest

@@ -13,6 +13,8 @@ import (
 
 	comatproto "github.com/bluesky-social/indigo/api/atproto"
 	"github.com/gorilla/websocket"
+
+	"github.com/downsignal/downsignal/record"
 )
 
 // DefaultRelayURL is Bluesky's public relay.
@@ -288,7 +290,7 @@ func (s *firehoseSession) handle(ctx context.Context, b []byte, emit Emit) error
 				return ctx.Err()
 			}
 			m.verifyFailure(sourceFirehose)
-			f.warn.Warn("skip commit that fails verification", "seq", fr.Seq, "did", bounded(fr.Commit.Repo), "err", bounded(err.Error()))
+			f.warn.Warn("skip commit that fails verification", "seq", fr.Seq, "did", record.Bounded(fr.Commit.Repo), "err", record.Bounded(err.Error()))
 			fr.Events = nil
 		}
 	}
@@ -332,7 +334,7 @@ func (s *firehoseSession) handle(ctx context.Context, b []byte, emit Emit) error
 // counted, logged and skipped; only the end of ctx is an error. The events
 // carry the #sync's position, so a crash before Kafka has them fetches the
 // repository again after the restart.
-func (f *Firehose) resync(ctx context.Context, e *comatproto.SyncSubscribeRepos_Sync) ([]Event, error) {
+func (f *Firehose) resync(ctx context.Context, e *comatproto.SyncSubscribeRepos_Sync) ([]record.Event, error) {
 	m := f.o.Metrics
 	now := time.Now()
 	if !f.gate.allow(e.Did, now) {
@@ -349,13 +351,13 @@ func (f *Firehose) resync(ctx context.Context, e *comatproto.SyncSubscribeRepos_
 		}
 		m.resync(sourceFirehose, "failed")
 		f.gate.failed(e.Did)
-		f.warn.Warn("relay #sync not answered: repository fetch failed", "did", e.Did, "seq", e.Seq, "err", bounded(err.Error()))
+		f.warn.Warn("relay #sync not answered: repository fetch failed", "did", e.Did, "seq", e.Seq, "err", record.Bounded(err.Error()))
 		return nil, nil
 	}
 	evs, errs := resetEvents(e.Did, relayTime(e.Time, now.UTC()), recs, sourceFirehose)
 	for _, err := range errs {
 		m.decodeError(sourceFirehose, "record")
-		f.warn.Warn("skip repository record", "seq", e.Seq, "err", bounded(err.Error()))
+		f.warn.Warn("skip repository record", "seq", e.Seq, "err", record.Bounded(err.Error()))
 	}
 	if len(evs) == 0 {
 		m.resync(sourceFirehose, "failed")

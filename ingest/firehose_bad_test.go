@@ -18,6 +18,7 @@ import (
 	"github.com/downsignal/downsignal/ingest"
 	"github.com/downsignal/downsignal/ingest/ingesttest"
 	"github.com/downsignal/downsignal/ingest/verify"
+	"github.com/downsignal/downsignal/record"
 )
 
 // badFrames are relay messages a decoder must survive: each is counted
@@ -83,12 +84,12 @@ func TestFirehoseSurvivesBadInput(t *testing.T) {
 	last := posts(t, relay, alice, "3z", 1)
 
 	waitFor(t, "the post after the bad input", 5*time.Second, func() bool { return slices.Contains(postURIs(c.events()), last[0]) })
-	want := sorted(append(append(first, last...), ingest.PostURI(alice.DID, "3utf"), ingest.PostURI(alice.DID, "3good")))
+	want := sorted(append(append(first, last...), record.PostURI(alice.DID, "3utf"), record.PostURI(alice.DID, "3good")))
 	if got := postURIs(c.events()); !slices.Equal(got, want) {
 		t.Errorf("posts %v, want %v", got, want)
 	}
 	for _, ev := range c.events() {
-		if ev.URI == ingest.PostURI(alice.DID, "3utf") && ev.Text != "Teams \uFFFD down" {
+		if ev.URI == record.PostURI(alice.DID, "3utf") && ev.Text != "Teams \uFFFD down" {
 			t.Errorf("invalid UTF-8 text became %q", ev.Text)
 		}
 	}
@@ -151,7 +152,7 @@ func TestFirehoseVerification(t *testing.T) {
 	if n := metricValue(t, reg, "downsignal_ingest_verify_failures_total", "source", "firehose"); n != 1 {
 		t.Errorf("verify_failures_total = %v, want 1 (the impostor)", n)
 	}
-	if evs := c.events(); evs[len(evs)-2].Kind != ingest.KindDelete {
+	if evs := c.events(); evs[len(evs)-2].Kind != record.KindDelete {
 		t.Errorf("the verified delete did not come through: %+v", evs[len(evs)-2])
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/downsignal/downsignal/ingest"
 	"github.com/downsignal/downsignal/ingest/ingesttest"
+	"github.com/downsignal/downsignal/record"
 )
 
 // collector runs a source and keeps what it emits.
@@ -38,10 +39,10 @@ func (c *collector) emit(ctx context.Context, it ingest.Item) error {
 	return nil
 }
 
-func (c *collector) events() []ingest.Event {
+func (c *collector) events() []record.Event {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []ingest.Event
+	var out []record.Event
 	for _, it := range c.items {
 		if it.Event != nil {
 			out = append(out, *it.Event)
@@ -186,7 +187,7 @@ func TestFirehoseLivePostsDeletesAndAccounts(t *testing.T) {
 	if p.Text != "Outlook down? 451 4.3.2" || !slices.Equal(p.Langs, []string{"en"}) || !p.CreatedAt.Equal(created) ||
 		!slices.Equal(p.Links, []string{"https://status.example.com"}) || !slices.Equal(p.Tags, []string{"outage"}) ||
 		p.ReplyParent != "at://did:plc:bob/app.bsky.feed.post/3p" || p.ReplyRoot != "at://did:plc:bob/app.bsky.feed.post/3r" ||
-		p.Source != "firehose" || !strings.HasPrefix(p.CID, "bafyrei") || p.Time.IsZero() || p.V != ingest.SchemaVersion {
+		p.Source != "firehose" || !strings.HasPrefix(p.CID, "bafyrei") || p.Time.IsZero() || p.V != record.EventVersion {
 		t.Errorf("post event %+v", p)
 	}
 	if a := evs[4]; a.Active == nil || *a.Active || a.Status != "takendown" {
@@ -261,16 +262,16 @@ func posts(t *testing.T, relay *ingesttest.Relay, a *ingesttest.Account, prefix 
 		if _, err := relay.Create(a, ingesttest.Post{RKey: rkey, Text: "post " + rkey}); err != nil {
 			t.Fatal(err)
 		}
-		uris = append(uris, ingest.PostURI(a.DID, rkey))
+		uris = append(uris, record.PostURI(a.DID, rkey))
 	}
 	return uris
 }
 
 // uris lists the distinct at-URIs of the post events, sorted.
-func postURIs(evs []ingest.Event) []string {
+func postURIs(evs []record.Event) []string {
 	var out []string
 	for _, ev := range evs {
-		if ev.Kind == ingest.KindPost {
+		if ev.Kind == record.KindPost {
 			out = append(out, ev.URI)
 		}
 	}
@@ -462,7 +463,7 @@ func TestFirehoseSlowReaderIsDroppedAndCatchesUp(t *testing.T) {
 		if _, err := relay.Create(alice, ingesttest.Post{RKey: rkey, Text: long}); err != nil {
 			t.Fatal(err)
 		}
-		want = append(want, ingest.PostURI(alice.DID, rkey))
+		want = append(want, record.PostURI(alice.DID, rkey))
 	}
 	close(c.block) // Kafka catches up
 	waitFor(t, "every post", 20*time.Second, func() bool { return len(postURIs(c.events())) == len(want) })

@@ -12,6 +12,8 @@ import (
 	"github.com/bluesky-social/indigo/api/bsky"
 	"github.com/ipfs/go-cid"
 	cbg "github.com/whyrusleeping/cbor-gen"
+
+	"github.com/downsignal/downsignal/record"
 )
 
 // Frame types of com.atproto.sync.subscribeRepos, as counted in metrics.
@@ -41,7 +43,7 @@ type Frame struct {
 	Seq int64
 	// Events are the post creates, updates and deletes of a #commit and the
 	// status change of an #account, in the order of the commit's ops.
-	Events []Event
+	Events []record.Event
 	// Name and Message are an #info or error frame's name and text (or an
 	// unknown frame's type), cleaned and bounded for logs.
 	Name, Message string
@@ -97,7 +99,7 @@ func (d *FrameDecoder) Decode(b []byte, source string) (f Frame, err error) {
 		if err != nil {
 			return f, fmt.Errorf("error frame: %w", err)
 		}
-		f.Name, f.Message = bounded(cleanText(name)), bounded(cleanText(msg))
+		f.Name, f.Message = record.Bounded(cleanText(name)), record.Bounded(cleanText(msg))
 		return f, nil
 	default:
 		return Frame{Type: FrameUnknown}, fmt.Errorf("unknown frame op %d", op)
@@ -122,12 +124,12 @@ func (d *FrameDecoder) Decode(b []byte, source string) (f Frame, err error) {
 		}
 		f.Seq = a.Seq
 		if !validDID(a.Did) {
-			return f, fmt.Errorf("account: bad did %q", bounded(a.Did))
+			return f, fmt.Errorf("account: bad did %q", record.Bounded(a.Did))
 		}
 		active := a.Active
-		ev := Event{V: SchemaVersion, Kind: KindAccount, DID: a.Did, Time: relayTime(a.Time, time.Time{}), Active: &active, Source: source}
+		ev := record.Event{V: record.EventVersion, Kind: record.KindAccount, DID: a.Did, Time: relayTime(a.Time, time.Time{}), Active: &active, Source: source}
 		if a.Status != nil {
-			ev.Status = bounded(cleanField(*a.Status))
+			ev.Status = record.Bounded(cleanField(*a.Status))
 		}
 		f.Events = append(f.Events, ev)
 		return f, nil
@@ -147,7 +149,7 @@ func (d *FrameDecoder) Decode(b []byte, source string) (f Frame, err error) {
 		}
 		f.Seq = e.Seq
 		if !validDID(e.Did) {
-			return f, fmt.Errorf("sync: bad did %q", bounded(e.Did))
+			return f, fmt.Errorf("sync: bad did %q", record.Bounded(e.Did))
 		}
 		f.Sync = &e
 		return f, nil
@@ -157,16 +159,16 @@ func (d *FrameDecoder) Decode(b []byte, source string) (f Frame, err error) {
 		if err := e.UnmarshalCBOR(&d.r); err != nil {
 			return f, fmt.Errorf("info body: %w", err)
 		}
-		f.Name = bounded(cleanText(e.Name))
+		f.Name = record.Bounded(cleanText(e.Name))
 		if e.Message != nil {
-			f.Message = bounded(cleanText(*e.Message))
+			f.Message = record.Bounded(cleanText(*e.Message))
 		}
 		return f, nil
 	default:
 		// Newer protocol versions may add message types; skipping them is
 		// what the protocol asks of a consumer.
 		f.Type = FrameUnknown
-		f.Name = bounded(cleanText(typ))
+		f.Name = record.Bounded(cleanText(typ))
 		return f, nil
 	}
 }
@@ -174,7 +176,7 @@ func (d *FrameDecoder) Decode(b []byte, source string) (f Frame, err error) {
 // commit turns a #commit's post ops into events.
 func (d *FrameDecoder) commit(f *Frame, c *comatproto.SyncSubscribeRepos_Commit, source string) error {
 	if !validDID(c.Repo) {
-		return fmt.Errorf("commit: bad repo did %q", bounded(c.Repo))
+		return fmt.Errorf("commit: bad repo did %q", record.Bounded(c.Repo))
 	}
 	if len(c.Ops) > maxCommitOps {
 		return fmt.Errorf("commit with %d ops", len(c.Ops))
@@ -187,24 +189,24 @@ func (d *FrameDecoder) commit(f *Frame, c *comatproto.SyncSubscribeRepos_Commit,
 		if op == nil {
 			continue
 		}
-		rkey, ok := strings.CutPrefix(op.Path, PostCollection+"/")
+		rkey, ok := strings.CutPrefix(op.Path, record.PostCollection+"/")
 		if !ok {
 			continue
 		}
-		if !validRKey(rkey) {
-			f.OpErrors = append(f.OpErrors, fmt.Errorf("op %s: bad record key", bounded(op.Path)))
+		if !record.ValidRecordKey(rkey) {
+			f.OpErrors = append(f.OpErrors, fmt.Errorf("op %s: bad record key", record.Bounded(op.Path)))
 			continue
 		}
-		ev := Event{V: SchemaVersion, DID: c.Repo, URI: PostURI(c.Repo, rkey), Time: evTime, Source: source}
+		ev := record.Event{V: record.EventVersion, DID: c.Repo, URI: record.PostURI(c.Repo, rkey), Time: evTime, Source: source}
 		switch op.Action {
 		case "delete":
-			ev.Kind = KindDelete
+			ev.Kind = record.KindDelete
 			if ev.Time.IsZero() {
 				ev.Time = time.Now().UTC()
 			}
 		case "create", "update":
 			if op.Cid == nil {
-				f.OpErrors = append(f.OpErrors, fmt.Errorf("op %s %s: no record cid", op.Action, bounded(ev.URI)))
+				f.OpErrors = append(f.OpErrors, fmt.Errorf("op %s %s: no record cid", op.Action, record.Bounded(ev.URI)))
 				continue
 			}
 			if !blocksRead {
@@ -218,17 +220,17 @@ func (d *FrameDecoder) commit(f *Frame, c *comatproto.SyncSubscribeRepos_Commit,
 				if carErr != nil {
 					err = carErr
 				}
-				f.OpErrors = append(f.OpErrors, fmt.Errorf("op %s %s: %w", op.Action, bounded(ev.URI), err))
+				f.OpErrors = append(f.OpErrors, fmt.Errorf("op %s %s: %w", op.Action, record.Bounded(ev.URI), err))
 				continue
 			}
 			var rec bsky.FeedPost
 			if err := rec.UnmarshalCBOR(bytes.NewReader(data)); err != nil {
-				f.OpErrors = append(f.OpErrors, fmt.Errorf("op %s %s: post record: %w", op.Action, bounded(ev.URI), err))
+				f.OpErrors = append(f.OpErrors, fmt.Errorf("op %s %s: post record: %w", op.Action, record.Bounded(ev.URI), err))
 				continue
 			}
-			ev.Kind = KindPost
+			ev.Kind = record.KindPost
 			ev.CID = (*cid.Cid)(op.Cid).String()
-			ev.setPost(feedPostFields(&rec))
+			setPost(&ev, feedPostFields(&rec))
 			if ev.Time.IsZero() {
 				ev.Time = ev.CreatedAt
 			}
@@ -236,11 +238,11 @@ func (d *FrameDecoder) commit(f *Frame, c *comatproto.SyncSubscribeRepos_Commit,
 				ev.Time = time.Now().UTC()
 			}
 		default:
-			f.OpErrors = append(f.OpErrors, fmt.Errorf("op %s: unknown action %q", bounded(ev.URI), bounded(op.Action)))
+			f.OpErrors = append(f.OpErrors, fmt.Errorf("op %s: unknown action %q", record.Bounded(ev.URI), record.Bounded(op.Action)))
 			continue
 		}
 		if err := ev.Validate(); err != nil {
-			f.OpErrors = append(f.OpErrors, fmt.Errorf("op %s: %w", bounded(ev.URI), err))
+			f.OpErrors = append(f.OpErrors, fmt.Errorf("op %s: %w", record.Bounded(ev.URI), err))
 			continue
 		}
 		f.Events = append(f.Events, ev)

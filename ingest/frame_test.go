@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/downsignal/downsignal/ingest"
+	"github.com/downsignal/downsignal/record"
 )
 
 // TestDecodeRecordedFramesMatchJetstream decodes the real relay frames and
@@ -29,7 +30,7 @@ func TestDecodeRecordedFramesMatchJetstream(t *testing.T) {
 		t.Fatalf("read %d frames, manifest says %d", len(frames), manifest.Frames)
 	}
 
-	var fromRelay []ingest.Event
+	var fromRelay []record.Event
 	var seqs []int64
 	var d ingest.FrameDecoder
 	for i, b := range frames {
@@ -47,7 +48,7 @@ func TestDecodeRecordedFramesMatchJetstream(t *testing.T) {
 		t.Errorf("seqs from %d to %d, want %d to %d ascending", seqs[0], seqs[len(seqs)-1], manifest.SeqFirst, manifest.SeqLast)
 	}
 
-	var fromJetstream []ingest.Event
+	var fromJetstream []record.Event
 	for _, l := range recordedJetstream(t) {
 		ev, _, err := ingest.DecodeJetstream(l, "jetstream")
 		switch {
@@ -59,7 +60,7 @@ func TestDecodeRecordedFramesMatchJetstream(t *testing.T) {
 	}
 	posts := 0
 	for _, ev := range fromJetstream {
-		if ev.Kind == ingest.KindPost {
+		if ev.Kind == record.KindPost {
 			posts++
 		}
 	}
@@ -68,8 +69,8 @@ func TestDecodeRecordedFramesMatchJetstream(t *testing.T) {
 	}
 
 	// Jetstream emits in its own order; compare by identity.
-	key := func(e ingest.Event) string { return string(e.Kind) + " " + e.DID + " " + e.URI }
-	byKey := map[string]ingest.Event{}
+	key := func(e record.Event) string { return string(e.Kind) + " " + e.DID + " " + e.URI }
+	byKey := map[string]record.Event{}
 	for _, ev := range fromJetstream {
 		byKey[key(ev)] = ev
 	}

@@ -12,17 +12,18 @@ import (
 
 	"github.com/downsignal/downsignal/ingest"
 	"github.com/downsignal/downsignal/ingest/ingesttest"
+	"github.com/downsignal/downsignal/record"
 )
 
 // checkEvents holds every event a decoder lets through to the rules the
 // rest of the pipeline relies on.
-func checkEvents(t *testing.T, evs ...ingest.Event) {
+func checkEvents(t *testing.T, evs ...record.Event) {
 	t.Helper()
 	for _, ev := range evs {
 		if err := ev.Validate(); err != nil {
 			t.Fatalf("decoder returned an invalid event %+v: %v", ev, err)
 		}
-		if !utf8.ValidString(ev.Text) || len(ev.Text) > ingest.MaxTextBytes {
+		if !utf8.ValidString(ev.Text) || len(ev.Text) > record.MaxTextBytes {
 			t.Fatalf("text not cleaned: %q", ev.Text)
 		}
 		for _, s := range append(append(append([]string{ev.ReplyParent, ev.ReplyRoot, ev.CID, ev.Status}, ev.Langs...), ev.Links...), ev.Tags...) {

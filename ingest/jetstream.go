@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/downsignal/downsignal/record"
 )
 
 // jetstreamEvent is one Jetstream v1 message as it arrives on the wire.
@@ -58,93 +60,93 @@ var ErrIgnored = errors.New("ignored event")
 // DecodeJetstream turns one Jetstream v1 JSON message into an Event. It
 // returns the message's cursor (time_us) whenever the message parsed, also
 // together with ErrIgnored for messages that carry no post.
-func DecodeJetstream(b []byte, source string) (Event, int64, error) {
+func DecodeJetstream(b []byte, source string) (record.Event, int64, error) {
 	ev, cursor, _, err := decodeJetstream(b, source)
 	return ev, cursor, err
 }
 
 // decodeJetstream is DecodeJetstream that also names the message's kind
 // for metrics: commit, identity, account or unknown.
-func decodeJetstream(b []byte, source string) (Event, int64, string, error) {
+func decodeJetstream(b []byte, source string) (record.Event, int64, string, error) {
 	var m jetstreamEvent
 	err := json.Unmarshal(b, &m)
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case err == nil:
-	case errors.As(err, &typeErr) && m.Kind == "commit" && m.Commit != nil && m.Commit.Collection != PostCollection:
+	case errors.As(err, &typeErr) && m.Kind == "commit" && m.Commit != nil && m.Commit.Collection != record.PostCollection:
 		// A record of another collection that does not look like a post.
-		return Event{}, max(m.TimeUS, 0), m.Kind, ErrIgnored
+		return record.Event{}, max(m.TimeUS, 0), m.Kind, ErrIgnored
 	case errors.As(err, &typeErr) && m.Kind == "commit" && m.Commit != nil && m.Commit.Record != nil:
-		return Event{}, max(m.TimeUS, 0), m.Kind, fmt.Errorf("post record %s: %w", bounded(PostURI(m.DID, m.Commit.RKey)), err)
+		return record.Event{}, max(m.TimeUS, 0), m.Kind, fmt.Errorf("post record %s: %w", record.Bounded(record.PostURI(m.DID, m.Commit.RKey)), err)
 	default:
-		return Event{}, 0, FrameUnknown, fmt.Errorf("jetstream message: %w", err)
+		return record.Event{}, 0, FrameUnknown, fmt.Errorf("jetstream message: %w", err)
 	}
 	cursor := m.TimeUS
 	if cursor < 0 {
-		return Event{}, 0, FrameUnknown, fmt.Errorf("jetstream message: negative time_us %d", cursor)
+		return record.Event{}, 0, FrameUnknown, fmt.Errorf("jetstream message: negative time_us %d", cursor)
 	}
 	kind := m.Kind
 	switch kind {
 	case "commit", "identity", "account":
 	default:
-		return Event{}, cursor, FrameUnknown, fmt.Errorf("unknown jetstream kind %q", bounded(m.Kind))
+		return record.Event{}, cursor, FrameUnknown, fmt.Errorf("unknown jetstream kind %q", record.Bounded(m.Kind))
 	}
 	if kind == "identity" {
-		return Event{}, cursor, kind, ErrIgnored
+		return record.Event{}, cursor, kind, ErrIgnored
 	}
 	if !validDID(m.DID) {
-		return Event{}, cursor, kind, fmt.Errorf("jetstream %s: bad did %q", kind, bounded(m.DID))
+		return record.Event{}, cursor, kind, fmt.Errorf("jetstream %s: bad did %q", kind, record.Bounded(m.DID))
 	}
-	ev := Event{V: SchemaVersion, DID: m.DID, Source: source}
+	ev := record.Event{V: record.EventVersion, DID: m.DID, Source: source}
 	if m.TimeUS > 0 {
 		ev.Time = time.UnixMicro(m.TimeUS).UTC()
 	}
 	switch kind {
 	case "commit":
 		if m.Commit == nil {
-			return Event{}, cursor, kind, errors.New("jetstream commit without commit body")
+			return record.Event{}, cursor, kind, errors.New("jetstream commit without commit body")
 		}
 		c := m.Commit
-		if c.Collection != PostCollection {
-			return Event{}, cursor, kind, ErrIgnored
+		if c.Collection != record.PostCollection {
+			return record.Event{}, cursor, kind, ErrIgnored
 		}
-		if !validRKey(c.RKey) {
-			return Event{}, cursor, kind, fmt.Errorf("jetstream commit: bad record key %q", bounded(c.RKey))
+		if !record.ValidRecordKey(c.RKey) {
+			return record.Event{}, cursor, kind, fmt.Errorf("jetstream commit: bad record key %q", record.Bounded(c.RKey))
 		}
-		ev.URI = PostURI(m.DID, c.RKey)
+		ev.URI = record.PostURI(m.DID, c.RKey)
 		switch c.Operation {
 		case "create", "update":
-			ev.Kind = KindPost
+			ev.Kind = record.KindPost
 			ev.CID = cleanField(c.CID)
 			if c.Record == nil {
-				return Event{}, cursor, kind, fmt.Errorf("post %s without record", bounded(ev.URI))
+				return record.Event{}, cursor, kind, fmt.Errorf("post %s without record", record.Bounded(ev.URI))
 			}
-			ev.applyRecord(c.Record)
+			applyRecord(&ev, c.Record)
 		case "delete":
-			ev.Kind = KindDelete
+			ev.Kind = record.KindDelete
 		default:
-			return Event{}, cursor, kind, fmt.Errorf("unknown commit operation %q", bounded(c.Operation))
+			return record.Event{}, cursor, kind, fmt.Errorf("unknown commit operation %q", record.Bounded(c.Operation))
 		}
 	case "account":
 		if m.Account == nil {
-			return Event{}, cursor, kind, errors.New("jetstream account event without account body")
+			return record.Event{}, cursor, kind, errors.New("jetstream account event without account body")
 		}
 		active := m.Account.Active
-		ev.Kind = KindAccount
+		ev.Kind = record.KindAccount
 		ev.Active = &active
-		ev.Status = bounded(cleanField(m.Account.Status))
+		ev.Status = record.Bounded(cleanField(m.Account.Status))
 	}
 	if ev.Time.IsZero() {
 		ev.Time = ev.CreatedAt
 	}
 	if err := ev.Validate(); err != nil {
-		return Event{}, cursor, kind, err
+		return record.Event{}, cursor, kind, err
 	}
 	return ev, cursor, kind, nil
 }
 
 // applyRecord copies a Jetstream post record's fields into the event.
-func (ev *Event) applyRecord(rec *postRecord) {
+func applyRecord(ev *record.Event, rec *postRecord) {
 	p := postFields{Text: rec.Text, CreatedAt: rec.CreatedAt, Langs: rec.Langs, Tags: rec.Tags}
 	if rec.Reply != nil {
 		p.ReplyParent, p.ReplyRoot = rec.Reply.Parent.URI, rec.Reply.Root.URI
@@ -159,5 +161,5 @@ func (ev *Event) applyRecord(rec *postRecord) {
 			}
 		}
 	}
-	ev.setPost(&p)
+	setPost(ev, &p)
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/downsignal/downsignal/record"
 )
 
 // DefaultJetstreamURL is Bluesky's public Jetstream v1 endpoint.
@@ -97,7 +99,7 @@ func NewJetstream(o JetstreamOptions) (*Jetstream, error) {
 		}
 	}
 	if len(o.Collections) == 0 {
-		o.Collections = []string{PostCollection}
+		o.Collections = []string{record.PostCollection}
 	}
 	if len(o.Collections) > 100 {
 		return nil, fmt.Errorf("jetstream: %d collections, Jetstream takes at most 100", len(o.Collections))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/downsignal/downsignal/ingest"
 	"github.com/downsignal/downsignal/ingest/ingesttest"
+	"github.com/downsignal/downsignal/record"
 )
 
 func newFakeJetstream(t *testing.T, dict []byte) *ingesttest.Jetstream {
@@ -65,7 +66,7 @@ func TestJetstreamLive(t *testing.T) {
 		t.Errorf("events %q, want %q", got, want)
 	}
 	q := js.Queries()[0]
-	if !slices.Equal(q["wantedCollections"], []string{ingest.PostCollection}) || q.Has("compress") || q.Has("cursor") {
+	if !slices.Equal(q["wantedCollections"], []string{record.PostCollection}) || q.Has("compress") || q.Has("cursor") {
 		t.Errorf("subscribe query %v", q)
 	}
 	for kind, n := range map[string]float64{"commit": 2, "identity": 1, "account": 1} {

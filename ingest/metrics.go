@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/downsignal/downsignal/record"
 )
 
 // Metrics are ingest's Prometheus metrics. A nil *Metrics records nothing,
@@ -106,7 +108,7 @@ func (m *Metrics) event(source, kind string) {
 	}
 }
 
-func (m *Metrics) record(source string, kind Kind) {
+func (m *Metrics) record(source string, kind record.Kind) {
 	if m != nil {
 		m.records.WithLabelValues(source, string(kind)).Inc()
 	}

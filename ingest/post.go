@@ -1,7 +1,11 @@
 package ingest
 
 import (
+	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/downsignal/downsignal/record"
 )
 
 // Facet feature types that downsignal keeps.
@@ -26,16 +30,16 @@ type postFields struct {
 // setPost copies a post record's fields into the event, cleaning every
 // untrusted value on the way. Both sources go through it, so a post reads
 // the same from Jetstream and from the relay.
-func (ev *Event) setPost(p *postFields) {
+func setPost(ev *record.Event, p *postFields) {
 	ev.Text = cleanText(p.Text)
-	ev.Langs = cleanList(p.Langs, maxLangs)
+	ev.Langs = cleanList(p.Langs, record.MaxLangs)
 	if t, err := time.Parse(time.RFC3339Nano, p.CreatedAt); err == nil {
 		ev.CreatedAt = t.UTC()
 	}
 	ev.ReplyParent = cleanField(p.ReplyParent)
 	ev.ReplyRoot = cleanField(p.ReplyRoot)
-	ev.Links = cleanList(p.Links, maxLinks)
-	ev.Tags = cleanList(append(p.FacetTags, p.Tags...), maxTags)
+	ev.Links = cleanList(p.Links, record.MaxLinks)
+	ev.Tags = cleanList(append(p.FacetTags, p.Tags...), record.MaxTags)
 }
 
 // validDID reports whether s looks like a DID: "did:", a lower-case method
@@ -66,19 +70,40 @@ func validDID(s string) bool {
 	return !method && s[len(s)-1] != ':'
 }
 
-// validRKey reports whether s is a record key (atproto record key syntax).
-func validRKey(s string) bool {
-	if len(s) == 0 || len(s) > 512 || s == "." || s == ".." {
-		return false
+// cleanText makes untrusted text safe to carry: valid UTF-8, no NULs, capped.
+func cleanText(s string) string {
+	if len(s) > record.MaxTextBytes {
+		s = s[:record.MaxTextBytes]
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case c == '.', c == '-', c == '_', c == ':', c == '~':
-		default:
-			return false
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	return s
+}
+
+// cleanField keeps a short untrusted value, or drops it when it is too long
+// or not UTF-8: a truncated URI would be worse than none.
+func cleanField(s string) string {
+	if len(s) > record.MaxFieldLen || !utf8.ValidString(s) {
+		return ""
+	}
+	return s
+}
+
+// cleanList caps a list of short untrusted strings and drops bad entries.
+func cleanList(in []string, max int) []string {
+	var out []string
+	for _, s := range in {
+		if s = cleanField(s); s == "" {
+			continue
+		}
+		out = append(out, s)
+		if len(out) == max {
+			break
 		}
 	}
-	return true
+	return out
 }

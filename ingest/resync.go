@@ -11,6 +11,8 @@ import (
 
 	"github.com/bluesky-social/indigo/api/bsky"
 	"golang.org/x/time/rate"
+
+	"github.com/downsignal/downsignal/record"
 )
 
 // RepoRecord is one post record of an account's repository.
@@ -106,25 +108,25 @@ func (g *resyncGate) failed(did string) {
 }
 
 // resetEvents turns a fetched repository into events: a post event for
-// each post it holds (the newest MaxResetKeep), then one reset event that
+// each post it holds (the newest record.MaxResetKeep), then one reset event that
 // tells the index which of the account's posts still exist. A post's event
 // time is its createdAt, never later than the #sync itself.
-func resetEvents(did string, at time.Time, recs []RepoRecord, source string) ([]Event, []error) {
+func resetEvents(did string, at time.Time, recs []RepoRecord, source string) ([]record.Event, []error) {
 	// Post record keys are TIDs, which sort by time: newest first.
 	slices.SortFunc(recs, func(a, b RepoRecord) int { return cmp.Compare(b.RKey, a.RKey) })
 	var (
-		evs  []Event
+		evs  []record.Event
 		errs []error
 		keep []string
 		size int
 	)
 	truncated := false
 	for _, r := range recs {
-		if !validRKey(r.RKey) {
-			errs = append(errs, fmt.Errorf("repo %s: bad record key %q", did, bounded(r.RKey)))
+		if !record.ValidRecordKey(r.RKey) {
+			errs = append(errs, fmt.Errorf("repo %s: bad record key %q", did, record.Bounded(r.RKey)))
 			continue
 		}
-		if len(keep) == MaxResetKeep || size+len(r.RKey) > maxKeepBytes {
+		if len(keep) == record.MaxResetKeep || size+len(r.RKey) > record.MaxKeepBytes {
 			truncated = true
 			break
 		}
@@ -137,7 +139,7 @@ func resetEvents(did string, at time.Time, recs []RepoRecord, source string) ([]
 		}
 		evs = append(evs, ev)
 	}
-	reset := Event{V: SchemaVersion, Kind: KindReset, DID: did, Time: at, Keep: keep, Source: source}
+	reset := record.Event{V: record.EventVersion, Kind: record.KindReset, DID: did, Time: at, Keep: keep, Source: source}
 	if truncated && len(keep) > 0 {
 		reset.KeepFrom = keep[len(keep)-1]
 	}
@@ -148,18 +150,18 @@ func resetEvents(did string, at time.Time, recs []RepoRecord, source string) ([]
 }
 
 // repoPost decodes one post record of a fetched repository.
-func repoPost(did string, at time.Time, r RepoRecord, source string) (Event, error) {
-	ev := Event{V: SchemaVersion, Kind: KindPost, DID: did, URI: PostURI(did, r.RKey), CID: cleanField(r.CID), Time: at, Source: source}
+func repoPost(did string, at time.Time, r RepoRecord, source string) (record.Event, error) {
+	ev := record.Event{V: record.EventVersion, Kind: record.KindPost, DID: did, URI: record.PostURI(did, r.RKey), CID: cleanField(r.CID), Time: at, Source: source}
 	var rec bsky.FeedPost
 	if err := rec.UnmarshalCBOR(bytes.NewReader(r.Data)); err != nil {
-		return Event{}, fmt.Errorf("repo post %s: %w", bounded(ev.URI), err)
+		return record.Event{}, fmt.Errorf("repo post %s: %w", record.Bounded(ev.URI), err)
 	}
-	ev.setPost(feedPostFields(&rec))
+	setPost(&ev, feedPostFields(&rec))
 	if !ev.CreatedAt.IsZero() && ev.CreatedAt.Before(at) {
 		ev.Time = ev.CreatedAt
 	}
 	if err := ev.Validate(); err != nil {
-		return Event{}, fmt.Errorf("repo post %s: %w", bounded(ev.URI), err)
+		return record.Event{}, fmt.Errorf("repo post %s: %w", record.Bounded(ev.URI), err)
 	}
 	return ev, nil
 }

@@ -7,25 +7,27 @@ import (
 
 	"github.com/bluesky-social/indigo/api/bsky"
 	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"github.com/downsignal/downsignal/record"
 )
 
 // A repository with more posts than a reset event may list keeps the
-// newest MaxResetKeep, says where the list starts, and the event fits in a
+// newest record.MaxResetKeep, says where the list starts, and the event fits in a
 // Kafka message. Records that do not decode are still kept: they exist.
 func TestResetEventsTruncateToTheNewestPosts(t *testing.T) {
 	var rec bytes.Buffer
-	p := bsky.FeedPost{LexiconTypeID: PostCollection, Text: "outlook down", CreatedAt: "2026-01-22T19:31:00.000Z"}
+	p := bsky.FeedPost{LexiconTypeID: record.PostCollection, Text: "outlook down", CreatedAt: "2026-01-22T19:31:00.000Z"}
 	if err := p.MarshalCBOR(&rec); err != nil {
 		t.Fatal(err)
 	}
 	clock := syntax.NewTIDClock(0)
-	n := MaxResetKeep + 500
+	n := record.MaxResetKeep + 500
 	recs := make([]RepoRecord, n)
 	for i := range recs {
 		recs[i] = RepoRecord{RKey: clock.Next().String(), CID: "bafyreib2rxk3rybk3aobmv5cjuql3bm2twh4jo5uxgf5nxy2rzvmdmmkry", Data: rec.Bytes()}
 	}
 	newest := recs[n-1].RKey
-	oldestKept := recs[n-MaxResetKeep].RKey
+	oldestKept := recs[n-record.MaxResetKeep].RKey
 	recs[n-2].Data = []byte("not cbor")
 	// Out of order, as nothing promises otherwise.
 	recs[0], recs[n-1] = recs[n-1], recs[0]
@@ -35,15 +37,15 @@ func TestResetEventsTruncateToTheNewestPosts(t *testing.T) {
 	if len(errs) != 1 {
 		t.Fatalf("errors %v, want one for the bad record", errs)
 	}
-	if len(evs) != MaxResetKeep {
-		t.Fatalf("%d events, want %d posts (one bad) and a reset", len(evs), MaxResetKeep-1)
+	if len(evs) != record.MaxResetKeep {
+		t.Fatalf("%d events, want %d posts (one bad) and a reset", len(evs), record.MaxResetKeep-1)
 	}
 	reset := evs[len(evs)-1]
-	if reset.Kind != KindReset || len(reset.Keep) != MaxResetKeep || reset.Keep[0] != newest || reset.KeepFrom != oldestKept {
+	if reset.Kind != record.KindReset || len(reset.Keep) != record.MaxResetKeep || reset.Keep[0] != newest || reset.KeepFrom != oldestKept {
 		t.Fatalf("reset: %d kept, first %s, from %s; want %d from %s, first %s",
-			len(reset.Keep), reset.Keep[0], reset.KeepFrom, MaxResetKeep, oldestKept, newest)
+			len(reset.Keep), reset.Keep[0], reset.KeepFrom, record.MaxResetKeep, oldestKept, newest)
 	}
-	if evs[0].URI != PostURI("did:plc:alice", newest) || evs[0].Time.After(at) || evs[0].Text != "outlook down" {
+	if evs[0].URI != record.PostURI("did:plc:alice", newest) || evs[0].Time.After(at) || evs[0].Text != "outlook down" {
 		t.Fatalf("first post %+v", evs[0])
 	}
 	b, err := reset.Marshal()
@@ -53,7 +55,7 @@ func TestResetEventsTruncateToTheNewestPosts(t *testing.T) {
 	if len(b) > 512<<10 {
 		t.Fatalf("reset event is %d bytes", len(b))
 	}
-	if _, err := DecodeEvent(b); err != nil {
+	if _, err := record.DecodeEvent(b); err != nil {
 		t.Fatal(err)
 	}
 
@@ -75,11 +77,11 @@ func TestResetEventsTruncateToTheNewestPosts(t *testing.T) {
 }
 
 func TestResetDrops(t *testing.T) {
-	uri := func(rkey string) string { return PostURI("did:plc:alice", rkey) }
-	whole := Event{Kind: KindReset, Keep: []string{"3kb", "3kd"}}
-	cut := Event{Kind: KindReset, Keep: []string{"3kd", "3kc"}, KeepFrom: "3kc"}
+	uri := func(rkey string) string { return record.PostURI("did:plc:alice", rkey) }
+	whole := record.Event{Kind: record.KindReset, Keep: []string{"3kb", "3kd"}}
+	cut := record.Event{Kind: record.KindReset, Keep: []string{"3kd", "3kc"}, KeepFrom: "3kc"}
 	for _, tc := range []struct {
-		ev   *Event
+		ev   *record.Event
 		rkey string
 		want bool
 	}{

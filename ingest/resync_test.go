@@ -13,6 +13,7 @@ import (
 	"github.com/downsignal/downsignal/ingest"
 	"github.com/downsignal/downsignal/ingest/ingesttest"
 	"github.com/downsignal/downsignal/ingest/resync"
+	"github.com/downsignal/downsignal/record"
 )
 
 var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
@@ -83,12 +84,12 @@ func TestFirehoseSyncFetchesTheRepository(t *testing.T) {
 		}
 		ev := it.Event
 		s := fmt.Sprintf("%s %s %d", ev.Kind, ev.URI, it.Cursor)
-		if ev.Kind == ingest.KindReset {
+		if ev.Kind == record.KindReset {
 			s = fmt.Sprintf("reset %s keep=%v from=%q %d", ev.DID, ev.Keep, ev.KeepFrom, it.Cursor)
 		}
 		got = append(got, s)
 	}
-	uri := func(rkey string) string { return ingest.PostURI(alice.DID, rkey) }
+	uri := func(rkey string) string { return record.PostURI(alice.DID, rkey) }
 	want := []string{
 		"post " + uri("3kaaa") + " 1",
 		"post " + uri("3kbbb") + " 2",
@@ -145,7 +146,7 @@ func TestFirehoseSyncFetchFailuresAreSkipped(t *testing.T) {
 			last := mustSeq(t)(relay.Create(alice, ingesttest.Post{RKey: "3k" + strings.ReplaceAll(tc.name, " ", ""), Text: "still flowing"}))
 			waitFor(t, "the post after the #sync", 5*time.Second, func() bool { return c.lastCursor() == last })
 			for _, ev := range c.events() {
-				if ev.Kind == ingest.KindReset {
+				if ev.Kind == record.KindReset {
 					t.Errorf("reset event %+v from a failed fetch", ev)
 				}
 			}
@@ -177,7 +178,7 @@ func TestFirehoseSyncRetriesAfterAFailedFetch(t *testing.T) {
 
 	var resets int
 	for _, ev := range c.events() {
-		if ev.Kind == ingest.KindReset {
+		if ev.Kind == record.KindReset {
 			resets++
 		}
 	}

@@ -1,6 +1,10 @@
 package ingest
 
-import "context"
+import (
+	"context"
+
+	"github.com/downsignal/downsignal/record"
+)
 
 // Item is what a source hands to the stage: an event, or only a cursor
 // position when the source read something it does not keep (so the cursor
@@ -11,7 +15,7 @@ import "context"
 // (a relay commit with several posts), all but the last carry the position
 // before the message, so a restart re-reads the whole message.
 type Item struct {
-	Event  *Event
+	Event  *record.Event
 	Cursor int64
 }
 

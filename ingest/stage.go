@@ -5,17 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"time"
 
-	"github.com/segmentio/kafka-go"
+	"github.com/downsignal/downsignal/broker"
+	"github.com/downsignal/downsignal/record"
 )
 
 // Producer writes records to Kafka and returns once they are acknowledged.
-// *kafka.Writer configured by package broker is the real one.
+// *broker.Producer is the real one.
 type Producer interface {
-	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+	Produce(ctx context.Context, recs []broker.Record) error
 }
 
 // StageOptions configures the ingest stage.
@@ -107,7 +107,7 @@ func (s *Stage) Run(ctx context.Context) error {
 
 	batches := make(chan encodedBatch, 1)
 	// Record slices go back and forth between encoder and producer.
-	free := make(chan []kafka.Message, 3)
+	free := make(chan []broker.Record, 3)
 	prodErr := make(chan error, 1)
 	prodDone := make(chan struct{})
 	go func() {
@@ -126,11 +126,11 @@ func (s *Stage) Run(ctx context.Context) error {
 		if !producing {
 			continue // Kafka failed on shutdown: drop, the cursor did not pass these
 		}
-		var msgs []kafka.Message
+		var msgs []broker.Record
 		select {
 		case msgs = <-free:
 		default:
-			msgs = make([]kafka.Message, 0, s.o.BatchSize)
+			msgs = make([]broker.Record, 0, s.o.BatchSize)
 		}
 		select {
 		case batches <- s.encode(batch, msgs):
@@ -160,13 +160,13 @@ func (s *Stage) Run(ctx context.Context) error {
 // encodedBatch is a batch ready for Kafka: its records, and the cursor to
 // save once Kafka acknowledged them (and every batch before).
 type encodedBatch struct {
-	msgs      []kafka.Message
+	msgs      []broker.Record
 	cursor    int64
 	hasCursor bool
 }
 
 // produceLoop produces batches in order and saves the cursor behind them.
-func (s *Stage) produceLoop(ctx context.Context, name string, cursor int64, batches <-chan encodedBatch, free chan<- []kafka.Message) error {
+func (s *Stage) produceLoop(ctx context.Context, name string, cursor int64, batches <-chan encodedBatch, free chan<- []broker.Record) error {
 	saved, acked := cursor, cursor
 	tick := time.NewTicker(s.o.SaveEvery)
 	defer tick.Stop()
@@ -225,7 +225,7 @@ func collect(items <-chan Item, batch []Item, n int) []Item {
 
 // encode turns a batch into Kafka records. An event that does not encode
 // (it cannot happen with Event's plain fields) is logged and skipped.
-func (s *Stage) encode(batch []Item, msgs []kafka.Message) encodedBatch {
+func (s *Stage) encode(batch []Item, msgs []broker.Record) encodedBatch {
 	eb := encodedBatch{msgs: msgs}
 	if n := len(batch); n > 0 && batch[n-1].Cursor > 0 {
 		eb.cursor, eb.hasCursor = batch[n-1].Cursor, true
@@ -234,12 +234,10 @@ func (s *Stage) encode(batch []Item, msgs []kafka.Message) encodedBatch {
 		if it.Event == nil {
 			continue
 		}
-		b, err := it.Event.Marshal()
-		if err != nil {
-			s.log.Error("skip event that does not encode", "uri", bounded(it.Event.URI), "err", err)
-			continue
+		var err error
+		if eb.msgs, err = broker.Encode(eb.msgs, it.Event); err != nil {
+			s.log.Error("skip event that does not encode", "uri", record.Bounded(it.Event.URI), "err", err)
 		}
-		eb.msgs = append(eb.msgs, kafka.Message{Key: it.Event.Key(), Value: b})
 	}
 	return eb
 }
@@ -247,34 +245,24 @@ func (s *Stage) encode(batch []Item, msgs []kafka.Message) encodedBatch {
 // produce writes one batch, retrying until Kafka acknowledges it. Once ctx
 // ends it makes one last bounded attempt, so events already read are not
 // thrown away on a clean shutdown.
-func (s *Stage) produce(ctx context.Context, msgs []kafka.Message) error {
+func (s *Stage) produce(ctx context.Context, msgs []broker.Record) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	backoff := 100 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		wctx, cancel := ctx, context.CancelFunc(func() {})
-		if ctx.Err() != nil {
-			wctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), s.o.FlushTimeout)
-		}
+	err := broker.Retry(ctx, broker.RetryOptions{
+		What:   fmt.Sprintf("produce %d events", len(msgs)),
+		Drain:  s.o.FlushTimeout,
+		Logger: s.log,
+	}, func(ctx context.Context) error {
 		start := time.Now()
-		err := s.o.Producer.WriteMessages(wctx, msgs...)
-		cancel()
+		err := s.o.Producer.Produce(ctx, msgs)
 		s.o.Metrics.producedBatch(len(msgs), time.Since(start), err)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("flush %d events on shutdown: %w", len(msgs), err)
-		}
-		wait := backoff/2 + rand.N(backoff/2+1)
-		s.log.Warn("produce failed; retrying", "events", len(msgs), "attempt", attempt, "retry_in", wait, "err", err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
-		}
-		backoff = min(backoff*2, 10*time.Second)
+		return err
+	})
+	if shut, ok := errors.AsType[*broker.ErrShutdown](err); ok {
+		return fmt.Errorf("flush %d events on shutdown: %w", len(msgs), shut.Err)
 	}
+	return err
 }
 
 func (s *Stage) save(name string, cursor int64, saved *int64) {

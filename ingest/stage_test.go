@@ -9,46 +9,32 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
 
 	"github.com/downsignal/downsignal/broker"
 	"github.com/downsignal/downsignal/ingest"
 	"github.com/downsignal/downsignal/ingest/ingesttest"
+	"github.com/downsignal/downsignal/record"
 )
 
 // readTopic returns every record of downsignal.posts, decoded.
-func readTopic(t *testing.T, addr string) []ingest.Event {
+func readTopic(t *testing.T, addr string) []record.Event {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ends, err := broker.EndOffsets(ctx, []string{addr}, broker.PostsTopic)
+	recs, err := broker.ReadAll(ctx, []string{addr}, broker.PostsTopic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []ingest.Event
-	for p, end := range ends {
-		if end == 0 {
-			continue
+	var out []record.Event
+	for i, m := range recs {
+		ev, err := record.DecodeEvent(m.Value)
+		if err != nil {
+			t.Fatalf("record %d: %v", i, err)
 		}
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{addr}, Topic: broker.PostsTopic, Partition: p, MaxWait: 100 * time.Millisecond})
-		for {
-			m, err := r.ReadMessage(ctx)
-			if err != nil {
-				t.Fatalf("read partition %d: %v", p, err)
-			}
-			ev, err := ingest.DecodeEvent(m.Value)
-			if err != nil {
-				t.Fatalf("partition %d offset %d: %v", p, m.Offset, err)
-			}
-			if string(m.Key) != ev.DID {
-				t.Errorf("record key %q, want the author %q", m.Key, ev.DID)
-			}
-			out = append(out, ev)
-			if m.Offset >= end-1 {
-				break
-			}
+		if string(m.Key) != ev.DID {
+			t.Errorf("record key %q, want the author %q", m.Key, ev.DID)
 		}
-		r.Close()
+		out = append(out, ev)
 	}
 	return out
 }
@@ -93,9 +79,9 @@ func (r *stageRun) stop(t *testing.T) error {
 	}
 }
 
-func newWriter(t *testing.T, addr string) *kafka.Writer {
+func newWriter(t *testing.T, addr string) *broker.Producer {
 	t.Helper()
-	w := broker.NewWriter(broker.WriterOptions{Brokers: []string{addr}, Topic: broker.PostsTopic})
+	w := broker.NewProducer(broker.WriterOptions{Brokers: []string{addr}, Topic: broker.PostsTopic})
 	t.Cleanup(func() { w.Close() })
 	return w
 }
@@ -166,13 +152,13 @@ type gatedProducer struct {
 	gate chan struct{}
 }
 
-func (g *gatedProducer) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
+func (g *gatedProducer) Produce(ctx context.Context, msgs []broker.Record) error {
 	select {
 	case <-g.gate:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return g.Producer.WriteMessages(ctx, msgs...)
+	return g.Producer.Produce(ctx, msgs)
 }
 
 func TestStageSlowKafkaSlowsTheSource(t *testing.T) {

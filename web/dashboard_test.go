@@ -20,7 +20,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-	"github.com/segmentio/kafka-go"
 
 	"github.com/downsignal/downsignal/app"
 	"github.com/downsignal/downsignal/broker"
@@ -451,23 +450,21 @@ func slackComplaints(now time.Time, n int) []string {
 // worker does, while the pipeline runs.
 func produce(t *testing.T, p *pipeline, lines []string) {
 	t.Helper()
-	w := broker.NewWriter(broker.WriterOptions{Brokers: p.app.Brokers(), Topic: broker.PostsTopic})
+	w := broker.NewProducer(broker.WriterOptions{Brokers: p.app.Brokers(), Topic: broker.PostsTopic})
 	defer w.Close()
-	var msgs []kafka.Message
+	var recs []broker.Record
 	for _, l := range lines {
 		ev, _, err := ingest.DecodeJetstream([]byte(l), "test")
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := ev.Marshal()
-		if err != nil {
+		if recs, err = broker.Encode(recs, &ev); err != nil {
 			t.Fatal(err)
 		}
-		msgs = append(msgs, kafka.Message{Key: ev.Key(), Value: b})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := w.WriteMessages(ctx, msgs...); err != nil {
+	if err := w.Produce(ctx, recs); err != nil {
 		t.Fatalf("produce: %v", err)
 	}
 }

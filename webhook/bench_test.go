@@ -3,7 +3,7 @@ package webhook_test
 import (
 	"testing"
 
-	"github.com/downsignal/downsignal/alert"
+	"github.com/downsignal/downsignal/detect"
 	"github.com/downsignal/downsignal/webhook"
 )
 
@@ -15,7 +15,7 @@ func BenchmarkRender(b *testing.B) {
 			ep := &webhook.Endpoint{Format: f, RoutingKey: "k"}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := webhook.Render(f, ep, webhook.Message{Type: alert.EventFiring, Time: in.StartedAt, Incident: &in}, ""); err != nil {
+				if _, err := webhook.Render(f, ep, webhook.Message{Type: detect.EventFiring, Time: in.StartedAt, Incident: &in}, ""); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -21,7 +21,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/downsignal/downsignal/alert"
+	"github.com/downsignal/downsignal/detect"
 )
 
 var (
@@ -196,7 +196,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // from the stream), so fanning out the same change again - after a crash,
 // from a rebuilt detector store, or from another replica with the same
 // configured endpoint - yields the same id and receivers can drop copies.
-func deliveryID(endpointID string, ev *alert.Event) string {
+func deliveryID(endpointID string, ev *detect.Event) string {
 	h := sha256.Sum256([]byte(endpointID + "\x00" + ev.Incident.ID + "\x00" + strconv.Itoa(ev.Incident.Seq) + "\x00" + ev.Type))
 	return "msg_" + hex.EncodeToString(h[:12])
 }

@@ -15,6 +15,6 @@
 // registration and again at connect time (private, loopback, link-local
 // and metadata addresses are refused unless the operator allows them).
 //
-// The package reads incident changes from package alert's event log; it
+// The package reads incident changes from package detect's event log; it
 // never decides what is an incident.
 package webhook

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/downsignal/downsignal/alert"
+	"github.com/downsignal/downsignal/detect"
 )
 
 // Format is the body shape an endpoint receives.
@@ -38,7 +38,7 @@ type Endpoint struct {
 	// means every service.
 	Services []string `json:"services,omitempty"`
 	// MinSeverity filters out smaller incidents; empty means all.
-	MinSeverity alert.Severity `json:"min_severity,omitempty"`
+	MinSeverity detect.Severity `json:"min_severity,omitempty"`
 	// RoutingKey is the PagerDuty integration key (pagerduty format).
 	RoutingKey string `json:"routing_key,omitempty"`
 	Enabled    bool   `json:"enabled"`
@@ -119,7 +119,7 @@ func (e *Endpoint) CurrentSecret() string {
 }
 
 // matches reports whether the endpoint wants an incident's notifications.
-func (e *Endpoint) matches(in *alert.Incident) bool {
+func (e *Endpoint) matches(in *detect.Incident) bool {
 	if e.MinSeverity != "" && in.Severity.Rank() < e.MinSeverity.Rank() {
 		return false
 	}
@@ -198,7 +198,7 @@ func (s *Spec) apply(e *Endpoint, creating bool) error {
 	if s.MinSeverity != nil {
 		if *s.MinSeverity == "" {
 			e.MinSeverity = ""
-		} else if sev, ok := alert.ParseSeverity(*s.MinSeverity); ok {
+		} else if sev, ok := detect.ParseSeverity(*s.MinSeverity); ok {
 			e.MinSeverity = sev
 		} else {
 			return fmt.Errorf("%w: min_severity %q: want minor, major or critical", ErrInvalid, clip(*s.MinSeverity, 32))

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/downsignal/downsignal/alert"
+	"github.com/downsignal/downsignal/detect"
 )
 
 // Message is what is rendered for one endpoint: an incident change, or a
@@ -14,7 +14,7 @@ import (
 type Message struct {
 	Type     string
 	Time     time.Time
-	Incident *alert.Incident
+	Incident *detect.Incident
 }
 
 // TypeTest is the event type of a test send.
@@ -57,15 +57,15 @@ func headline(m Message) string {
 		return "downsignal test notification"
 	}
 	switch m.Type {
-	case alert.EventResolved:
+	case detect.EventResolved:
 		return "Resolved: " + in.Title
-	case alert.EventUpdated:
+	case detect.EventUpdated:
 		return "Update: " + in.Title
 	}
 	return in.Title
 }
 
-func details(in *alert.Incident) string {
+func details(in *detect.Incident) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Severity %s, confidence %s. %d people in 5 minutes at peak (about %.1f expected).", in.Severity, in.Confidence, in.PeakAuthors, in.Expected)
 	if len(in.Services) > 0 {
@@ -92,7 +92,7 @@ func details(in *alert.Incident) string {
 	return b.String()
 }
 
-func sampleText(in *alert.Incident) string {
+func sampleText(in *detect.Incident) string {
 	if len(in.Samples) == 0 {
 		return ""
 	}
@@ -114,7 +114,7 @@ func alertmanager(m Message, externalURL string) any {
 			ann["sample"] = s
 		}
 		starts = in.StartedAt.UTC()
-		if m.Type == alert.EventResolved {
+		if m.Type == detect.EventResolved {
 			status, ends = "resolved", in.ResolvedAt.UTC()
 		}
 		fingerprint = in.ID
@@ -190,9 +190,9 @@ func discord(m Message) any {
 	desc := ""
 	if in := m.Incident; in != nil {
 		desc = details(in)
-		if m.Type == alert.EventResolved {
+		if m.Type == detect.EventResolved {
 			color = 0x2ECC71
-		} else if in.Severity == alert.Critical {
+		} else if in.Severity == detect.Critical {
 			color = 0xE74C3C
 		}
 	}
@@ -211,10 +211,10 @@ func pagerduty(m Message, routingKey, externalURL string) any {
 		"timestamp": m.Time.UTC().Format(time.RFC3339)}
 	if in := m.Incident; in != nil {
 		dedup = "downsignal-" + in.ID
-		if m.Type == alert.EventResolved {
+		if m.Type == detect.EventResolved {
 			action = "resolve"
 		}
-		sev := map[alert.Severity]string{alert.Minor: "warning", alert.Major: "error", alert.Critical: "critical"}[in.Severity]
+		sev := map[detect.Severity]string{detect.Minor: "warning", detect.Major: "error", detect.Critical: "critical"}[in.Severity]
 		if sev == "" {
 			sev = "warning"
 		}

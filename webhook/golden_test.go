@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/downsignal/downsignal/alert"
+	"github.com/downsignal/downsignal/detect"
 	"github.com/downsignal/downsignal/webhook"
 )
 
@@ -21,7 +21,7 @@ func TestGoldenPayloads(t *testing.T) {
 	for _, f := range webhook.Formats {
 		t.Run(string(f), func(t *testing.T) {
 			ep := &webhook.Endpoint{Format: f, RoutingKey: "R0UT1NGKEY"}
-			b, err := webhook.Render(f, ep, webhook.Message{Type: alert.EventFiring, Time: in.StartedAt.Add(5 * 60e9), Incident: &in}, "https://downsignal.example")
+			b, err := webhook.Render(f, ep, webhook.Message{Type: detect.EventFiring, Time: in.StartedAt.Add(5 * 60e9), Incident: &in}, "https://downsignal.example")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,12 +5,12 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/downsignal/downsignal/alert"
+	"github.com/downsignal/downsignal/detect"
 )
 
 // Source is the event log deliveries come from (package alert's Engine).
 type Source interface {
-	EventsAfter(seq uint64, n int) ([]alert.Event, error)
+	EventsAfter(seq uint64, n int) ([]detect.Event, error)
 	Notify() <-chan struct{}
 	InstanceID() string
 }

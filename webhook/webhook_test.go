@@ -15,7 +15,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/downsignal/downsignal/alert"
+	"github.com/downsignal/downsignal/detect"
 	"github.com/downsignal/downsignal/webhook"
 )
 
@@ -80,13 +80,13 @@ var fastSchedule = []time.Duration{0, 50 * time.Millisecond, 100 * time.Millisec
 type source struct {
 	id     string
 	mu     sync.Mutex
-	events []alert.Event
+	events []detect.Event
 	notify chan struct{}
 }
 
 func newSource() *source { return &source{notify: make(chan struct{})} }
 
-func (s *source) add(evs ...alert.Event) {
+func (s *source) add(evs ...detect.Event) {
 	s.mu.Lock()
 	for _, ev := range evs {
 		ev.Seq = uint64(len(s.events) + 1)
@@ -97,10 +97,10 @@ func (s *source) add(evs ...alert.Event) {
 	s.mu.Unlock()
 }
 
-func (s *source) EventsAfter(seq uint64, n int) ([]alert.Event, error) {
+func (s *source) EventsAfter(seq uint64, n int) ([]detect.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []alert.Event
+	var out []detect.Event
 	for _, ev := range s.events {
 		if ev.Seq > seq && len(out) < n {
 			out = append(out, ev)
@@ -122,20 +122,20 @@ func (s *source) InstanceID() string {
 	return s.id
 }
 
-var incident = alert.Incident{
+var incident = detect.Incident{
 	ID: "microsoft-365-20260122T1931", Service: "Microsoft 365", Services: []string{"Outlook", "Teams"},
-	State: alert.Firing, Severity: alert.Major, Confidence: alert.High, Title: "Microsoft 365 outage reported: Outlook, Teams",
+	State: detect.Firing, Severity: detect.Major, Confidence: detect.High, Title: "Microsoft 365 outage reported: Outlook, Teams",
 	StartedAt: time.Date(2026, 1, 22, 19, 28, 0, 0, time.UTC), PendingAt: time.Date(2026, 1, 22, 19, 32, 0, 0, time.UTC),
 	FiringAt: time.Date(2026, 1, 22, 19, 33, 0, 0, time.UTC), UpdatedAt: time.Date(2026, 1, 22, 19, 33, 0, 0, time.UTC),
 	Seq: 1, PeakAuthors: 40, Expected: 0.25, Score: 42.4, Reports: 61,
-	TopCodes: []alert.CodeCount{{Code: "451 4.3.2", Family: "smtp", Reports: 12}},
-	Regions:  []alert.RegionCount{{Name: "United States", Reports: 4}},
-	Samples: []alert.Sample{{URI: "at://did:plc:a/app.bsky.feed.post/1", Author: "did:plc:a", Text: "@everyone Outlook down? 451 4.3.2 <!channel>",
+	TopCodes: []detect.CodeCount{{Code: "451 4.3.2", Family: "smtp", Reports: 12}},
+	Regions:  []detect.RegionCount{{Name: "United States", Reports: 4}},
+	Samples: []detect.Sample{{URI: "at://did:plc:a/app.bsky.feed.post/1", Author: "did:plc:a", Text: "@everyone Outlook down? 451 4.3.2 <!channel>",
 		Time: time.Date(2026, 1, 22, 19, 30, 5, 0, time.UTC), Services: []string{"Outlook"}}},
 }
 
-func firing() alert.Event {
-	return alert.Event{Type: alert.EventFiring, Time: time.Date(2026, 1, 22, 19, 33, 0, 0, time.UTC), Incident: incident}
+func firing() detect.Event {
+	return detect.Event{Type: detect.EventFiring, Time: time.Date(2026, 1, 22, 19, 33, 0, 0, time.UTC), Incident: incident}
 }
 
 // dispatcher opens a dispatcher and runs it until the test ends.
@@ -217,7 +217,7 @@ func TestStandardWebhooksLibraryVerifiesOurRequests(t *testing.T) {
 		secrets []string
 		sigs    int
 		typ     string
-	}{{[]string{old}, 1, alert.EventFiring}, {[]string{old, rotated.CurrentSecret()}, 2, webhook.TypeTest}} {
+	}{{[]string{old}, 1, detect.EventFiring}, {[]string{old, rotated.CurrentSecret()}, 2, webhook.TypeTest}} {
 		r := reqs[i]
 		for _, secret := range want.secrets {
 			wh, err := standardwebhooks.NewWebhook(secret)
@@ -331,7 +331,7 @@ func TestReceiverAnswering410DisablesEndpointAtOnce(t *testing.T) {
 	}
 	// Later events are not even queued for it.
 	ev := firing()
-	ev.Type = alert.EventResolved
+	ev.Type = detect.EventResolved
 	src.add(ev)
 	time.Sleep(300 * time.Millisecond)
 	if n := len(rc.requests()); n != 1 {
@@ -552,7 +552,7 @@ func TestRebuiltSourceDoesNotRenotify(t *testing.T) {
 	d, stop := dispatcher(t, webhook.Options{Path: path, Source: src})
 	ep := create(t, d, rc.URL, "native")
 	resolved := firing()
-	resolved.Type = alert.EventResolved
+	resolved.Type = detect.EventResolved
 	src.add(firing(), resolved)
 	rc.wait(t, 2, 10*time.Second)
 	waitAll(t, d, ep.ID, 2)

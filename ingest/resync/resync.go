@@ -26,6 +26,7 @@ import (
 
 	"github.com/downsignal/downsignal/ingest"
 	"github.com/downsignal/downsignal/internal/netguard"
+	"github.com/downsignal/downsignal/record"
 )
 
 // DefaultMaxRepoBytes bounds a fetched repository. Most accounts' are a
@@ -147,7 +148,7 @@ func (f *Fetcher) RepoPosts(ctx context.Context, did string) ([]ingest.RepoRecor
 		}
 	}
 
-	prefix := ingest.PostCollection + "/"
+	prefix := record.PostCollection + "/"
 	var out []ingest.RepoRecord
 	err = r.MST.Walk(func(key []byte, val cid.Cid) error {
 		k := string(key)

@@ -5,7 +5,7 @@
 //
 // It is a package of its own because indigo's repository code brings about
 // forty modules (IPFS block and CAR libraries, OpenTelemetry) that the rest
-// of ingest, and every package importing ingest.Event, does without. Note
+// of ingest, and every package importing record.Event, does without. Note
 // that indigo's identity package registers a few metrics on Prometheus'
 // default registry when linked; downsignal serves its own registry, so they
 // are never exported.

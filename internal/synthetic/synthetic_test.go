@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/downsignal/downsignal/ingest"
+	"github.com/downsignal/downsignal/record"
 )
 
 func TestWriteIsReproducibleAndDecodes(t *testing.T) {
@@ -31,7 +32,7 @@ func TestWriteIsReproducibleAndDecodes(t *testing.T) {
 		if err != nil {
 			t.Fatalf("line %d: %v", n+1, err)
 		}
-		if ev.Kind != ingest.KindPost || ev.Text == "" || len(ev.Langs) != 1 {
+		if ev.Kind != record.KindPost || ev.Text == "" || len(ev.Langs) != 1 {
 			t.Fatalf("line %d: %+v, want a post with text and one lang", n+1, ev)
 		}
 		if ev.Time.Before(last) {
