@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/downsignal/downsignal/api"
 	"github.com/downsignal/downsignal/catalog"
 	"github.com/downsignal/downsignal/index"
+	"github.com/downsignal/downsignal/labels"
 	"github.com/downsignal/downsignal/record"
 )
 
@@ -53,8 +55,13 @@ func newFixture(t *testing.T, o options) *fixture {
 	if o.rate == 0 {
 		o.rate = -1
 	}
+	st, err := labels.Open(filepath.Join(t.TempDir(), "labels.db"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
 	srv, err := api.New(api.Options{Addr: "127.0.0.1:0", Searcher: x, Catalog: cat, Now: func() time.Time { return now },
-		AdminToken: o.admin, RateLimit: o.rate, RateBurst: 3, Incidents: o.incidents})
+		AdminToken: o.admin, RateLimit: o.rate, RateBurst: 3, Incidents: o.incidents, Labels: st})
 	if err != nil {
 		t.Fatal(err)
 	}

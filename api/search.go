@@ -74,6 +74,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.o.Searcher.Search(r.Context(), req)
+	if err == nil {
+		err = s.withLabels(res.Hits)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -83,15 +86,8 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 
 // post: GET /v1/posts/{at-uri}
 func (s *Server) post(w http.ResponseWriter, r *http.Request) {
-	uri := r.PathValue("uri")
-	if !strings.HasPrefix(uri, "at://") {
-		// "at://" in a path is easily mangled to "at:/" by clients and
-		// path cleaning; accept that form too.
-		if rest, ok := strings.CutPrefix(uri, "at:/"); ok {
-			uri = "at://" + rest
-		}
-	}
-	if !strings.HasPrefix(uri, "at://") || len(uri) > 512 {
+	uri, ok := postURI(r.PathValue("uri"))
+	if !ok {
 		writeError(w, http.StatusBadRequest, "want /v1/posts/{at-uri}, the at-URI percent-encoded (at%3A%2F%2Fdid%3Aplc%3A...)")
 		return
 	}
@@ -99,6 +95,12 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, index.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "no post "+quote(uri)+" in the index (never seen, deleted, or past retention)")
 		return
+	}
+	if err == nil {
+		hs := []index.Hit{*h}
+		if err = s.withLabels(hs); err == nil {
+			h = &hs[0]
+		}
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -165,7 +167,11 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 			if !started {
 				begin()
 			}
-			return enc.Encode(h)
+			hs := []index.Hit{h}
+			if err := s.withLabels(hs); err != nil {
+				return err
+			}
+			return enc.Encode(hs[0])
 		}
 	}
 	_, err = s.o.Searcher.Export(r.Context(), req, max, func(h index.Hit) error {

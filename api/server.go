@@ -73,6 +73,9 @@ type Options struct {
 	Alerts Alerts
 	// Webhooks serves /v1/webhooks; nil leaves it out.
 	Webhooks Webhooks
+	// Labels serves POST /v1/posts/{at-uri}/label and GET /v1/labels, and
+	// adds corrections to the posts search returns; nil leaves them out.
+	Labels Labels
 
 	// AdminToken authorizes state-changing requests (any method but GET,
 	// HEAD and OPTIONS) with "Authorization: Bearer <token>"; empty
@@ -147,6 +150,10 @@ func New(o Options) (*Server, error) {
 		mux.HandleFunc("GET /v1/search", s.search)
 		mux.HandleFunc("GET /v1/search/export", s.export)
 		mux.HandleFunc("GET /v1/posts/{uri...}", s.post)
+		if o.Labels != nil {
+			mux.HandleFunc("POST /v1/posts/{rest...}", s.postAction)
+			mux.HandleFunc("GET /v1/labels", s.labelsExport)
+		}
 		mux.HandleFunc("GET /v1/trends", s.trends)
 		mux.HandleFunc("GET /v1/trends/top", s.trendsTop)
 		mux.HandleFunc("GET /v1/codes/top", s.codesTop)

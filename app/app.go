@@ -21,6 +21,7 @@ import (
 	"github.com/downsignal/downsignal/ingest"
 	"github.com/downsignal/downsignal/ingest/resync"
 	"github.com/downsignal/downsignal/ingest/verify"
+	"github.com/downsignal/downsignal/labels"
 	"github.com/downsignal/downsignal/record"
 	"github.com/downsignal/downsignal/web"
 	"github.com/downsignal/downsignal/webhook"
@@ -52,6 +53,8 @@ type component struct {
 	run  func(context.Context) error
 	// close releases what the component's build acquired; nil if nothing.
 	close func() error
+	// run is nil for a component that only holds a resource (a store the
+	// API reads and writes); Run skips it.
 	// hop is the topic and group of a consuming stage, which WaitReplayed
 	// waits on; nil for the others.
 	hop *hop
@@ -130,6 +133,15 @@ func (a *App) build(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	var corrections api.Labels // only where the read API is served
+	if searcher != nil {
+		st, err := labels.Open(LabelsPath(o.DataDir), 0)
+		if err != nil {
+			return err
+		}
+		a.add(component{name: "labels", close: st.Close})
+		corrections = st
+	}
 	var dashboard http.Handler // only where the read API is served
 	if searcher != nil && !o.NoDashboard {
 		d, err := web.New()
@@ -148,6 +160,7 @@ func (a *App) build(ctx context.Context) (err error) {
 
 		Alerts:     a.alertsAPI(),
 		Webhooks:   a.webhooksAPI(),
+		Labels:     corrections,
 		Incidents:  a.incidentStates(),
 		AdminToken: o.AdminToken,
 		RateLimit:  o.RateLimit,
@@ -328,6 +341,10 @@ func addConsumer[T any](a *App, name string, h hop, decode func([]byte) (T, erro
 	return nil
 }
 
+// LabelsPath is where a process keeps analysts' corrections (package
+// labels) under its data directory.
+func LabelsPath(dataDir string) string { return filepath.Join(dataDir, "labels.db") }
+
 // APIAddr is the address the HTTP server is bound to.
 func (a *App) APIAddr() string { return a.api.Addr() }
 
@@ -351,7 +368,12 @@ var errReplayDone = errors.New("replay complete")
 // upstream to downstream, each stage finishing before the next stops, so
 // in-flight work is flushed rather than redelivered.
 func (a *App) Run(ctx context.Context) error {
-	comps := a.comps
+	var comps []component
+	for _, c := range a.comps {
+		if c.run != nil {
+			comps = append(comps, c)
+		}
+	}
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	if a.o.ExitAfterReplay {

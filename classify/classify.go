@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -32,6 +33,7 @@ type Input struct {
 
 // Classifier turns post text into outage signals. It is safe for concurrent use.
 type Classifier struct {
+	model   *Model // nil: the rules alone decide
 	cat     *catalog.Catalog
 	m       *matcher
 	pool    sync.Pool
@@ -48,10 +50,26 @@ type scratch struct {
 	order   []int32
 	anchors []int32 // accepted services and codes, for distances
 	hasKana bool
+	spans   []span   // masked ranges, for features
+	toks    []string // masked tokens, for features
+	vec     Vector   // the candidate's features
 }
 
-// New loads the embedded catalog and builds the matchers. Safe for concurrent use after.
-func New() (*Classifier, error) {
+// Options configures a classifier other than New's.
+type Options struct {
+	// Model scores the candidate posts; nil means the embedded model.
+	Model *Model
+	// RulesOnly decides by the rules alone, as before there was a model:
+	// to compare against, and to compute features for training.
+	RulesOnly bool
+}
+
+// New loads the embedded catalog and model and builds the matchers. Safe
+// for concurrent use after.
+func New() (*Classifier, error) { return NewWith(Options{}) }
+
+// NewWith is New with a model of the caller's, or with none.
+func NewWith(o Options) (*Classifier, error) {
 	cat, err := catalog.Load()
 	if err != nil {
 		return nil, err
@@ -60,7 +78,12 @@ func New() (*Classifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Classifier{cat: cat, m: m, implied: map[string]int32{}}
+	c := &Classifier{cat: cat, m: m, implied: map[string]int32{}, model: o.Model}
+	if c.model == nil && !o.RulesOnly {
+		if c.model, err = UnmarshalModel(embeddedModel); err != nil {
+			return nil, fmt.Errorf("embedded %w", err)
+		}
+	}
 	c.pool.New = func() any { return &scratch{norm: make([]byte, 0, 512), off: make([]int32, 0, 513)} }
 	for fam, id := range map[string]string{"aadsts": "entra-id", "caa": "teams", "playstation": "playstation-network", "xbox": "xbox-live", "nintendo": "nintendo-online"} {
 		i, ok := cat.Index(id)
@@ -85,20 +108,81 @@ func (c *Classifier) index(id string) int32 {
 // Catalog returns the service catalog the classifier matches against.
 func (c *Classifier) Catalog() *catalog.Catalog { return c.cat }
 
-// Classify reads one post. It never panics and bounds its work whatever the input.
-func (c *Classifier) Classify(in Input) record.Result {
-	text := in.Text
-	if len(text) > maxTextBytes {
-		cut := maxTextBytes
-		for cut > 0 && !utf8.RuneStart(text[cut]) {
-			cut--
-		}
-		text = text[:cut]
-	}
+// Features returns the vector the model scores for a post, with the
+// rules' findings computed whatever the classifier's model. It is what
+// training reads.
+func (c *Classifier) Features(in Input) Vector {
+	text := cut(in.Text)
 	t := c.pool.Get().(*scratch)
 	defer c.pool.Put(t)
 	c.analyze(t, text, in.Langs)
-	return c.decide(t, text)
+	rv := c.rules(t)
+	services, codes, _ := c.collect(t, text)
+	rv.ruleOK = rv.x > 0 && len(services) > 0
+	var v Vector
+	c.features(t, text, in.Langs, &rv, &v, false)
+	v.Candidate = candidate(&rv, len(services), len(codes))
+	v.Service = len(services) > 0
+	return v
+}
+
+// Contribution is one feature's share of a post's score: its weight times
+// its value, in logit units before calibration.
+type Contribution struct {
+	Feature string  `json:"feature"`
+	Weight  float64 `json:"weight"`
+}
+
+// Explain classifies a post and returns the features that moved its score
+// most, strongest first (at most n). A post that is no candidate, or a
+// classifier without a model, explains nothing.
+func (c *Classifier) Explain(in Input, n int) (record.Result, []Contribution) {
+	text := cut(in.Text)
+	t := c.pool.Get().(*scratch)
+	defer c.pool.Put(t)
+	c.analyze(t, text, in.Langs)
+	var v Vector
+	res := c.decide(t, text, in.Langs, &v, true)
+	if c.model == nil || len(v.Names) == 0 {
+		return res, nil
+	}
+	byName := map[string]float64{"bias": float64(c.model.Bias)}
+	mask := uint32(1)<<c.model.Bits - 1
+	for i, name := range v.Names {
+		byName[name] += float64(c.model.W[v.Idx[i]&mask]) * float64(v.Val[i])
+	}
+	out := make([]Contribution, 0, len(byName))
+	for name, w := range byName {
+		out = append(out, Contribution{Feature: name, Weight: math.Round(w*1000) / 1000})
+	}
+	slices.SortFunc(out, func(a, b Contribution) int {
+		if d := cmp.Compare(math.Abs(b.Weight), math.Abs(a.Weight)); d != 0 {
+			return d
+		}
+		return strings.Compare(a.Feature, b.Feature)
+	})
+	return res, out[:min(n, len(out))]
+}
+
+// cut bounds the text to maxTextBytes on a rune boundary.
+func cut(text string) string {
+	if len(text) <= maxTextBytes {
+		return text
+	}
+	n := maxTextBytes
+	for n > 0 && !utf8.RuneStart(text[n]) {
+		n--
+	}
+	return text[:n]
+}
+
+// Classify reads one post. It never panics and bounds its work whatever the input.
+func (c *Classifier) Classify(in Input) record.Result {
+	text := cut(in.Text)
+	t := c.pool.Get().(*scratch)
+	defer c.pool.Put(t)
+	c.analyze(t, text, in.Langs)
+	return c.decide(t, text, in.Langs, &t.vec, false)
 }
 
 // analyze fills t.hits with the accepted names, live cues and codes of text.
@@ -529,37 +613,71 @@ func prevWord(norm []byte, i int) string {
 	return string(norm[k:j])
 }
 
-// decide scores the post and builds the result.
-func (c *Classifier) decide(t *scratch, text string) record.Result {
-	var (
-		best                           float64 // strongest failure evidence next to a service
-		bestCue                        = -1
-		strong, ask, denial, past, now int
-		news, promo, planned           int
-		recovery                             = -1 // position (word) of the last recovery cue
-		lastFail                       int32 = -1
-		recoverySent, failSent         int32 = -1, -1
-		nowAfterRecovery               bool
-		codeScore                      float64
-		anyService                     bool
-		namedService                   bool
-	)
+// rules weighs the evidence the rules found: failure cues next to a
+// service, questions, denials, past, hypothetical, news, promotions,
+// recovery and error codes, into the rules' logit x.
+func (c *Classifier) rules(t *scratch) ruleVerdict {
+	rv, recovery, lastFail, recoverySent, failSent, nowAfterRecovery, bestCue := c.tally(t)
+	// A code with no named service and no complaint around it is often a question or a fix
+	// ("fixed my CE-108255-1 by ..."), so it counts less alone.
+	if !rv.anyService && rv.best == 0 {
+		rv.codeScore = min(rv.codeScore, 1.2)
+	}
+	x := -1.5 + rv.best + rv.codeScore
+	if rv.best > 0 {
+		x += 0.6 * float64(min(rv.strong-1, 2))
+		if rv.ask > 0 {
+			x += 1
+		}
+	}
+	if rv.denial > 0 {
+		x -= 4
+	}
+	if rv.past > 0 {
+		if rv.now > 0 {
+			x -= 1
+		} else {
+			x -= 3
+		}
+	}
+	if bestCue >= 0 && c.hypothetical(t, bestCue) {
+		rv.hypo = true
+		x -= 3
+	}
+	if rv.news > 0 && rv.ask == 0 {
+		x -= 1.5
+	}
+	if rv.promo > 0 || rv.planned > 0 {
+		x -= 3
+	}
+	rv.recovered = recovery >= 0 && rv.anyService &&
+		(int32(recovery) >= lastFail-2 || recoverySent == failSent && !nowAfterRecovery)
+	if rv.recovered {
+		x -= 5
+	}
+	rv.x = x
+	return rv
+}
+
+// tally counts the live cues of the post and finds the strongest failure
+// evidence next to a service; rules weighs what it counted.
+func (c *Classifier) tally(t *scratch) (rv ruleVerdict, recovery int, lastFail, recoverySent, failSent int32, nowAfterRecovery bool, bestCue int) {
+	recovery, lastFail, recoverySent, failSent, bestCue = -1, -1, -1, -1, -1
 	t.anchors = t.anchors[:0]
 	for i := range t.hits {
 		h := &t.hits[i]
 		if h.p.kind == kindService && h.ok {
-			anyService, namedService = true, true
+			rv.anyService = true
 		}
 		if h.p.kind == kindService && h.ok || h.p.kind == kindCode {
 			t.anchors = append(t.anchors, int32(i))
 		}
 	}
-	failCues := 0
 	for i := range t.hits {
 		h := &t.hits[i]
 		switch h.p.kind {
 		case kindCode:
-			codeScore = max(codeScore, codeWeight(t.codes[t.order[i]].code))
+			rv.codeScore = max(rv.codeScore, codeWeight(t.codes[t.order[i]].code))
 			continue
 		case kindCue:
 		default:
@@ -570,28 +688,29 @@ func (c *Classifier) decide(t *scratch, text string) record.Result {
 		}
 		switch h.p.cue {
 		case cueAsk:
-			ask++
+			rv.ask++
 		case cueDenial:
-			denial++
+			rv.denial++
 		case cuePast:
-			past++
+			rv.past++
 		case cueNow:
-			now++
+			rv.now++
 			if recovery >= 0 {
 				nowAfterRecovery = true
 			}
 		case cueNews:
-			news++
+			rv.news++
 		case cuePromo:
-			promo++
+			rv.promo++
 		case cuePlanned:
-			planned++
+			rv.planned++
 		case cueRecovery:
 			recovery = int(h.word)
 			recoverySent = h.sent
 			nowAfterRecovery = false
 		case cueOutage, cueProblem, cueSoft, cueDown:
-			if failCues++; failCues > maxFailCues {
+			rv.outageTag = rv.outageTag || h.hashtag
+			if rv.failCues++; rv.failCues > maxFailCues {
 				continue
 			}
 			w := c.evidence(t, i)
@@ -599,61 +718,70 @@ func (c *Classifier) decide(t *scratch, text string) record.Result {
 				lastFail, failSent = h.word, h.sent
 			}
 			if w >= 1.5 {
-				strong++
+				rv.strong++
 			}
-			if w > best {
-				best, bestCue = w, i
+			if w > rv.best {
+				rv.best, bestCue = w, i
 			}
 		}
 	}
-	// A code with no named service and no complaint around it is often a question or a fix
-	// ("fixed my CE-108255-1 by ..."), so it counts less alone.
-	if !namedService && best == 0 {
-		codeScore = min(codeScore, 1.2)
-	}
-	x := -1.5 + best + codeScore
-	if best > 0 {
-		x += 0.6 * float64(min(strong-1, 2))
-		if ask > 0 {
-			x += 1
-		}
-	}
-	if denial > 0 {
-		x -= 4
-	}
-	if past > 0 {
-		if now > 0 {
-			x -= 1
-		} else {
-			x -= 3
-		}
-	}
-	if bestCue >= 0 && c.hypothetical(t, bestCue) {
-		x -= 3
-	}
-	if news > 0 && ask == 0 {
-		x -= 1.5
-	}
-	if promo > 0 || planned > 0 {
-		x -= 3
-	}
-	recovered := recovery >= 0 && anyService &&
-		(int32(recovery) >= lastFail-2 || recoverySent == failSent && !nowAfterRecovery)
-	if recovered {
-		x -= 5
-	}
-	res := record.Result{Score: math.Round(1/(1+math.Exp(-x))*1000) / 1000, Intent: record.IntentNone}
+	return rv, recovery, lastFail, recoverySent, failSent, nowAfterRecovery, bestCue
+}
+
+// decide scores the post and builds the result. A post that names no
+// service, quotes no code and has no failure cue or question is no
+// candidate and costs nothing more; a candidate is scored by the model
+// (the rules alone decide when the classifier has none).
+func (c *Classifier) decide(t *scratch, text string, langs []string, v *Vector, explain bool) record.Result {
+	rv := c.rules(t)
+	res := record.Result{Intent: record.IntentNone}
 	res.Services, res.ErrorCodes, res.Regions = c.collect(t, text)
+	rv.ruleOK = rv.x > 0 && len(res.Services) > 0
+	if c.model == nil {
+		res.Score = math.Round(1/(1+math.Exp(-rv.x))*1000) / 1000
+		switch {
+		case rv.recovered:
+			res.Intent = record.IntentRecovery
+		case rv.ruleOK:
+			res.Outage, res.Intent = true, record.IntentOutage
+		}
+		if !res.Outage && res.Score > 0.5 {
+			res.Score = 0.5
+		}
+		return res
+	}
+	if !candidate(&rv, len(res.Services), len(res.ErrorCodes)) {
+		return res
+	}
+	c.features(t, text, langs, &rv, v, explain)
+	p := c.model.Prob(c.model.Logit(v))
+	res.Score = math.Round(p*1000) / 1000
 	switch {
-	case recovered:
+	case rv.recovered:
+		// "Teams is back": the rules read the order of failure and
+		// recovery, which bags of words cannot.
 		res.Intent = record.IntentRecovery
-	case x > 0 && len(res.Services) > 0:
+	case rv.vetoed():
+		// Denials, hypotheticals, announced maintenance and ads say in
+		// so many words that nothing is failing now: rules are right
+		// there, and the few real posts like them teach a model little.
+	case p >= c.model.Threshold && len(res.Services) > 0:
 		res.Outage, res.Intent = true, record.IntentOutage
 	}
-	if !res.Outage && res.Score > 0.5 {
-		res.Score = 0.5
-	}
 	return res
+}
+
+// vetoed says the rules found a post that says nothing fails now: a
+// denial ("isn't down, it's your wifi"), a hypothetical ("imagine if
+// Slack went down"), maintenance announced in advance, or an ad.
+func (rv *ruleVerdict) vetoed() bool {
+	return rv.denial > 0 || rv.hypo || rv.planned > 0 || rv.promo > 0
+}
+
+// candidate says whether the model scores a post: it names a service,
+// quotes a code, or has a failure cue or a question to others.
+func candidate(rv *ruleVerdict, services, codes int) bool {
+	return services > 0 || codes > 0 || rv.failCues > 0 || rv.ask > 0
 }
 
 // evidence is how strongly failure cue i, next to its nearest service, says that service is failing.

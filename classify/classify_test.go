@@ -90,7 +90,9 @@ func TestHardCases(t *testing.T) {
 		{"recovery", "Slack is back up, finally", nil, false, record.IntentRecovery, []string{"slack"}, nil},
 		{"recovery es", "WhatsApp ya volvió, todo normal", []string{"es"}, false, record.IntentRecovery, []string{"whatsapp"}, nil},
 		{"recovery ja", "LINE復旧した", []string{"ja"}, false, record.IntentRecovery, []string{"line"}, nil},
-		{"ongoing repair ja", "au通信障害、KDDIが復旧作業中と発表", []string{"ja"}, true, record.IntentOutage, nil, nil},
+		// "Repair under way" is no recovery; and an operator's announcement is news
+		// about an outage, not a report of one (testdata/real/GUIDE.md).
+		{"ongoing repair ja", "au通信障害、KDDIが復旧作業中と発表", []string{"ja"}, false, record.IntentNone, nil, nil},
 		{"stock down", "Cloudflare shares down 8% after earnings", nil, false, record.IntentNone, nil, nil},
 		{"download", "Let me download the new Spotify update", nil, false, record.IntentNone, nil, nil},
 		{"not down with", "I'm not down with that plan", nil, false, record.IntentNone, []string{}, nil},
@@ -264,14 +266,15 @@ func TestServiceHitFields(t *testing.T) {
 	}
 }
 
-// TestJSONContract pins the JSON the stdin tool and the Kafka records carry.
+// TestJSONContract pins the JSON the stdin tool and the Kafka records carry. A post
+// that is no candidate (no service, code, failure cue or question) scores 0.
 func TestJSONContract(t *testing.T) {
 	c := classifier(t)
 	empty, err := json.Marshal(c.Classify(Input{Text: "hello"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"outage":false,"score":0.182,"intent":"none","services":[],"error_codes":[]}`; string(empty) != want {
+	if want := `{"outage":false,"score":0,"intent":"none","services":[],"error_codes":[]}`; string(empty) != want {
 		t.Errorf("JSON = %s, want %s", empty, want)
 	}
 	full, err := json.Marshal(c.Classify(Input{Text: "Teams down in Chicago, error CAA20003"}))

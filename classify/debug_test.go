@@ -16,7 +16,7 @@ func TestDebugHits(t *testing.T) {
 	r := c.Classify(Input{Text: text})
 	s := &scratch{}
 	c.analyze(s, text, nil)
-	c.decide(s, text) // fills s.anchors
+	c.rules(s) // fills s.anchors
 	for i, h := range s.hits {
 		t.Logf("%-24q kind=%d level=%d cue=%d w=%.1f ok=%v dead=%v word=%d-%d sent=%d", original(s, text, h.start, h.end), h.p.kind, h.p.level, h.p.cue, h.p.weight, h.ok, h.dead, h.word, h.wordEnd, h.sent)
 		if h.p.kind == kindCue {

@@ -31,6 +31,16 @@ type StdinResult struct {
 	Services   []record.ServiceHit `json:"services"`
 	ErrorCodes []record.ErrorCode  `json:"error_codes"`
 	Regions    []record.Region     `json:"regions,omitempty"`
+	// Explain lists the features that moved the score most, strongest
+	// first, with --explain (and only for posts the model scored).
+	Explain []Contribution `json:"explain,omitempty"`
+}
+
+// StdinOptions configures RunStdin.
+type StdinOptions struct {
+	// Explain is how many features each result explains its score with; 0
+	// explains nothing.
+	Explain int
 }
 
 // StdinError is the output line for a line that did not. ID is null when
@@ -47,7 +57,7 @@ const maxStdinLine = 1 << 20
 // input line to w, in order. A bad line gets an error line and the run goes
 // on; only I/O errors stop it. Output is flushed whenever the input has no
 // more buffered data, so it works as a streaming filter.
-func RunStdin(ctx context.Context, c *Classifier, r io.Reader, w io.Writer) error {
+func RunStdin(ctx context.Context, c *Classifier, r io.Reader, w io.Writer, o StdinOptions) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
@@ -69,7 +79,7 @@ func RunStdin(ctx context.Context, c *Classifier, r io.Reader, w io.Writer) erro
 		case len(strings.TrimSpace(string(line))) == 0:
 			out = StdinError{Error: "empty line"}
 		default:
-			out = classifyLine(c, line)
+			out = classifyLine(c, line, o)
 		}
 		if err := enc.Encode(out); err != nil {
 			return fmt.Errorf("write output: %w", err)
@@ -82,7 +92,7 @@ func RunStdin(ctx context.Context, c *Classifier, r io.Reader, w io.Writer) erro
 	}
 }
 
-func classifyLine(c *Classifier, line []byte) any {
+func classifyLine(c *Classifier, line []byte, o StdinOptions) any {
 	var in StdinLine
 	if err := json.Unmarshal(line, &in); err != nil {
 		// Still try to echo the id, so the caller can match the error.
@@ -107,10 +117,16 @@ func classifyLine(c *Classifier, line []byte) any {
 	if in.Lang != "" {
 		langs = append([]string{in.Lang}, langs...)
 	}
-	r := c.Classify(Input{Text: *in.Text, Langs: langs})
+	var r record.Result
+	var why []Contribution
+	if o.Explain > 0 {
+		r, why = c.Explain(Input{Text: *in.Text, Langs: langs}, o.Explain)
+	} else {
+		r = c.Classify(Input{Text: *in.Text, Langs: langs})
+	}
 	return StdinResult{
 		ID: *in.ID, Outage: r.Outage, Score: r.Score, Intent: r.Intent,
-		Services: r.Services, ErrorCodes: r.ErrorCodes, Regions: r.Regions,
+		Services: r.Services, ErrorCodes: r.ErrorCodes, Regions: r.Regions, Explain: why,
 	}
 }
 

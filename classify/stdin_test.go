@@ -27,7 +27,7 @@ func TestRunStdinContract(t *testing.T) {
 	}, "\n") // no newline after the last line: it still counts
 
 	var out bytes.Buffer
-	if err := RunStdin(context.Background(), c, strings.NewReader(input), &out); err != nil {
+	if err := RunStdin(context.Background(), c, strings.NewReader(input), &out, StdinOptions{}); err != nil {
 		t.Fatalf("RunStdin: %v", err)
 	}
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
@@ -93,4 +93,57 @@ func TestRunStdinContract(t *testing.T) {
 	if r := parse(8); r.ID == nil || *r.ID != "p9" || r.Error != "" {
 		t.Errorf("last line without newline: got %s", lines[8])
 	}
+}
+
+// TestRunStdinExplain checks --explain: a scored post lists the features
+// that moved its score, strongest first, and their sum with the bias is
+// the logit behind its score; a post that is no candidate explains nothing.
+func TestRunStdinExplain(t *testing.T) {
+	c, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	input := `{"id":"a","text":"is Outlook down for anyone else? can't send since 9am"}` + "\n" + `{"id":"b","text":"lovely walk in the park today"}` + "\n"
+	var out bytes.Buffer
+	if err := RunStdin(context.Background(), c, strings.NewReader(input), &out, StdinOptions{Explain: 5}); err != nil {
+		t.Fatal(err)
+	}
+	var got []StdinResult
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var r StdinResult
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, r)
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d lines, want 2", len(got))
+	}
+	if !got[0].Outage || len(got[0].Explain) != 5 {
+		t.Fatalf("a: outage %v with %d explained features, want an outage with 5: %+v", got[0].Outage, len(got[0].Explain), got[0].Explain)
+	}
+	for i := 1; i < len(got[0].Explain); i++ {
+		if abs(got[0].Explain[i].Weight) > abs(got[0].Explain[i-1].Weight) {
+			t.Errorf("explanation not strongest first: %+v", got[0].Explain)
+		}
+	}
+	// The full explanation adds up to the model's logit.
+	_, all := c.Explain(Input{Text: "is Outlook down for anyone else? can't send since 9am"}, 1<<20)
+	var sum float64
+	for _, w := range all {
+		sum += w.Weight
+	}
+	if p := c.model.Prob(sum); abs(p-got[0].Score) > 0.01 {
+		t.Errorf("contributions sum to a logit with probability %.3f, score is %.3f", p, got[0].Score)
+	}
+	if got[1].Outage || got[1].Explain != nil {
+		t.Errorf("b: %+v, want no outage and no explanation", got[1])
+	}
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/blevesearch/bleve/v2/search/query"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/downsignal/downsignal/labels"
 	"github.com/downsignal/downsignal/record"
 )
 
@@ -130,6 +131,10 @@ type Hit struct {
 	Relevance float64 `json:"relevance,omitempty"`
 	// Fragments are highlighted excerpts of the text (<mark>...</mark>).
 	Fragments []string `json:"fragments,omitempty"`
+	// Label is an analyst's correction of the classifier, when there is
+	// one. The index does not store it: the API adds it from package
+	// labels.
+	Label *labels.Correction `json:"label,omitempty"`
 }
 
 var sortOrders = map[string][]string{

@@ -361,6 +361,35 @@ func TestDashboardDuringReplayedIncident(t *testing.T) {
 		b.noProblems(t, "silences")
 	})
 
+	t.Run("label a post", func(t *testing.T) {
+		// The tab holds the admin token since the incident page: each post
+		// offers the correction, and a click stores it through the API.
+		b.open(t, "#/search")
+		wait[bool](t, b, "the search form", `!!document.getElementById('q')`, 10*time.Second)
+		if err := chromedp.Do(b.ctx, chromedp.SendKeys(chromedp.ID("q"), "outlook\n")); err != nil {
+			t.Fatal(err)
+		}
+		uri := wait[string](t, b, "a post with the correction buttons", `(() => {
+			const li = [...document.querySelectorAll('#results li.post')].find(li => li.querySelector('.label-control button[data-outage="false"]'));
+			return li ? li.dataset.uri : '';
+		})()`, 20*time.Second)
+		eval[chromedp.Void](t, b, fmt.Sprintf(`document.querySelector('li.post[data-uri=%q] .label-control button[data-outage="false"]').click()`, uri))
+		wait[bool](t, b, "the correction shown", fmt.Sprintf(`document.querySelector('li.post[data-uri=%q] .label-said').dataset.label === 'false'`, uri), 10*time.Second)
+		var post struct {
+			Outage bool `json:"outage"`
+			Label  *struct {
+				Outage bool `json:"outage"`
+			} `json:"label"`
+		}
+		p.getJSON(t, "/v1/posts/"+url.PathEscape(uri), &post)
+		if post.Label == nil || post.Label.Outage {
+			t.Errorf("after the click the API shows label %+v for %s, want 'not an outage'", post.Label, uri)
+		}
+		b.shot(t, "search-labelled")
+		b.accessible(t, "search with the correction control")
+		b.noProblems(t, "label a post")
+	})
+
 	t.Run("as of", func(t *testing.T) {
 		// The overview as it was a minute after the incident fired, and an
 		// hour before the complaints began.

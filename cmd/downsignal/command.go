@@ -14,6 +14,7 @@ import (
 	"github.com/downsignal/downsignal/app"
 	"github.com/downsignal/downsignal/classify"
 	"github.com/downsignal/downsignal/ingest"
+	"github.com/downsignal/downsignal/labels"
 )
 
 // env names the environment variable that can set a flag.
@@ -134,6 +135,7 @@ func newCommand() *cli.Command {
 					dataDirFlag(), listenFlag("127.0.0.1:8082"), pprofFlag(), brokersFlag(),
 					stringFlag("group", "downsignal-classify", "consumer group shared by classify workers"),
 					&cli.BoolFlag{Name: "stdin", Usage: `no Kafka: read {"id","text","lang","created_at"} JSON lines from stdin, write one result line each`, Sources: env("stdin")},
+					&cli.BoolFlag{Name: "explain", Usage: `with --stdin: add "explain", the features that moved each post's score most`, Sources: env("explain")},
 				}, topicFlags()),
 				Action: func(ctx context.Context, cmd *cli.Command) error {
 					if cmd.Bool("stdin") {
@@ -141,10 +143,26 @@ func newCommand() *cli.Command {
 						if err != nil {
 							return err
 						}
-						return classify.RunStdin(ctx, c, os.Stdin, os.Stdout)
+						o := classify.StdinOptions{}
+						if cmd.Bool("explain") {
+							o.Explain = 8
+						}
+						return classify.RunStdin(ctx, c, os.Stdin, os.Stdout, o)
 					}
 					return runMode(app.ModeClassify)(ctx, cmd)
 				},
+			},
+			{
+				Name:  "labels",
+				Usage: "analysts' corrections of the classifier",
+				Commands: []*cli.Command{{
+					Name:  "export",
+					Usage: "write every correction as a JSON line in the corpus format (train with: go run ./classify/cmd/train -labels FILE); a running serve answers GET /v1/labels instead",
+					Flags: []cli.Flag{dataDirFlag(), stringFlag("out", "-", "file to write, - for stdout")},
+					Action: func(ctx context.Context, cmd *cli.Command) error {
+						return exportLabels(app.LabelsPath(cmd.String("data-dir")), cmd.String("out"))
+					},
+				}},
 			},
 			{
 				Name:  "serve",
@@ -255,4 +273,34 @@ func newLogger(level, format string) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("--log-format %q: want text or json", format)
 	}
+}
+
+// exportLabels writes the corrections of a stopped serve or run process.
+func exportLabels(path, out string) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("no corrections at %s: %w", path, err)
+	}
+	st, err := labels.Open(path, 2*time.Second)
+	if err != nil {
+		return fmt.Errorf("%w (is downsignal running on this data directory? ask it: GET /v1/labels)", err)
+	}
+	defer st.Close()
+	w := os.Stdout
+	if out != "-" {
+		f, err := os.Create(out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	n, err := st.WriteExport(w)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "%d corrections\n", n)
+	if w != os.Stdout {
+		return w.Close()
+	}
+	return nil
 }

@@ -44,6 +44,32 @@ export async function get(path, params, { signal, token } = {}) {
   return body;
 }
 
+// send posts a JSON body with the admin token and returns the JSON answer;
+// a non-2xx answer throws ApiError with the server's message.
+export async function send(path, body, { token } = {}) {
+  const headers = { Accept: 'application/json', 'Content-Type': 'application/json' };
+  if (token) headers.Authorization = 'Bearer ' + token;
+  let res;
+  try {
+    res = await fetch(apiURL(path), { method: 'POST', headers, body: JSON.stringify(body), cache: 'no-store' });
+  } catch (e) {
+    throw new ApiError(0, 'cannot reach downsignal: ' + e.message, path);
+  }
+  let answer = null;
+  try {
+    answer = await res.json();
+  } catch {
+    answer = null;
+  }
+  if (!res.ok) throw new ApiError(res.status, (answer && answer.error) || `HTTP ${res.status}`, path);
+  return answer;
+}
+
+// adminToken is the admin token this tab was given (on the incident page),
+// or ''.
+export const TOKEN_KEY = 'downsignal.adminToken';
+export const adminToken = () => sessionStorage.getItem(TOKEN_KEY) || '';
+
 export const isAbort = (e) => e && e.name === 'AbortError';
 
 // services returns the catalog with each service's current level, cached

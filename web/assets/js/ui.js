@@ -1,5 +1,6 @@
 // Pieces shared by the pages.
 
+import * as api from './api.js';
 import { h, highlighted } from './dom.js';
 import * as fmt from './format.js';
 
@@ -47,7 +48,7 @@ export function post(p, { showServices = true } = {}) {
     : [p.text];
   const services = (p.services || []).map((s) => (typeof s === 'string' ? s : s.name));
   const codes = (p.error_codes || []).map((c) => h('span', { class: 'chip code', title: c.meaning || c.family || '' }, c.code));
-  return h('li', { class: 'post' },
+  return h('li', { class: 'post', 'data-uri': p.uri },
     h('div', { class: 'meta' },
       h('time', { datetime: fmt.iso(p.time), title: fmt.iso(p.time) }, fmt.dateTime(p.time)),
       h('span', { title: p.author }, fmt.author(p.author)),
@@ -60,7 +61,36 @@ export function post(p, { showServices = true } = {}) {
       codes,
       (p.regions || []).map((r) => h('span', { class: 'chip' }, typeof r === 'string' ? r : r.name)),
     ),
+    labelControl(p),
   );
+}
+
+// labelControl shows an analyst's correction of the classifier, and to an
+// admin (a tab given the admin token) the buttons that make one. A
+// correction changes no count: it is kept to retrain the classifier.
+function labelControl(p) {
+  if (!p.uri || (!p.label && !api.adminToken())) return null;
+  const said = h('span', { class: 'label-said', 'data-label': p.label ? String(p.label.outage) : '' },
+    p.label ? (p.label.outage ? 'Marked an outage report' : 'Marked not an outage') : '');
+  const box = h('div', { class: 'label-control' }, said);
+  if (!api.adminToken()) return box;
+  const mark = (outage) => async () => {
+    for (const b of box.querySelectorAll('button')) b.disabled = true;
+    try {
+      const l = await api.send(`v1/posts/${encodeURIComponent(p.uri)}/label`, { outage }, { token: api.adminToken() });
+      said.dataset.label = String(l.outage);
+      said.textContent = l.outage ? 'Marked an outage report' : 'Marked not an outage';
+    } catch (e) {
+      said.textContent = 'Not saved: ' + e.message;
+    } finally {
+      for (const b of box.querySelectorAll('button')) b.disabled = false;
+    }
+  };
+  box.append(
+    h('button', { type: 'button', class: 'small', 'data-outage': 'false', onclick: mark(false), title: 'Correct the classifier: this post does not report an outage' }, 'Not an outage'),
+    h('button', { type: 'button', class: 'small', 'data-outage': 'true', onclick: mark(true), title: 'Correct the classifier: this post reports an outage' }, 'Outage'),
+  );
+  return box;
 }
 
 export function posts(list, opts) {

@@ -7,7 +7,7 @@ import * as fmt from '../format.js';
 import { timeChart } from '../chart.js';
 import { badge, link, serviceLink, empty, errorBox, posts, barTable } from '../ui.js';
 
-const TOKEN_KEY = 'downsignal.adminToken';
+const TOKEN_KEY = api.TOKEN_KEY;
 const MIN = 60e3;
 
 export default {

@@ -1,0 +1,305 @@
+package classify
+
+import (
+	"bytes"
+	"math"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/downsignal/downsignal/catalog"
+)
+
+// The learned scorer reads a post as a sparse vector of hashed features:
+//
+//   - word unigrams and bigrams of the folded text, and character 3- to
+//     5-grams of each word (slang, inflections, languages without spaces),
+//     with every accepted service name replaced by <svc>, error codes by
+//     <code>, other @handles by <at>, links by <url> and digit runs by 0,
+//     so the model learns how people report a failure, not which brands
+//     they report (a brand that was down during the training data would
+//     otherwise count as evidence);
+//   - the rules' own findings (failure cues and their strength next to a
+//     service, questions to others, denials, past and hypothetical
+//     framing, news, promotions, recovery, error codes), which carry what
+//     the lexicon of six languages knows.
+//
+// The n-gram block is scaled to unit length so long posts do not outvote
+// short ones; the rule features keep their scale.
+
+// Vector is a post's features: hashed indexes with their values, and for
+// explanations the readable name of each feature.
+type Vector struct {
+	Idx   []uint32
+	Val   []float32
+	Names []string // only when asked for (Explain); nil otherwise
+	// Candidate says the post names a service, quotes a code, or has a
+	// failure cue or a question to others: only candidates are scored.
+	// Service says it names a service (or a code implies one): only then
+	// can it be an outage report.
+	Candidate, Service bool
+}
+
+// ruleVerdict is what the rules found in a post: the evidence decide
+// weighs, kept for the learned scorer.
+type ruleVerdict struct {
+	x                  float64 // the rules' logit
+	best, codeScore    float64
+	strong, ask        int
+	denial, past, now  int
+	news, promo        int
+	planned, failCues  int
+	hypo, recovered    bool
+	outageTag          bool // a hashtag that says a service is down: #OutlookDown, #PanneOrange
+	anyService, ruleOK bool
+}
+
+// Placeholders of masked spans.
+const (
+	tokSvc  = "<svc>"
+	tokCode = "<code>"
+	tokAt   = "<at>"
+	tokURL  = "<url>"
+)
+
+// span is a masked range of the folded text.
+type span struct {
+	start, end int32
+	tok        string
+}
+
+// features fills v with the post's features. t holds the analysed post.
+func (c *Classifier) features(t *scratch, text string, langs []string, rv *ruleVerdict, v *Vector, explain bool) {
+	v.Idx, v.Val = v.Idx[:0], v.Val[:0]
+	if explain {
+		v.Names = v.Names[:0]
+	} else {
+		v.Names = nil
+	}
+	var d xxhash.Digest
+	// addPair adds the feature prefix+a+sep+b without building its name
+	// unless it is asked for.
+	addPair := func(prefix, a, sep, b string, val float32) {
+		d.Reset()
+		d.WriteString(prefix)
+		d.WriteString(a)
+		d.WriteString(sep)
+		d.WriteString(b)
+		v.Idx = append(v.Idx, uint32(d.Sum64()))
+		v.Val = append(v.Val, val)
+		if explain {
+			v.Names = append(v.Names, prefix+a+sep+b)
+		}
+	}
+	add := func(prefix, name string, val float32) { addPair(prefix, name, "", "", val) }
+
+	// The n-gram block.
+	t.spans = maskSpans(t, t.spans[:0])
+	t.toks = tokens(t.norm, t.spans, t.toks[:0])
+	first := len(v.Idx)
+	prev := "^"
+	for _, tok := range t.toks {
+		add("w:", tok, 1)
+		addPair("b:", prev, " ", tok, 1)
+		prev = tok
+		if tok[0] != '<' && tok != "?" && tok != "!" {
+			charGrams(tok, func(g string) { add("c:", g, 1) })
+		}
+	}
+	addPair("b:", prev, " ", "$", 1)
+	if n := len(v.Idx) - first; n > 0 {
+		scale := float32(1 / math.Sqrt(float64(n)))
+		for i := first; i < len(v.Val); i++ {
+			v.Val[i] *= scale
+		}
+	}
+
+	// The rules' findings.
+	flag := func(name string, on bool) {
+		if on {
+			add("r:", name, 1)
+		}
+	}
+	flag("svc", rv.anyService)
+	flag("code", rv.codeScore > 0)
+	add("r:", "code-weight", float32(rv.codeScore/2))
+	add("r:", "best", float32(rv.best/3))
+	add("r:", "strong", float32(min(rv.strong, 3))/3)
+	add("r:", "x", float32(max(-6, min(6, rv.x))/6))
+	flag("rule-outage", rv.ruleOK)
+	flag("ask", rv.ask > 0)
+	flag("denial", rv.denial > 0)
+	flag("past", rv.past > 0)
+	flag("now", rv.now > 0)
+	flag("news", rv.news > 0)
+	flag("promo", rv.promo > 0)
+	flag("planned", rv.planned > 0)
+	flag("hypothetical", rv.hypo)
+	flag("recovered", rv.recovered)
+	flag("fail-cue", rv.failCues > 0)
+	flag("strong-cue", rv.best >= 3)
+	flag("outage-hashtag", rv.outageTag)
+	flag("reply", strings.HasPrefix(strings.TrimSpace(text), "@"))
+	flag("question", strings.ContainsAny(text, "?？"))
+	words := len(t.toks)
+	switch {
+	case words <= 5:
+		add("r:", "len<=5", 1)
+	case words <= 15:
+		add("r:", "len<=15", 1)
+	case words <= 30:
+		add("r:", "len<=30", 1)
+	default:
+		add("r:", "len>30", 1)
+	}
+	lang := "?"
+	if len(langs) > 0 {
+		lang = strings.ToLower(langs[0])
+		if i := strings.IndexAny(lang, "-_"); i >= 0 {
+			lang = lang[:i]
+		}
+		if len(lang) > 3 {
+			lang = "?"
+		}
+	}
+	add("r:lang=", lang, 1)
+}
+
+// maskSpans lists the ranges of the folded text that become placeholders:
+// accepted service names, error codes, @handles and links, in order.
+func maskSpans(t *scratch, out []span) []span {
+	for i := range t.hits {
+		h := &t.hits[i]
+		switch {
+		case h.p.kind == kindService && h.ok:
+			out = append(out, span{h.start, h.end, tokSvc})
+		case h.p.kind == kindCode:
+			out = append(out, span{h.start, h.end, tokCode})
+		}
+	}
+	norm := t.norm
+	for i := 0; i < len(norm); i++ {
+		switch {
+		case norm[i] == '@' && (i == 0 || !catalog.IsWordRune(runeBefore(norm, i))):
+			j := i + 1
+			for j < len(norm) && (isHandleByte(norm[j])) {
+				j++
+			}
+			if j > i+1 {
+				out = append(out, span{int32(i), int32(j), tokAt})
+				i = j - 1
+			}
+		case norm[i] == 'h' && (bytes.HasPrefix(norm[i:], []byte("https://")) || bytes.HasPrefix(norm[i:], []byte("http://"))),
+			norm[i] == 'w' && bytes.HasPrefix(norm[i:], []byte("www.")):
+			j := i
+			for j < len(norm) && norm[j] != ' ' && norm[j] != '\n' && norm[j] != '\t' {
+				j++
+			}
+			out = append(out, span{int32(i), int32(j), tokURL})
+			i = j - 1
+		}
+	}
+	slices.SortStableFunc(out, func(a, b span) int { return int(a.start - b.start) })
+	return out
+}
+
+func isHandleByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-'
+}
+
+// tokens splits the folded text into words, '?' and '!', with the masked
+// spans as their placeholders (a service inside a handle or a link is the
+// handle or the link). Digit runs become "0".
+func tokens(norm []byte, spans []span, out []string) []string {
+	k := 0
+	i := 0
+	for i < len(norm) {
+		for k < len(spans) && int(spans[k].end) <= i {
+			k++
+		}
+		if k < len(spans) && int(spans[k].start) <= i {
+			s := spans[k]
+			// Overlapping spans (a service named inside a handle): the
+			// widest one starting here wins.
+			end := s.end
+			for k+1 < len(spans) && spans[k+1].start < end {
+				if spans[k+1].end > end {
+					end = spans[k+1].end
+				}
+				k++
+			}
+			if len(out) == 0 || out[len(out)-1] != s.tok {
+				out = append(out, s.tok)
+			}
+			i = int(end)
+			k++
+			continue
+		}
+		r, size := utf8.DecodeRune(norm[i:])
+		switch {
+		case r == '?' || r == '!':
+			out = append(out, string(r))
+			i += size
+		case isSpaceless(r):
+			// Two characters of a language without spaces make a word.
+			j := i + size
+			if j < len(norm) {
+				if r2, size2 := utf8.DecodeRune(norm[j:]); isSpaceless(r2) {
+					j += size2
+				}
+			}
+			out = append(out, string(norm[i:j]))
+			i += size
+		case catalog.IsWordRune(r) || r == '\'':
+			j := i
+			digits := true
+			for j < len(norm) && (k >= len(spans) || j < int(spans[k].start)) {
+				r2, size2 := utf8.DecodeRune(norm[j:])
+				if !catalog.IsWordRune(r2) && r2 != '\'' || isSpaceless(r2) {
+					break
+				}
+				if r2 < '0' || r2 > '9' {
+					digits = false
+				}
+				j += size2
+			}
+			w := strings.Trim(string(norm[i:j]), "'")
+			switch {
+			case digits:
+				out = append(out, "0")
+			case w != "" && len(w) <= 40:
+				out = append(out, w)
+			}
+			i = j
+		default:
+			i += size
+		}
+	}
+	return out
+}
+
+// charGrams calls fn with the character 3- to 5-grams of "^word$".
+func charGrams(word string, fn func(string)) {
+	if utf8.RuneCountInString(word) > 30 {
+		return
+	}
+	b := make([]byte, 0, len(word)+2)
+	b = append(b, '^')
+	b = append(b, word...)
+	b = append(b, '$')
+	s := string(b)
+	var starts [34]int
+	n := 0
+	for i := range s {
+		starts[n] = i
+		n++
+	}
+	starts[n] = len(s)
+	for size := 3; size <= 5; size++ {
+		for i := 0; i+size <= n; i++ {
+			fn(s[starts[i]:starts[i+size]])
+		}
+	}
+}
