@@ -1,6 +1,10 @@
 package classify
 
 import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -47,3 +51,67 @@ func BenchmarkClassifyWorstCase(b *testing.B) {
 		c.Classify(Input{Text: text})
 	}
 }
+
+// realMix returns the real posts of the labelled corpus in the proportion
+// a stream shows them: after each candidate (a post the model scores),
+// others posts that name no service, quote no code and have no failure cue
+// (which cost only the scan).
+func realMix(b *testing.B, others int) []Input {
+	b.Helper()
+	files, err := filepath.Glob("testdata/real/posts/*.jsonl")
+	if err != nil || len(files) == 0 {
+		b.Fatalf("no corpus: %v", err)
+	}
+	c := newTestClassifier(b)
+	var cand, rest []Input
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sc := bufio.NewScanner(fh)
+		for sc.Scan() {
+			var p struct{ Text, Lang string }
+			if err := json.Unmarshal(sc.Bytes(), &p); err != nil {
+				b.Fatal(err)
+			}
+			in := Input{Text: p.Text, Langs: []string{p.Lang}}
+			if c.Features(in).Candidate {
+				cand = append(cand, in)
+			} else {
+				rest = append(rest, in)
+			}
+		}
+		fh.Close()
+	}
+	out := make([]Input, 0, len(cand)*(1+others))
+	for i, in := range cand {
+		out = append(out, in)
+		for j := range others {
+			out = append(out, rest[(i*others+j)%len(rest)])
+		}
+	}
+	return out
+}
+
+func benchInputs(b *testing.B, in []Input) {
+	c := newTestClassifier(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		c.Classify(in[i])
+		if i++; i == len(in) {
+			i = 0
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "posts/s")
+}
+
+// BenchmarkClassifyStream is a stream of real posts, one candidate in ten:
+// what a classify worker sees.
+//
+//	go test ./classify -run '^$' -bench 'ClassifyStream|ClassifyCandidates' -benchmem -cpu 1 -count 6
+func BenchmarkClassifyStream(b *testing.B) { benchInputs(b, realMix(b, 9)) }
+
+// BenchmarkClassifyCandidates is candidates alone: every post is scored.
+func BenchmarkClassifyCandidates(b *testing.B) { benchInputs(b, realMix(b, 0)) }

@@ -51,7 +51,7 @@ type scratch struct {
 	anchors []int32 // accepted services and codes, for distances
 	hasKana bool
 	spans   []span   // masked ranges, for features
-	toks    []string // masked tokens, for features
+	toks    [][]byte // masked tokens, for features
 	vec     Vector   // the candidate's features
 }
 

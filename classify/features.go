@@ -7,8 +7,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/cespare/xxhash/v2"
-
 	"github.com/downsignal/downsignal/catalog"
 )
 
@@ -70,6 +68,68 @@ type span struct {
 	tok        string
 }
 
+// featureWriter appends hashed features to a vector; names are built only
+// when an explanation asks for them.
+type featureWriter struct {
+	v       *Vector
+	explain bool
+}
+
+// FNV-1a, finished with a mix of the high bits into the low ones (the
+// model indexes by the low bits).
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= fnvPrime
+	}
+	return h
+}
+
+func fnvBytes(h uint64, b []byte) uint64 {
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= fnvPrime
+	}
+	return h
+}
+
+func finish(h uint64) uint32 {
+	h ^= h >> 29
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 32
+	return uint32(h)
+}
+
+func (w *featureWriter) put(h uint64, val float32, name func() string) {
+	w.v.Idx = append(w.v.Idx, finish(h))
+	w.v.Val = append(w.v.Val, val)
+	if w.explain {
+		w.v.Names = append(w.v.Names, name())
+	}
+}
+
+// add adds the feature prefix+name.
+func (w *featureWriter) add(prefix, name string, val float32) {
+	w.put(fnvString(fnvString(fnvOffset, prefix), name), val, func() string { return prefix + name })
+}
+
+// token adds "w:" and the word.
+func (w *featureWriter) token(tok []byte) {
+	w.put(fnvBytes(fnvString(fnvOffset, "w:"), tok), 1, func() string { return "w:" + string(tok) })
+}
+
+// bigram adds "b:", two words and a space between.
+func (w *featureWriter) bigram(a, b []byte) {
+	h := fnvBytes(fnvString(fnvOffset, "b:"), a)
+	h = fnvBytes(fnvString(h, " "), b)
+	w.put(h, 1, func() string { return "b:" + string(a) + " " + string(b) })
+}
+
 // features fills v with the post's features. t holds the analysed post.
 func (c *Classifier) features(t *scratch, text string, langs []string, rv *ruleVerdict, v *Vector, explain bool) {
 	v.Idx, v.Val = v.Idx[:0], v.Val[:0]
@@ -78,37 +138,22 @@ func (c *Classifier) features(t *scratch, text string, langs []string, rv *ruleV
 	} else {
 		v.Names = nil
 	}
-	var d xxhash.Digest
-	// addPair adds the feature prefix+a+sep+b without building its name
-	// unless it is asked for.
-	addPair := func(prefix, a, sep, b string, val float32) {
-		d.Reset()
-		d.WriteString(prefix)
-		d.WriteString(a)
-		d.WriteString(sep)
-		d.WriteString(b)
-		v.Idx = append(v.Idx, uint32(d.Sum64()))
-		v.Val = append(v.Val, val)
-		if explain {
-			v.Names = append(v.Names, prefix+a+sep+b)
-		}
-	}
-	add := func(prefix, name string, val float32) { addPair(prefix, name, "", "", val) }
+	w := featureWriter{v: v, explain: explain}
 
 	// The n-gram block.
 	t.spans = maskSpans(t, t.spans[:0])
 	t.toks = tokens(t.norm, t.spans, t.toks[:0])
 	first := len(v.Idx)
-	prev := "^"
+	prev := []byte("^")
 	for _, tok := range t.toks {
-		add("w:", tok, 1)
-		addPair("b:", prev, " ", tok, 1)
+		w.token(tok)
+		w.bigram(prev, tok)
 		prev = tok
-		if tok[0] != '<' && tok != "?" && tok != "!" {
-			charGrams(tok, func(g string) { add("c:", g, 1) })
+		if tok[0] != '<' && tok[0] != '?' && tok[0] != '!' {
+			w.charGrams(tok)
 		}
 	}
-	addPair("b:", prev, " ", "$", 1)
+	w.bigram(prev, []byte("$"))
 	if n := len(v.Idx) - first; n > 0 {
 		scale := float32(1 / math.Sqrt(float64(n)))
 		for i := first; i < len(v.Val); i++ {
@@ -117,6 +162,7 @@ func (c *Classifier) features(t *scratch, text string, langs []string, rv *ruleV
 	}
 
 	// The rules' findings.
+	add := w.add
 	flag := func(name string, on bool) {
 		if on {
 			add("r:", name, 1)
@@ -209,10 +255,30 @@ func isHandleByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-'
 }
 
+// Placeholder tokens, as bytes.
+var (
+	bSvc, bCode, bAt, bURL  = []byte(tokSvc), []byte(tokCode), []byte(tokAt), []byte(tokURL)
+	bQuestion, bBang, bZero = []byte("?"), []byte("!"), []byte("0")
+)
+
+func placeholder(tok string) []byte {
+	switch tok {
+	case tokSvc:
+		return bSvc
+	case tokCode:
+		return bCode
+	case tokAt:
+		return bAt
+	default:
+		return bURL
+	}
+}
+
 // tokens splits the folded text into words, '?' and '!', with the masked
 // spans as their placeholders (a service inside a handle or a link is the
-// handle or the link). Digit runs become "0".
-func tokens(norm []byte, spans []span, out []string) []string {
+// handle or the link). Digit runs become "0". The words are slices of
+// norm: no copies.
+func tokens(norm []byte, spans []span, out [][]byte) [][]byte {
 	k := 0
 	i := 0
 	for i < len(norm) {
@@ -230,8 +296,9 @@ func tokens(norm []byte, spans []span, out []string) []string {
 				}
 				k++
 			}
-			if len(out) == 0 || out[len(out)-1] != s.tok {
-				out = append(out, s.tok)
+			ph := placeholder(s.tok)
+			if len(out) == 0 || !bytes.Equal(out[len(out)-1], ph) {
+				out = append(out, ph)
 			}
 			i = int(end)
 			k++
@@ -239,8 +306,11 @@ func tokens(norm []byte, spans []span, out []string) []string {
 		}
 		r, size := utf8.DecodeRune(norm[i:])
 		switch {
-		case r == '?' || r == '!':
-			out = append(out, string(r))
+		case r == '?':
+			out = append(out, bQuestion)
+			i += size
+		case r == '!':
+			out = append(out, bBang)
 			i += size
 		case isSpaceless(r):
 			// Two characters of a language without spaces make a word.
@@ -250,7 +320,7 @@ func tokens(norm []byte, spans []span, out []string) []string {
 					j += size2
 				}
 			}
-			out = append(out, string(norm[i:j]))
+			out = append(out, norm[i:j])
 			i += size
 		case catalog.IsWordRune(r) || r == '\'':
 			j := i
@@ -265,11 +335,11 @@ func tokens(norm []byte, spans []span, out []string) []string {
 				}
 				j += size2
 			}
-			w := strings.Trim(string(norm[i:j]), "'")
+			w := bytes.Trim(norm[i:j], "'")
 			switch {
 			case digits:
-				out = append(out, "0")
-			case w != "" && len(w) <= 40:
+				out = append(out, bZero)
+			case len(w) > 0 && len(w) <= 40:
 				out = append(out, w)
 			}
 			i = j
@@ -280,26 +350,34 @@ func tokens(norm []byte, spans []span, out []string) []string {
 	return out
 }
 
-// charGrams calls fn with the character 3- to 5-grams of "^word$".
-func charGrams(word string, fn func(string)) {
-	if utf8.RuneCountInString(word) > 30 {
+// charGrams adds the character 3- to 5-grams of "^word$" ("c:" and the
+// gram).
+func (w *featureWriter) charGrams(word []byte) {
+	var buf [128]byte
+	if len(word)+2 > len(buf) {
 		return
 	}
-	b := make([]byte, 0, len(word)+2)
-	b = append(b, '^')
-	b = append(b, word...)
-	b = append(b, '$')
-	s := string(b)
+	buf[0] = '^'
+	n := copy(buf[1:], word) + 2
+	buf[n-1] = '$'
+	s := buf[:n]
 	var starts [34]int
-	n := 0
-	for i := range s {
-		starts[n] = i
-		n++
+	runes := 0
+	for i := 0; i < n; {
+		if runes == len(starts)-1 {
+			return // more than 32 characters: no word worth its grams
+		}
+		starts[runes] = i
+		runes++
+		_, size := utf8.DecodeRune(s[i:])
+		i += size
 	}
-	starts[n] = len(s)
+	starts[runes] = n
+	seed := fnvString(fnvOffset, "c:")
 	for size := 3; size <= 5; size++ {
-		for i := 0; i+size <= n; i++ {
-			fn(s[starts[i]:starts[i+size]])
+		for i := 0; i+size <= runes; i++ {
+			g := s[starts[i]:starts[i+size]]
+			w.put(fnvBytes(seed, g), 1, func() string { return "c:" + string(g) })
 		}
 	}
 }
