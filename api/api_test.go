@@ -379,8 +379,12 @@ func TestTrendsTopAndServices(t *testing.T) {
 	if len(byRegion.Points) != 1 || byRegion.Points[0].Posts != 10 {
 		t.Errorf("Chicago x 451 4.3.2: %+v", byRegion.Points)
 	}
-	if code := f.get("/v1/trends?service=nosuch", "/v1/trends", nil); code != 404 {
-		t.Errorf("unknown service: %d", code)
+	// Every endpoint refuses an unknown service alike: 400, naming it.
+	for _, path := range []string{"/v1/trends?service=nosuch", "/v1/search?service=nosuch", "/v1/search?parent=nosuch"} {
+		var e struct{ Error string }
+		if code := f.get(path, "", &e); code != 400 || !strings.Contains(e.Error, `unknown service "nosuch"`) {
+			t.Errorf("%s: %d %q, want 400 naming the service", path, code, e.Error)
+		}
 	}
 	if code := f.get("/v1/trends?step=7m", "/v1/trends", nil); code != 400 {
 		t.Errorf("bad step: %d", code)

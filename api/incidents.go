@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/downsignal/downsignal/detect"
@@ -52,13 +51,9 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 		}
 		f.State = detect.State(st)
 	}
-	if name := p.str("service"); name != "" {
-		svc, ok := s.lookup(name)
-		if !ok {
-			writeError(w, http.StatusBadRequest, "unknown service "+quote(name))
-			return
-		}
-		f.Service = svc
+	if f.Service, err = p.service("service", s.o.Catalog); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
 	}
 	if f.Since, err = p.time("since"); err == nil {
 		if f.Until, err = p.time("until"); err == nil {
@@ -118,9 +113,9 @@ func (s *Server) createSilence(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	svc, ok := s.lookup(req.Service)
-	if !ok {
-		writeError(w, http.StatusBadRequest, "unknown service "+quote(req.Service))
+	svc, err := canonicalService(s.o.Catalog, req.Service)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	now := s.o.Now().UTC()
@@ -157,16 +152,6 @@ func (s *Server) deleteSilence(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.WriteHeader(http.StatusNoContent)
 	}
-}
-
-// lookup resolves a service name, id or alias to its catalog name.
-func (s *Server) lookup(name string) (string, bool) {
-	name = strings.TrimSpace(name)
-	if name == "" || s.o.Catalog == nil {
-		return "", false
-	}
-	svc, ok := s.o.Catalog.Lookup(name)
-	return svc.Name, ok
 }
 
 // maxBody bounds a JSON request body.

@@ -54,9 +54,9 @@ func (s *Server) postAction(w http.ResponseWriter, r *http.Request) {
 	}
 	var services []string
 	for _, name := range body.Services {
-		canon, ok := s.lookup(name)
-		if !ok {
-			writeError(w, http.StatusBadRequest, "body: unknown service "+quote(name)+" (GET /v1/services lists them)")
+		canon, err := canonicalService(s.o.Catalog, name)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "body: "+err.Error())
 			return
 		}
 		services = append(services, canon)

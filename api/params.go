@@ -55,6 +55,29 @@ func newParams(u *url.URL, now time.Time, known ...string) (*params, error) {
 
 func (p *params) str(k string) string { return strings.TrimSpace(p.v.Get(k)) }
 
+// service reads a service name, ID or alias and returns its canonical
+// name ("" when the parameter is absent). Every endpoint resolves services
+// this way, and refuses an unknown one with the same 400.
+func (p *params) service(k string, cat Catalog) (string, error) {
+	name := p.str(k)
+	if name == "" {
+		return "", nil
+	}
+	return canonicalService(cat, name)
+}
+
+// canonicalService resolves a service name, ID or alias in a query or a
+// body to the catalog's canonical name.
+func canonicalService(cat Catalog, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if cat != nil && name != "" {
+		if svc, ok := cat.Lookup(name); ok {
+			return svc.Name, nil
+		}
+	}
+	return "", badParam("unknown service %s (GET /v1/services lists them)", quote(name))
+}
+
 // time accepts RFC 3339 ("2026-01-22T14:30:00Z"), or a duration before now
 // ("-90m", "-2h").
 func (p *params) time(k string) (time.Time, error) {

@@ -18,21 +18,13 @@ var filterParams = []string{"q", "service", "parent", "code", "family", "lang", 
 // searchRequest reads the filters into a request.
 func (s *Server) searchRequest(p *params) (index.SearchRequest, error) {
 	req := index.SearchRequest{Query: p.str("q"), Code: p.str("code"), Family: p.str("family"), Lang: p.str("lang"), Region: p.str("region")}
-	for _, f := range []struct {
-		param string
-		dst   *string
-	}{{"service", &req.Service}, {"parent", &req.Parent}} {
-		name := p.str(f.param)
-		if name == "" {
-			continue
-		}
-		svc, ok := s.o.Catalog.Lookup(name)
-		if !ok {
-			return req, badParam("unknown service %s", quote(name))
-		}
-		*f.dst = svc.Name
-	}
 	var err error
+	if req.Service, err = p.service("service", s.o.Catalog); err != nil {
+		return req, err
+	}
+	if req.Parent, err = p.service("parent", s.o.Catalog); err != nil {
+		return req, err
+	}
 	if req.Since, err = p.time("since"); err != nil {
 		return req, err
 	}

@@ -32,13 +32,9 @@ func (s *Server) trends(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := index.TrendRequest{Code: p.str("code"), Region: p.str("region")}
-	if name := p.str("service"); name != "" {
-		svc, ok := s.o.Catalog.Lookup(name)
-		if !ok {
-			writeError(w, http.StatusNotFound, "unknown service "+quote(name))
-			return
-		}
-		req.Service = svc.Name
+	if req.Service, err = p.service("service", s.o.Catalog); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
 	}
 	stepName, err := p.oneOf("step", "1m", "1m", "5m", "15m", "1h", "1d")
 	if err != nil {

@@ -77,9 +77,9 @@ func (s *Server) canonicalServices(w http.ResponseWriter, spec *webhook.Spec) bo
 	}
 	out := make([]string, 0, len(*spec.Services))
 	for _, name := range *spec.Services {
-		svc, ok := s.lookup(name)
-		if !ok {
-			writeError(w, http.StatusBadRequest, "unknown service "+quote(name))
+		svc, err := canonicalService(s.o.Catalog, name)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
 			return false
 		}
 		out = append(out, svc)
