@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"slices"
 	"sync"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/downsignal/downsignal/baseline"
@@ -35,14 +33,6 @@ type Engine struct {
 
 	notifyMu sync.Mutex
 	notify   chan struct{}
-}
-
-// Change is one downsignal.signals record with its place in the topic.
-type Change struct {
-	Partition     int
-	Offset        int64
-	HighWaterMark int64
-	Signal        record.Signal
 }
 
 // Open opens (or creates) the store at o.Path and loads its state.
@@ -124,68 +114,29 @@ const maxFuture = 10 * time.Minute
 // Apply counts one batch, advances the watermark, evaluates every minute
 // it completed, and makes all of it durable in one transaction with the
 // batch's offsets. Records below the stored offsets were applied before a
-// restart and are skipped. now is the wall clock, used only to tell idle
-// partitions from slow ones.
-func (e *Engine) Apply(ctx context.Context, changes []Change, now time.Time) error {
+// restart and are skipped; an invalid record (one that did not decode)
+// only moves its partition's offset. now is the wall clock, used only to
+// tell idle partitions from slow ones.
+func (e *Engine) Apply(ctx context.Context, batch []record.Delivery[record.Signal], now time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
 	start := time.Now()
-	var ends map[int]int64
-	if e.o.EndOffsets != nil && (e.endChecked.IsZero() || now.Sub(e.endChecked) > 30*time.Second) {
-		var err error
-		if ends, err = e.o.EndOffsets(); err != nil {
-			e.log.Warn("read end offsets", "err", err)
-		} else {
-			e.endChecked = now
-		}
-	}
+	ends := e.endOffsets(now)
 
 	e.mu.Lock()
 	d := newDirty()
-	applied, future := 0, 0
-	var events []Event
+	var applied, future int
 	err := e.db.Update(func(tx *bolt.Tx) error {
-		st := e.st
-		for p, end := range ends {
-			ps := st.Parts[p]
-			if ps == nil {
-				ps = &partState{lastWall: e.started}
-				st.Parts[p] = ps
-			}
-			ps.CaughtUp = st.Offsets[p] >= end
-		}
-		for i := range changes {
-			ch := &changes[i]
-			ps := st.Parts[ch.Partition]
-			if ps == nil {
-				ps = &partState{}
-				st.Parts[ch.Partition] = ps
-			}
-			ps.lastWall = now
-			ps.CaughtUp = ch.HighWaterMark > 0 && ch.Offset+1 >= ch.HighWaterMark
-			if ch.Offset < st.Offsets[ch.Partition] {
-				continue
-			}
-			st.Offsets[ch.Partition] = ch.Offset + 1
-			if ch.Signal.Event.Time.After(now.Add(maxFuture)) {
-				// A clock far ahead (a post's own createdAt can be anything)
-				// would drag the watermark into the future: leave it out.
-				e.metrics.invalidRecord()
-				future++
-				continue
-			}
-			ps.MaxTime = max(ps.MaxTime, ch.Signal.Event.Time.Unix())
-			if err := e.applyOne(tx, d, &ch.Signal); err != nil {
-				return err
-			}
-			applied++
+		e.markCaughtUp(ends)
+		var err error
+		if applied, future, err = e.count(tx, d, batch, now); err != nil {
+			return err
 		}
 		e.advance(d, now)
-		events = d.events
-		return save(tx, st, d)
+		return save(tx, e.st, d)
 	})
 	if err != nil {
 		// Memory may hold half a batch: rebuild it from the file.
@@ -204,16 +155,86 @@ func (e *Engine) Apply(ctx context.Context, changes []Change, now time.Time) err
 	if future > 0 {
 		e.log.Warn("skipped records dated in the future", "records", future)
 	}
-	for _, ev := range events {
+	for _, ev := range d.events {
 		e.metrics.event(ev.Type)
 		e.log.Info("incident "+ev.Type[len("incident."):], "incident", ev.Incident.ID, "service", ev.Incident.Service,
 			"services", ev.Incident.Services, "severity", ev.Incident.Severity, "authors", ev.Incident.PeakAuthors,
 			"event_time", ev.Time, "silenced", ev.Silenced)
 	}
-	if len(events) > 0 {
+	if len(d.events) > 0 {
 		e.wake()
 	}
 	return nil
+}
+
+// endOffsets reads the topic's end offsets, at most every 30 s, so an
+// idle partition is known to be caught up; nil when not due or unknown.
+func (e *Engine) endOffsets(now time.Time) map[int]int64 {
+	if e.o.EndOffsets == nil || (!e.endChecked.IsZero() && now.Sub(e.endChecked) <= 30*time.Second) {
+		return nil
+	}
+	ends, err := e.o.EndOffsets()
+	if err != nil {
+		e.log.Warn("read end offsets", "err", err)
+		return nil
+	}
+	e.endChecked = now
+	return ends
+}
+
+// markCaughtUp records which partitions the applied offsets have reached
+// the end of.
+func (e *Engine) markCaughtUp(ends map[int]int64) {
+	st := e.st
+	for p, end := range ends {
+		ps := st.Parts[p]
+		if ps == nil {
+			ps = &partState{lastWall: e.started}
+			st.Parts[p] = ps
+		}
+		ps.CaughtUp = st.Offsets[p] >= end
+	}
+}
+
+// count applies each record of the batch above the stored offsets and
+// tracks its partition for the watermark. It returns how many records it
+// applied and how many it left out for being dated in the future.
+func (e *Engine) count(tx *bolt.Tx, d *dirty, batch []record.Delivery[record.Signal], now time.Time) (applied, future int, err error) {
+	st := e.st
+	b := e.newBatchTx(tx, d)
+	for i := range batch {
+		r := &batch[i]
+		ps := st.Parts[r.Partition]
+		if ps == nil {
+			ps = &partState{}
+			st.Parts[r.Partition] = ps
+		}
+		ps.lastWall = now
+		ps.CaughtUp = r.HighWaterMark > 0 && r.Offset+1 >= r.HighWaterMark
+		if r.Offset < st.Offsets[r.Partition] {
+			continue
+		}
+		st.Offsets[r.Partition] = r.Offset + 1
+		if r.Invalid {
+			// Only its offset moves. records_applied_total counts every
+			// record at a new offset but the future-dated ones.
+			applied++
+			continue
+		}
+		if r.Value.Event.Time.After(now.Add(maxFuture)) {
+			// A clock far ahead (a post's own createdAt can be anything)
+			// would drag the watermark into the future: leave it out.
+			e.metrics.invalidRecord()
+			future++
+			continue
+		}
+		ps.MaxTime = max(ps.MaxTime, r.Value.Event.Time.Unix())
+		if err := b.apply(&r.Value); err != nil {
+			return applied, future, err
+		}
+		applied++
+	}
+	return applied, future, nil
 }
 
 func (e *Engine) openCount() int {
@@ -224,158 +245,6 @@ func (e *Engine) openCount() int {
 		}
 	}
 	return n
-}
-
-// applyOne counts one record.
-func (e *Engine) applyOne(tx *bolt.Tx, d *dirty, sig *record.Signal) error {
-	st := e.st
-	ev := &sig.Event
-	countedB, tombB := tx.Bucket(bucketCounted), tx.Bucket(bucketTombs)
-	m := ev.Time.Unix() / 60
-	switch ev.Kind {
-	case record.KindPost:
-		if st.First == 0 {
-			st.First = m
-			st.Evaluated = m - 1
-		}
-		if m >= st.First && m > st.Evaluated-int64(e.o.RetentionDays)*1440 {
-			st.totals[m]++
-			d.totals[m] = true
-		}
-		uri := []byte(ev.URI)
-		r := sig.Result
-		if r == nil || !r.Outage || len(r.Services) == 0 {
-			return nil
-		}
-		if tombB.Get(uri) != nil || countedB.Get(uri) != nil {
-			return nil // deleted already, or a duplicate at a new offset
-		}
-		post := xxhash.Sum64String(ev.URI)
-		en := &entry{Post: post, Author: xxhash.Sum64String(ev.DID), Bands: bandKeys(ev.Text)}
-		for _, c := range r.ErrorCodes {
-			en.Codes = appendUnique(en.Codes, c.Family+"|"+c.Code)
-		}
-		for _, g := range r.Regions {
-			en.Regions = appendUnique(en.Regions, g.Name)
-		}
-		var scopes, services []string
-		for _, h := range r.Services {
-			services = appendUnique(services, h.Name)
-			scopes = appendUnique(scopes, h.Name)
-			// The classifier names the group (Outlook's is Microsoft 365,
-			// never a vendor such as Microsoft); older signals only the parent.
-			parent := h.Group
-			if parent == "" {
-				parent = h.Parent
-			}
-			if parent == "" || parent == h.Name {
-				delete(st.Parents, h.Name)
-				continue
-			}
-			st.Parents[h.Name] = parent
-			scopes = appendUnique(scopes, parent)
-		}
-		// Regional series: each service (and parent) in each named region.
-		base := scopes
-		for i, r := range en.Regions {
-			if i == maxRegionsPerPost {
-				break
-			}
-			for _, b := range base {
-				scopes = appendUnique(scopes, b+regionSep+r)
-			}
-		}
-		for _, s := range scopes {
-			if st.minutes[s] == nil {
-				st.minutes[s] = map[int64]*minute{}
-			}
-			mm := st.minutes[s][m]
-			if mm == nil {
-				mm = &minute{}
-				st.minutes[s][m] = mm
-			}
-			mm.entries = append(mm.entries, en)
-			mm.recount()
-			d.minute(s, m)
-		}
-		v, err := jsonBytes(counted{Minute: m, Scopes: scopes})
-		if err != nil {
-			return err
-		}
-		if err := countedB.Put(uri, v); err != nil {
-			return err
-		}
-		rp := &recentPost{URI: ev.URI, Author: ev.DID, Text: clip(ev.Text, 300), Time: ev.Time.UTC(), Minute: m, Services: services, Group: st.groupOf(services[0])}
-		if m > st.Evaluated-120 {
-			st.recent[post] = rp
-			d.recent[post] = true
-		}
-	case record.KindDelete:
-		uri := []byte(ev.URI)
-		if err := tombB.Put(uri, i64(ev.Time.Unix())); err != nil {
-			return err
-		}
-		v := countedB.Get(uri)
-		if v == nil {
-			return nil
-		}
-		var c counted
-		if err := jsonParse(v, &c); err != nil {
-			return fmt.Errorf("counted %s: %w", ev.URI, err)
-		}
-		post := xxhash.Sum64String(ev.URI)
-		for _, s := range c.Scopes {
-			mm := st.minutes[s][c.Minute]
-			if mm == nil {
-				continue
-			}
-			for i, en := range mm.entries {
-				if en.Post == post {
-					mm.entries = append(mm.entries[:i], mm.entries[i+1:]...)
-					break
-				}
-			}
-			mm.recount()
-			if len(mm.entries) == 0 {
-				delete(st.minutes[s], c.Minute)
-			}
-			d.minute(s, c.Minute)
-		}
-		if _, ok := st.recent[post]; ok {
-			delete(st.recent, post)
-			d.recent[post] = true
-		}
-		// A deleted post is no longer shown as a sample.
-		for _, in := range st.incidents {
-			for i, s := range in.Samples {
-				if s.URI == ev.URI {
-					in.Samples = append(in.Samples[:i], in.Samples[i+1:]...)
-					d.incidents[in.ID] = true
-					break
-				}
-			}
-		}
-		return countedB.Delete(uri)
-	case record.KindReset:
-		// The account's repository no longer holds some posts: those still
-		// in the recent window stop counting, as deletes would. Older ones
-		// only shaped baselines.
-		drops := ev.ResetDrops()
-		var gone []string
-		for _, rp := range st.recent {
-			if rp.Author == ev.DID && drops(rp.URI) {
-				gone = append(gone, rp.URI)
-			}
-		}
-		slices.Sort(gone)
-		for _, u := range gone {
-			del := record.Signal{V: sig.V, Event: record.Event{V: ev.V, Kind: record.KindDelete, DID: ev.DID, URI: u, Time: ev.Time, Source: ev.Source}}
-			if err := e.applyOne(tx, d, &del); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // advance moves the watermark and evaluates each minute it completed.
@@ -438,11 +307,7 @@ func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 // broker.Consumer. An invalid record (one that did not decode) changes
 // nothing but the offset of its partition.
 func (e *Engine) Handle(ctx context.Context, batch []record.Delivery[record.Signal]) error {
-	changes := make([]Change, len(batch))
-	for i, d := range batch {
-		changes[i] = Change{Partition: d.Partition, Offset: d.Offset, HighWaterMark: d.HighWaterMark, Signal: d.Value}
-	}
-	return e.Apply(ctx, changes, time.Now())
+	return e.Apply(ctx, batch, time.Now())
 }
 
 // CountInvalid counts a downsignal.signals record that did not decode.

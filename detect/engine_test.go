@@ -53,17 +53,18 @@ func newFeeder(t *testing.T, parts int) *feeder {
 	return &feeder{t: t, parts: parts, offsets: map[int]int64{}, batch: 200, now: time.Now()}
 }
 
-func (f *feeder) changes(sigs []record.Signal) []detect.Change {
-	out := make([]detect.Change, 0, len(sigs))
+func (f *feeder) changes(sigs []record.Signal) []record.Delivery[record.Signal] {
+	out := make([]record.Delivery[record.Signal], 0, len(sigs))
 	for _, s := range sigs {
 		p := int(hash(s.Event.DID) % uint32(f.parts))
-		out = append(out, detect.Change{Partition: p, Offset: f.offsets[p], HighWaterMark: 1 << 40, Signal: s})
+		out = append(out, record.Delivery[record.Signal]{
+			Position: record.Position{Partition: p, Offset: f.offsets[p], HighWaterMark: 1 << 40}, Value: s})
 		f.offsets[p]++
 	}
 	return out
 }
 
-func (f *feeder) apply(e *detect.Engine, chs []detect.Change) {
+func (f *feeder) apply(e *detect.Engine, chs []record.Delivery[record.Signal]) {
 	f.t.Helper()
 	for len(chs) > 0 {
 		n := min(f.batch, len(chs))

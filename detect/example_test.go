@@ -9,6 +9,7 @@ import (
 
 	"github.com/downsignal/downsignal/detect"
 	"github.com/downsignal/downsignal/detect/detecttest"
+	"github.com/downsignal/downsignal/record"
 )
 
 // A day of classified posts with the Microsoft 365 outage goes in; one
@@ -22,11 +23,11 @@ func Example() {
 	}
 	defer e.Close()
 
-	var changes []detect.Change
+	var batch []record.Delivery[record.Signal]
 	for i, sig := range signals(detecttest.Day(detecttest.DayOptions{Seed: 4, From: 12, To: 23, Surge: true})) {
-		changes = append(changes, detect.Change{Partition: 0, Offset: int64(i), Signal: sig})
+		batch = append(batch, record.Delivery[record.Signal]{Position: record.Position{Partition: 0, Offset: int64(i)}, Value: sig})
 	}
-	if err := e.Apply(context.Background(), changes, time.Now()); err != nil {
+	if err := e.Apply(context.Background(), batch, time.Now()); err != nil {
 		panic(err)
 	}
 	onset := detecttest.SurgeOnset(time.Date(2026, 1, 22, 0, 0, 0, 0, time.UTC))

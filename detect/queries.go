@@ -11,10 +11,9 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-)
 
-func jsonBytes(v any) ([]byte, error) { return json.Marshal(v) }
-func jsonParse(b []byte, v any) error { return json.Unmarshal(b, v) }
+	"github.com/downsignal/downsignal/internal/boltkv"
+)
 
 // Filter selects incidents.
 type Filter struct {
@@ -121,11 +120,7 @@ func (e *Engine) AddSilence(s Silence, now time.Time) (Silence, error) {
 	s.StartsAt, s.EndsAt = s.StartsAt.UTC(), s.EndsAt.UTC()
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
-	v, err := json.Marshal(s)
-	if err != nil {
-		return Silence{}, err
-	}
-	if err := e.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketSilences).Put([]byte(s.ID), v) }); err != nil {
+	if err := e.db.Update(func(tx *bolt.Tx) error { return boltkv.PutJSON(tx.Bucket(bucketSilences), []byte(s.ID), s) }); err != nil {
 		return Silence{}, fmt.Errorf("alert: store silence: %w", err)
 	}
 	e.mu.Lock()

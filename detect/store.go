@@ -8,6 +8,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/downsignal/downsignal/internal/boltkv"
 )
 
 var (
@@ -56,100 +58,14 @@ func load(db *bolt.DB) (*state, error) {
 				return err
 			}
 		}
-		if b := tx.Bucket(bucketMeta).Get(keyMeta); b != nil {
-			if err := json.Unmarshal(b, &st.meta); err != nil {
-				return fmt.Errorf("meta: %w", err)
-			}
-		}
-		if st.Offsets == nil {
-			st.Offsets = map[int]int64{}
-		}
-		if st.Parts == nil {
-			st.Parts = map[int]*partState{}
-		}
-		if st.Parents == nil {
-			st.Parents = map[string]string{}
-		}
-		if st.Instance == "" {
-			st.Instance = rand.Text()[:16]
-			b, err := json.Marshal(&st.meta)
-			if err != nil {
-				return err
-			}
-			if err := tx.Bucket(bucketMeta).Put(keyMeta, b); err != nil {
+		for _, load := range []func(*bolt.Tx, *state) error{
+			loadMeta, loadMinutes, loadTotals, loadGaps, loadGroups, loadIncidents, loadSilences, loadRecent,
+		} {
+			if err := load(tx, st); err != nil {
 				return err
 			}
 		}
-		if err := tx.Bucket(bucketMinutes).ForEach(func(k, v []byte) error {
-			svc, m, err := splitMinuteKey(k)
-			if err != nil {
-				return err
-			}
-			var es []*entry
-			if err := json.Unmarshal(v, &es); err != nil {
-				return fmt.Errorf("minute %q: %w", k, err)
-			}
-			if st.minutes[svc] == nil {
-				st.minutes[svc] = map[int64]*minute{}
-			}
-			mm := &minute{entries: es}
-			mm.recount()
-			st.minutes[svc][m] = mm
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketTotals).ForEach(func(k, v []byte) error {
-			n, _ := binary.Uvarint(v)
-			st.totals[readI64(k)] = uint32(n)
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketGaps).ForEach(func(k, _ []byte) error {
-			st.gaps[readI64(k)] = true
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketGroups).ForEach(func(k, v []byte) error {
-			g := &group{}
-			if err := json.Unmarshal(v, g); err != nil {
-				return fmt.Errorf("group %q: %w", k, err)
-			}
-			st.groups[string(k)] = g
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketIncidents).ForEach(func(k, v []byte) error {
-			in := &Incident{}
-			if err := json.Unmarshal(v, in); err != nil {
-				return fmt.Errorf("incident %q: %w", k, err)
-			}
-			st.incidents[in.ID] = in
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketSilences).ForEach(func(k, v []byte) error {
-			var s Silence
-			if err := json.Unmarshal(v, &s); err != nil {
-				return fmt.Errorf("silence %q: %w", k, err)
-			}
-			st.silences[s.ID] = s
-			return nil
-		}); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketRecent).ForEach(func(k, v []byte) error {
-			r := &recentPost{}
-			if err := json.Unmarshal(v, r); err != nil {
-				return fmt.Errorf("recent %q: %w", k, err)
-			}
-			st.recent[binary.BigEndian.Uint64(k)] = r
-			return nil
-		})
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("alert: load state: %w", err)
@@ -157,142 +73,194 @@ func load(db *bolt.DB) (*state, error) {
 	return st, nil
 }
 
+// loadMeta reads the small state, and gives a new store its instance id.
+func loadMeta(tx *bolt.Tx, st *state) error {
+	metaB := tx.Bucket(bucketMeta)
+	if _, err := boltkv.GetJSON(metaB, keyMeta, &st.meta); err != nil {
+		return fmt.Errorf("meta: %w", err)
+	}
+	if st.Offsets == nil {
+		st.Offsets = map[int]int64{}
+	}
+	if st.Parts == nil {
+		st.Parts = map[int]*partState{}
+	}
+	if st.Parents == nil {
+		st.Parents = map[string]string{}
+	}
+	if st.Instance != "" {
+		return nil
+	}
+	st.Instance = rand.Text()[:16]
+	return boltkv.PutJSON(metaB, keyMeta, &st.meta)
+}
+
+func loadMinutes(tx *bolt.Tx, st *state) error {
+	return tx.Bucket(bucketMinutes).ForEach(func(k, v []byte) error {
+		svc, m, err := splitMinuteKey(k)
+		if err != nil {
+			return err
+		}
+		var es []*entry
+		if err := json.Unmarshal(v, &es); err != nil {
+			return fmt.Errorf("minute %q: %w", k, err)
+		}
+		if st.minutes[svc] == nil {
+			st.minutes[svc] = map[int64]*minute{}
+		}
+		mm := &minute{entries: es}
+		mm.recount()
+		st.minutes[svc][m] = mm
+		return nil
+	})
+}
+
+func loadTotals(tx *bolt.Tx, st *state) error {
+	return tx.Bucket(bucketTotals).ForEach(func(k, v []byte) error {
+		n, _ := binary.Uvarint(v)
+		st.totals[readI64(k)] = uint32(n)
+		return nil
+	})
+}
+
+func loadGaps(tx *bolt.Tx, st *state) error {
+	return tx.Bucket(bucketGaps).ForEach(func(k, _ []byte) error {
+		st.gaps[readI64(k)] = true
+		return nil
+	})
+}
+
+func loadGroups(tx *bolt.Tx, st *state) error {
+	return boltkv.ForEachJSON(tx.Bucket(bucketGroups), "group", func(k []byte, g *group) error {
+		st.groups[string(k)] = g
+		return nil
+	})
+}
+
+func loadIncidents(tx *bolt.Tx, st *state) error {
+	return boltkv.ForEachJSON(tx.Bucket(bucketIncidents), "incident", func(_ []byte, in *Incident) error {
+		st.incidents[in.ID] = in
+		return nil
+	})
+}
+
+func loadSilences(tx *bolt.Tx, st *state) error {
+	return boltkv.ForEachJSON(tx.Bucket(bucketSilences), "silence", func(_ []byte, s *Silence) error {
+		st.silences[s.ID] = *s
+		return nil
+	})
+}
+
+func loadRecent(tx *bolt.Tx, st *state) error {
+	return boltkv.ForEachJSON(tx.Bucket(bucketRecent), "recent", func(k []byte, r *recentPost) error {
+		st.recent[binary.BigEndian.Uint64(k)] = r
+		return nil
+	})
+}
+
 // save writes what a batch changed, in the batch's transaction.
 func save(tx *bolt.Tx, st *state, d *dirty) error {
-	minB := tx.Bucket(bucketMinutes)
+	if err := saveMinutes(tx.Bucket(bucketMinutes), st, d); err != nil {
+		return err
+	}
+	if err := saveCounts(tx, st, d); err != nil {
+		return err
+	}
+	if d.pruned {
+		if err := pruneFile(tx, d.pruneFrom); err != nil {
+			return err
+		}
+	}
+	if err := writeBack(tx.Bucket(bucketGroups), d.groups, st.groups, stringKey); err != nil {
+		return err
+	}
+	if err := writeBack(tx.Bucket(bucketIncidents), d.incidents, st.incidents, stringKey); err != nil {
+		return err
+	}
+	if err := writeBack(tx.Bucket(bucketRecent), d.recent, st.recent, u64); err != nil {
+		return err
+	}
+	evB := tx.Bucket(bucketEvents)
+	for _, ev := range d.events {
+		if err := boltkv.PutJSON(evB, u64(ev.Seq), ev); err != nil {
+			return err
+		}
+	}
+	return boltkv.PutJSON(tx.Bucket(bucketMeta), keyMeta, &st.meta)
+}
+
+// saveMinutes writes the changed minutes of each scope; a minute left
+// without posts is deleted.
+func saveMinutes(minB *bolt.Bucket, st *state, d *dirty) error {
 	for svc, ms := range d.minutes {
 		for m := range ms {
-			mm := st.minutes[svc][m]
-			if mm == nil || len(mm.entries) == 0 {
-				if err := minB.Delete(minuteKey(svc, m)); err != nil {
-					return err
-				}
-				continue
+			var es []*entry
+			if mm := st.minutes[svc][m]; mm != nil {
+				es = mm.entries
 			}
-			v, err := json.Marshal(mm.entries)
-			if err != nil {
-				return err
-			}
-			if err := minB.Put(minuteKey(svc, m), v); err != nil {
+			if err := boltkv.PutJSONOrDelete(minB, minuteKey(svc, m), es, len(es) > 0); err != nil {
 				return err
 			}
 		}
 	}
+	return nil
+}
+
+// saveCounts writes the changed minutes of all posts and of ingest gaps.
+func saveCounts(tx *bolt.Tx, st *state, d *dirty) error {
 	totB := tx.Bucket(bucketTotals)
 	for m := range d.totals {
 		n, ok := st.totals[m]
-		var err error
-		if ok {
-			err = totB.Put(i64(m), binary.AppendUvarint(nil, uint64(n)))
-		} else {
-			err = totB.Delete(i64(m))
-		}
-		if err != nil {
+		if err := boltkv.PutOrDelete(totB, i64(m), binary.AppendUvarint(nil, uint64(n)), ok); err != nil {
 			return err
 		}
 	}
 	gapB := tx.Bucket(bucketGaps)
 	for m := range d.gaps {
-		var err error
-		if st.gaps[m] {
-			err = gapB.Put(i64(m), nil)
-		} else {
-			err = gapB.Delete(i64(m))
-		}
-		if err != nil {
+		if err := boltkv.PutOrDelete(gapB, i64(m), nil, st.gaps[m]); err != nil {
 			return err
 		}
 	}
-	if d.pruned {
-		// Old minutes were dropped from memory: drop them from the file.
-		c := minB.Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			if _, m, err := splitMinuteKey(k); err == nil && m < d.pruneFrom {
-				if err := c.Delete(); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	if d.pruned {
-		// Events older than the retention: webhook delivery read them long ago.
-		c := tx.Bucket(bucketEvents).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			var ev struct {
-				Time time.Time `json:"time"`
-			}
-			if json.Unmarshal(v, &ev) == nil && ev.Time.Unix()/60 >= d.pruneFrom {
-				break
-			}
+	return nil
+}
+
+// pruneFile drops from the file what retention dropped from memory: the
+// minutes before from, and the events before it, which webhook delivery
+// read long ago.
+func pruneFile(tx *bolt.Tx, from int64) error {
+	c := tx.Bucket(bucketMinutes).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if _, m, err := splitMinuteKey(k); err == nil && m < from {
 			if err := c.Delete(); err != nil {
 				return err
 			}
 		}
 	}
-	grpB := tx.Bucket(bucketGroups)
-	for name := range d.groups {
-		g := st.groups[name]
-		if g == nil {
-			if err := grpB.Delete([]byte(name)); err != nil {
-				return err
-			}
-			continue
+	c = tx.Bucket(bucketEvents).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var ev struct {
+			Time time.Time `json:"time"`
 		}
-		v, err := json.Marshal(g)
-		if err != nil {
-			return err
+		if json.Unmarshal(v, &ev) == nil && ev.Time.Unix()/60 >= from {
+			break
 		}
-		if err := grpB.Put([]byte(name), v); err != nil {
+		if err := c.Delete(); err != nil {
 			return err
 		}
 	}
-	incB := tx.Bucket(bucketIncidents)
-	for id := range d.incidents {
-		in := st.incidents[id]
-		if in == nil {
-			if err := incB.Delete([]byte(id)); err != nil {
-				return err
-			}
-			continue
-		}
-		v, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		if err := incB.Put([]byte(id), v); err != nil {
-			return err
-		}
-	}
-	recB := tx.Bucket(bucketRecent)
-	for h := range d.recent {
-		r := st.recent[h]
-		if r == nil {
-			if err := recB.Delete(u64(h)); err != nil {
-				return err
-			}
-			continue
-		}
-		v, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		if err := recB.Put(u64(h), v); err != nil {
-			return err
-		}
-	}
-	evB := tx.Bucket(bucketEvents)
-	for _, ev := range d.events {
-		v, err := json.Marshal(ev)
-		if err != nil {
-			return err
-		}
-		if err := evB.Put(u64(ev.Seq), v); err != nil {
-			return err
-		}
-	}
-	b, err := json.Marshal(&st.meta)
-	if err != nil {
-		return err
-	}
-	return tx.Bucket(bucketMeta).Put(keyMeta, b)
+	return nil
 }
+
+// writeBack writes the entries of m that a batch changed to b: the JSON of
+// those m holds, a delete for those it no longer does.
+func writeBack[K comparable, V any](b *bolt.Bucket, changed map[K]bool, m map[K]*V, key func(K) []byte) error {
+	for k := range changed {
+		v := m[k]
+		if err := boltkv.PutJSONOrDelete(b, key(k), v, v != nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func stringKey(s string) []byte { return []byte(s) }

@@ -59,6 +59,11 @@ type Index struct {
 
 	instance string
 	counts   countCache
+
+	// failAfterParts, when above zero, makes apply fail after writing that
+	// many day partitions of a batch: tests simulate a crash between
+	// partitions with it. Set only by tests, before apply.
+	failAfterParts int
 }
 
 // partition is one UTC day of posts, a Bleve index of its own.
@@ -281,21 +286,14 @@ func (x *Index) Position() map[int]int64 {
 	return pos
 }
 
-// change is one signal record with its place in the topic.
-type change struct {
-	partition int
-	offset    int64
-	sig       record.Signal
-}
-
 // apply makes one batch durable: first the ledger and counters (one bbolt
 // transaction, which also decides what every record does to the
 // partitions), then each day partition it touches (one Bleve batch each,
 // with that partition's offsets). Each store skips what it already
 // applied, so a batch delivered again after a crash at any point converges
 // to the same state.
-func (x *Index) apply(ctx context.Context, changes []change) error {
-	if len(changes) == 0 {
+func (x *Index) apply(ctx context.Context, batch []delivery) error {
+	if len(batch) == 0 {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -307,11 +305,11 @@ func (x *Index) apply(ctx context.Context, changes []change) error {
 		return errors.New("index closed")
 	}
 	start := time.Now()
-	ops, err := x.state.plan(changes, x.authorDocs, x.o.Now())
+	ops, err := x.state.plan(batch, x.authorDocs, x.o.Now())
 	if err != nil {
 		return err
 	}
-	end := batchEnd(changes, nil)
+	end := batchEnd(batch, nil)
 	byDay := make(map[int32][]op)
 	for _, o := range ops {
 		byDay[o.day] = append(byDay[o.day], o)
@@ -319,7 +317,7 @@ func (x *Index) apply(ctx context.Context, changes []change) error {
 	cutoffDay := dayOf(x.state.cutoff())
 	var indexed, deleted int
 	for n, day := range slices.Sorted(maps.Keys(byDay)) {
-		if failAfterParts > 0 && n == failAfterParts {
+		if x.failAfterParts > 0 && n == x.failAfterParts {
 			return errors.New("injected crash")
 		}
 		x.mu.RLock()
@@ -333,35 +331,11 @@ func (x *Index) apply(ctx context.Context, changes []change) error {
 				return err
 			}
 		}
-		batch := p.idx.NewBatch()
-		for _, o := range byDay[day] {
-			if o.offset < p.offsets[o.partition] {
-				continue
-			}
-			if o.sig == nil {
-				batch.Delete(o.uri)
-				deleted++
-				continue
-			}
-			if err := batch.Index(o.uri, newDoc(o.sig)); err != nil {
-				return fmt.Errorf("index %s: %w", o.uri, err)
-			}
-			indexed++
-		}
-		offsets := cloneOffsets(p.offsets)
-		for k, v := range end {
-			offsets[k] = max(offsets[k], v)
-		}
-		ob, err := json.Marshal(offsets)
+		i, d, err := p.write(byDay[day], end)
 		if err != nil {
 			return err
 		}
-		batch.SetInternal(keyBleveOffsets, ob)
-		if err := p.idx.Batch(batch); err != nil {
-			return fmt.Errorf("index batch %s: %w", dayStart(day).Format(time.DateOnly), err)
-		}
-		p.offsets = offsets
-		p.gen.Add(1)
+		indexed, deleted = indexed+i, deleted+d
 	}
 	x.mu.Lock()
 	for k, v := range end {
@@ -372,9 +346,41 @@ func (x *Index) apply(ctx context.Context, changes []change) error {
 	return nil
 }
 
-// failAfterParts makes apply fail after writing that many partitions
-// (tests simulate a crash between partitions with it).
-var failAfterParts int
+// write applies a batch's ops to the day partition in one Bleve batch,
+// skipping those below its offsets, and raises its offsets to end in the
+// same batch. It returns how many documents it indexed and deleted.
+func (p *partition) write(ops []op, end map[int]int64) (indexed, deleted int, err error) {
+	batch := p.idx.NewBatch()
+	for _, o := range ops {
+		if o.offset < p.offsets[o.partition] {
+			continue
+		}
+		if o.sig == nil {
+			batch.Delete(o.uri)
+			deleted++
+			continue
+		}
+		if err := batch.Index(o.uri, newDoc(o.sig)); err != nil {
+			return 0, 0, fmt.Errorf("index %s: %w", o.uri, err)
+		}
+		indexed++
+	}
+	offsets := cloneOffsets(p.offsets)
+	for k, v := range end {
+		offsets[k] = max(offsets[k], v)
+	}
+	ob, err := json.Marshal(offsets)
+	if err != nil {
+		return 0, 0, err
+	}
+	batch.SetInternal(keyBleveOffsets, ob)
+	if err := p.idx.Batch(batch); err != nil {
+		return 0, 0, fmt.Errorf("index batch %s: %w", dayStart(p.day).Format(time.DateOnly), err)
+	}
+	p.offsets = offsets
+	p.gen.Add(1)
+	return indexed, deleted, nil
+}
 
 func hasIndexOp(ops []op) bool {
 	return slices.ContainsFunc(ops, func(o op) bool { return o.sig != nil })
@@ -636,11 +642,7 @@ func newDoc(sig *record.Signal) *document {
 // invalid record (one that did not decode) changes nothing but the offset
 // of its partition.
 func (x *Index) Handle(ctx context.Context, batch []record.Delivery[record.Signal]) error {
-	changes := make([]change, len(batch))
-	for i, d := range batch {
-		changes[i] = change{partition: d.Partition, offset: d.Offset, sig: d.Value}
-	}
-	return x.apply(ctx, changes)
+	return x.apply(ctx, batch)
 }
 
 // CountInvalid counts a downsignal.signals record that did not decode.

@@ -56,15 +56,15 @@ func account(did string, active bool, status string, at time.Time) record.Signal
 }
 
 // feed numbers signals as consecutive offsets of partition 0 from first.
-func feed(first int64, sigs ...record.Signal) []change {
-	out := make([]change, len(sigs))
+func feed(first int64, sigs ...record.Signal) []delivery {
+	out := make([]delivery, len(sigs))
 	for i, s := range sigs {
-		out[i] = change{partition: 0, offset: first + int64(i), sig: s}
+		out[i] = delivery{Position: record.Position{Partition: 0, Offset: first + int64(i)}, Value: s}
 	}
 	return out
 }
 
-func mustApply(t *testing.T, x *Index, chs []change) {
+func mustApply(t *testing.T, x *Index, chs []delivery) {
 	t.Helper()
 	if err := x.apply(context.Background(), chs); err != nil {
 		t.Fatal(err)
@@ -164,9 +164,8 @@ func TestCrashBetweenPartitions(t *testing.T) {
 		sigs = append(sigs, post(fmt.Sprintf("did:plc:u%d", i), rk(i), at, "teams is down", outlookDown("", "")))
 	}
 	sigs = append(sigs, del("did:plc:u0", rk(0), day0.Add(time.Hour)))
-	failAfterParts = 1
+	x.failAfterParts = 1
 	err := x.apply(context.Background(), feed(0, sigs...))
-	failAfterParts = 0
 	if err == nil {
 		t.Fatal("injected crash did not happen")
 	}

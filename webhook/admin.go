@@ -10,6 +10,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/downsignal/downsignal/internal/boltkv"
 )
 
 // Create registers an endpoint after checking its URL against the guard.
@@ -185,11 +187,7 @@ func (d *Dispatcher) Deliveries(endpointID, status string, limit int) ([]Deliver
 		if tx.Bucket(bucketEndpoints).Get([]byte(endpointID)) == nil {
 			return ErrNotFound
 		}
-		return tx.Bucket(bucketDeliveries).ForEach(func(k, v []byte) error {
-			del, err := getDelivery(tx, string(k))
-			if err != nil || del == nil {
-				return err
-			}
+		return boltkv.ForEachJSON(tx.Bucket(bucketDeliveries), "delivery", func(_ []byte, del *Delivery) error {
 			if del.EndpointID == endpointID && (status == "" || del.Status == status) {
 				out = append(out, *del)
 			}
@@ -248,11 +246,7 @@ func (d *Dispatcher) ReplayFailed(endpointID string, since time.Time) (int, erro
 			return ErrNotFound
 		}
 		var failed []*Delivery
-		err := tx.Bucket(bucketDeliveries).ForEach(func(k, _ []byte) error {
-			del, err := getDelivery(tx, string(k))
-			if err != nil || del == nil {
-				return err
-			}
+		err := boltkv.ForEachJSON(tx.Bucket(bucketDeliveries), "delivery", func(_ []byte, del *Delivery) error {
 			if del.EndpointID == endpointID && del.Status == StatusFailed && !del.CreatedAt.Before(since) {
 				failed = append(failed, del)
 			}

@@ -22,6 +22,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/downsignal/downsignal/detect"
+	"github.com/downsignal/downsignal/internal/boltkv"
 )
 
 var (
@@ -111,10 +112,8 @@ func Open(o Options) (*Dispatcher, error) {
 				return err
 			}
 		}
-		if v := tx.Bucket(bucketMeta).Get(keyCursor); v != nil {
-			return json.Unmarshal(v, &d.cursor)
-		}
-		return nil
+		_, err := boltkv.GetJSON(tx.Bucket(bucketMeta), keyCursor, &d.cursor)
+		return err
 	})
 	if err != nil {
 		db.Close()
@@ -258,11 +257,7 @@ func (d *Dispatcher) fanOut() error {
 					n++
 				}
 			}
-			v, err := json.Marshal(cur)
-			if err != nil {
-				return err
-			}
-			return tx.Bucket(bucketMeta).Put(keyCursor, v)
+			return boltkv.PutJSON(tx.Bucket(bucketMeta), keyCursor, cur)
 		})
 		if err != nil {
 			return fmt.Errorf("webhook: fan out: %w", err)
@@ -275,11 +270,7 @@ func (d *Dispatcher) fanOut() error {
 }
 
 func (d *Dispatcher) saveCursor(cur cursor) error {
-	v, err := json.Marshal(cur)
-	if err != nil {
-		return err
-	}
-	if err := d.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyCursor, v) }); err != nil {
+	if err := d.db.Update(func(tx *bolt.Tx) error { return boltkv.PutJSON(tx.Bucket(bucketMeta), keyCursor, cur) }); err != nil {
 		return err
 	}
 	d.mu.Lock()
@@ -304,52 +295,38 @@ func putDelivery(tx *bolt.Tx, del *Delivery, prev time.Time) error {
 	} else {
 		del.NextAttempt = time.Time{}
 	}
-	v, err := json.Marshal(del)
-	if err != nil {
-		return err
-	}
-	return tx.Bucket(bucketDeliveries).Put([]byte(del.ID), v)
+	return boltkv.PutJSON(tx.Bucket(bucketDeliveries), []byte(del.ID), del)
 }
 
+// getDelivery reads a delivery (nil when there is none).
 func getDelivery(tx *bolt.Tx, id string) (*Delivery, error) {
-	v := tx.Bucket(bucketDeliveries).Get([]byte(id))
-	if v == nil {
-		return nil, nil
-	}
 	del := &Delivery{}
-	if err := json.Unmarshal(v, del); err != nil {
+	if ok, err := boltkv.GetJSON(tx.Bucket(bucketDeliveries), []byte(id), del); err != nil {
 		return nil, fmt.Errorf("delivery %s: %w", id, err)
+	} else if !ok {
+		return nil, nil
 	}
 	return del, nil
 }
 
+// getEndpoint reads an endpoint (nil when there is none).
 func getEndpoint(tx *bolt.Tx, id string) (*Endpoint, error) {
-	v := tx.Bucket(bucketEndpoints).Get([]byte(id))
-	if v == nil {
-		return nil, nil
-	}
 	ep := &Endpoint{}
-	if err := json.Unmarshal(v, ep); err != nil {
+	if ok, err := boltkv.GetJSON(tx.Bucket(bucketEndpoints), []byte(id), ep); err != nil {
 		return nil, fmt.Errorf("endpoint %s: %w", id, err)
+	} else if !ok {
+		return nil, nil
 	}
 	return ep, nil
 }
 
 func putEndpoint(tx *bolt.Tx, ep *Endpoint) error {
-	v, err := json.Marshal(ep)
-	if err != nil {
-		return err
-	}
-	return tx.Bucket(bucketEndpoints).Put([]byte(ep.ID), v)
+	return boltkv.PutJSON(tx.Bucket(bucketEndpoints), []byte(ep.ID), ep)
 }
 
 func loadEndpoints(tx *bolt.Tx) ([]*Endpoint, error) {
 	var eps []*Endpoint
-	err := tx.Bucket(bucketEndpoints).ForEach(func(k, v []byte) error {
-		ep := &Endpoint{}
-		if err := json.Unmarshal(v, ep); err != nil {
-			return fmt.Errorf("endpoint %s: %w", k, err)
-		}
+	err := boltkv.ForEachJSON(tx.Bucket(bucketEndpoints), "endpoint", func(_ []byte, ep *Endpoint) error {
 		eps = append(eps, ep)
 		return nil
 	})
