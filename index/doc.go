@@ -20,7 +20,7 @@
 //
 // Kafka delivers every record at least once, in order per partition, and
 // redelivers from the last committed offset after a crash; the consumer
-// commits only after Apply returns. A batch is applied in two steps:
+// commits only after Handle returns. A batch is applied in two steps:
 //
 //  1. One bbolt transaction (state.db) plans the batch and applies it to
 //     the ledger and the counters, with the offsets it covers. The ledger
