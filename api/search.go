@@ -124,86 +124,102 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	var write func(index.Hit) error
-	var cw *csv.Writer
-	started := false
-	flusher, _ := w.(http.Flusher)
-	n := 0
-	begin := func() {
-		started = true
-		name := "downsignal-export-" + s.o.Now().UTC().Format("20060102T150405Z")
-		if format == "csv" {
-			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-			w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
-		} else {
-			w.Header().Set("Content-Type", "application/x-ndjson")
-			w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.ndjson"`)
-		}
-		w.WriteHeader(http.StatusOK)
+	ew := &exportWriter{s: s, w: w, csv: format == "csv"}
+	ew.flusher, _ = w.(http.Flusher)
+	_, err = s.o.Searcher.Export(r.Context(), req, max, ew.write)
+	switch {
+	case err != nil && !ew.started:
+		s.fail(w, r, err)
+	case err != nil:
+		// Too late for a status: end the stream with a line that says so.
+		s.log.Warn("export cut short", "rows", ew.n, "err", err)
+		ew.cutShort(err)
+	default:
+		ew.finish()
 	}
-	if format == "csv" {
-		cw = csv.NewWriter(w)
-		write = func(h index.Hit) error {
-			if !started {
-				begin()
-				if err := cw.Write(csvHeader); err != nil {
-					return err
-				}
-			}
-			return cw.Write(csvRow(h))
-		}
+}
+
+// exportWriter streams an export as NDJSON or CSV: the status and headers go
+// out with the first post, so an error before it can still be a 400 or 500.
+type exportWriter struct {
+	s       *Server
+	w       http.ResponseWriter
+	flusher http.Flusher
+	csv     bool
+	cw      *csv.Writer
+	enc     *json.Encoder
+	started bool
+	n       int
+}
+
+func (e *exportWriter) begin() error {
+	e.started = true
+	name := "downsignal-export-" + e.s.o.Now().UTC().Format("20060102T150405Z")
+	if e.csv {
+		e.w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		e.w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
 	} else {
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		write = func(h index.Hit) error {
-			if !started {
-				begin()
-			}
-			hs := []index.Hit{h}
-			if err := s.withLabels(hs); err != nil {
-				return err
-			}
-			return enc.Encode(hs[0])
-		}
+		e.w.Header().Set("Content-Type", "application/x-ndjson")
+		e.w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.ndjson"`)
 	}
-	_, err = s.o.Searcher.Export(r.Context(), req, max, func(h index.Hit) error {
-		if err := write(h); err != nil {
+	e.w.WriteHeader(http.StatusOK)
+	if e.csv {
+		e.cw = csv.NewWriter(e.w)
+		return e.cw.Write(csvHeader)
+	}
+	e.enc = json.NewEncoder(e.w)
+	e.enc.SetEscapeHTML(false)
+	return nil
+}
+
+func (e *exportWriter) write(h index.Hit) error {
+	if !e.started {
+		if err := e.begin(); err != nil {
 			return err
 		}
-		n++
-		if n%500 == 0 {
-			if cw != nil {
-				cw.Flush()
-			}
-			if flusher != nil {
-				flusher.Flush()
-			}
+	}
+	var err error
+	if e.csv {
+		err = e.cw.Write(csvRow(h))
+	} else {
+		hs := []index.Hit{h}
+		if err = e.s.withLabels(hs); err == nil {
+			err = e.enc.Encode(hs[0])
 		}
-		return nil
-	})
-	if err != nil && !started {
-		s.fail(w, r, err)
-		return
 	}
 	if err != nil {
-		// Too late for a status: end the stream with a line that says so.
-		s.log.Warn("export cut short", "rows", n, "err", err)
-		if cw != nil {
-			cw.Flush()
-		} else {
-			writeJSONLine(w, map[string]string{"error": "export cut short: " + truncate(err.Error(), 200)})
-		}
+		return err
+	}
+	if e.n++; e.n%500 == 0 {
+		e.flush()
+	}
+	return nil
+}
+
+func (e *exportWriter) flush() {
+	if e.cw != nil {
+		e.cw.Flush()
+	}
+	if e.flusher != nil {
+		e.flusher.Flush()
+	}
+}
+
+// finish ends a complete export; one that matched nothing is its header.
+func (e *exportWriter) finish() {
+	if !e.started {
+		_ = e.begin()
+	}
+	e.flush()
+}
+
+// cutShort ends an export that failed after it started.
+func (e *exportWriter) cutShort(err error) {
+	if e.cw != nil {
+		e.cw.Flush()
 		return
 	}
-	if !started {
-		begin()
-		if cw != nil {
-			_ = cw.Write(csvHeader)
-		}
-	}
-	if cw != nil {
-		cw.Flush()
-	}
+	writeJSONLine(e.w, map[string]string{"error": "export cut short: " + truncate(err.Error(), 200)})
 }
 
 var csvHeader = []string{"uri", "time", "created_at", "author", "outage", "score", "intent", "services", "error_codes", "regions", "langs", "text"}

@@ -161,7 +161,11 @@ func (c *Classifier) features(t *scratch, text string, langs []string, rv *ruleV
 		}
 	}
 
-	// The rules' findings.
+	w.ruleFeatures(rv, text, langs, len(t.toks))
+}
+
+// ruleFeatures adds the rules' findings and the post's shape.
+func (w *featureWriter) ruleFeatures(rv *ruleVerdict, text string, langs []string, words int) {
 	add := w.add
 	flag := func(name string, on bool) {
 		if on {
@@ -189,7 +193,6 @@ func (c *Classifier) features(t *scratch, text string, langs []string, rv *ruleV
 	flag("outage-hashtag", rv.outageTag)
 	flag("reply", strings.HasPrefix(strings.TrimSpace(text), "@"))
 	flag("question", strings.ContainsAny(text, "?？"))
-	words := len(t.toks)
 	switch {
 	case words <= 5:
 		add("r:", "len<=5", 1)
