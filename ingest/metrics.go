@@ -31,7 +31,8 @@ type Metrics struct {
 }
 
 // EventUnknown is the events_total kind of a message that did not parse far
-// enough to have a kind of its own.
+// enough to have a kind of its own (ingest/wsconn counts the messages it
+// skips for their size under the same name).
 const EventUnknown = "unknown"
 
 // NewMetrics registers ingest's metrics with reg.

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/downsignal/downsignal/ingest"
 )
 
 // Options configures a Client. The source that builds one states the
@@ -35,8 +33,29 @@ type Options struct {
 	MaxMessageBytes int
 	// ReadBufferSize is the WebSocket read buffer. Default gorilla's 4 KB.
 	ReadBufferSize int
-	Metrics        *ingest.Metrics
+	// Metrics counts reconnects and oversize messages; *ingest.Metrics is
+	// the real one. Default: count nothing.
+	Metrics Metrics
 }
+
+// Metrics is what the Client counts, under the source's name: a message
+// it skipped (events_total of kind "unknown", decode_errors_total with
+// reason "oversize") and a session that ended (reconnects_total by reason).
+type Metrics interface {
+	Event(source, kind string)
+	DecodeError(source, reason string)
+	Reconnect(source, reason string)
+}
+
+// kindUnknown is the events_total kind of a message that was not parsed
+// (ingest.EventUnknown).
+const kindUnknown = "unknown"
+
+type noMetrics struct{}
+
+func (noMetrics) Event(string, string)       {}
+func (noMetrics) DecodeError(string, string) {}
+func (noMetrics) Reconnect(string, string)   {}
 
 // Handler is what a protocol adds to the connection. Run calls it from one
 // goroutine, so it needs no locks of its own, and it lives across sessions:
@@ -106,6 +125,9 @@ func New(o Options) (*Client, error) {
 	}
 	if o.MaxBackoff < o.MinBackoff {
 		return nil, fmt.Errorf("%s: max backoff %s below min backoff %s", o.Source, o.MaxBackoff, o.MinBackoff)
+	}
+	if o.Metrics == nil {
+		o.Metrics = noMetrics{}
 	}
 	return &Client{o: o}, nil
 }
@@ -184,7 +206,7 @@ func (c *Client) session(ctx context.Context, u *url.URL, h Handler, s *session)
 		mt, b, err := readMessage(conn, &buf, c.o.MaxMessageBytes, c.o.StallTimeout)
 		switch {
 		case errors.Is(err, errOversize):
-			c.o.Metrics.Event(c.o.Source, ingest.EventUnknown)
+			c.o.Metrics.Event(c.o.Source, kindUnknown)
 			c.o.Metrics.DecodeError(c.o.Source, "oversize")
 			h.Oversize(err)
 			continue

@@ -286,3 +286,21 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// Without Metrics the client counts nothing and still skips and reconnects.
+func TestClientWithoutMetrics(t *testing.T) {
+	srv := newServer(t, func(n int, c *websocket.Conn) {
+		c.WriteMessage(websocket.BinaryMessage, []byte(strings.Repeat("x", 100)))
+	})
+	c, err := wsconn.New(wsconn.Options{Source: "test", URLs: []*url.URL{srv.url(t)}, MaxMessageBytes: 10,
+		MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &handler{}
+	run(t, c, h)
+	ingesttest.WaitFor(t, "two sessions", 5*time.Second, func() bool { return len(srv.dials()) >= 2 })
+	if e := h.endings(); len(e) == 0 || e[0].Reason != "read" {
+		t.Errorf("endings %+v, want a read error first", e)
+	}
+}

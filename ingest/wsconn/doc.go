@@ -16,5 +16,7 @@
 // session ends, whether the protocol has a reason of its own (a relay's
 // error frame) and what to change before the next one; the Handler logs
 // connections, skips and retries in the protocol's words. Decoding, cursors
-// and emitting items are the sources' business.
+// and emitting items are the sources' business. It imports nothing of
+// downsignal's: what it counts goes through the small Metrics interface,
+// which *ingest.Metrics implements.
 package wsconn
