@@ -19,8 +19,11 @@ import (
 	"github.com/downsignal/downsignal/detect"
 	"github.com/downsignal/downsignal/index"
 	"github.com/downsignal/downsignal/ingest"
-	"github.com/downsignal/downsignal/ingest/resync"
-	"github.com/downsignal/downsignal/ingest/verify"
+	"github.com/downsignal/downsignal/ingest/firehose"
+	"github.com/downsignal/downsignal/ingest/firehose/resync"
+	"github.com/downsignal/downsignal/ingest/firehose/verify"
+	"github.com/downsignal/downsignal/ingest/jetstream"
+	"github.com/downsignal/downsignal/ingest/replay"
 	"github.com/downsignal/downsignal/labels"
 	"github.com/downsignal/downsignal/record"
 	"github.com/downsignal/downsignal/web"
@@ -210,7 +213,7 @@ func (a *App) buildIngest() error {
 	var src ingest.Source
 	var err error
 	if path, ok := strings.CutPrefix(a.o.Source, "replay:"); ok {
-		src, err = ingest.NewReplay(ingest.ReplayOptions{Path: path, Speed: a.o.ReplaySpeed, Logger: logger, Metrics: metrics})
+		src, err = replay.New(replay.Options{Path: path, Speed: a.o.ReplaySpeed, Logger: logger, Metrics: metrics})
 	} else if a.o.Source == "firehose" {
 		src, err = a.firehoseSource(logger, metrics)
 	} else {
@@ -236,7 +239,7 @@ func (a *App) buildIngest() error {
 }
 
 func (a *App) firehoseSource(logger *slog.Logger, metrics *ingest.Metrics) (ingest.Source, error) {
-	o := ingest.FirehoseOptions{URL: a.o.RelayURL, Logger: logger, Metrics: metrics}
+	o := firehose.Options{URL: a.o.RelayURL, Logger: logger, Metrics: firehose.NewMetrics(a.o.Registry, metrics)}
 	if a.o.Verify {
 		o.Verifier = verify.New(a.o.Directory)
 	}
@@ -247,11 +250,11 @@ func (a *App) firehoseSource(logger *slog.Logger, metrics *ingest.Metrics) (inge
 		}
 		o.Resync = resync.New(resync.Options{Directory: a.o.Directory, AllowNets: allow, Verify: a.o.Verify})
 	}
-	return ingest.NewFirehose(o)
+	return firehose.New(o)
 }
 
 func (a *App) jetstreamSource(logger *slog.Logger, metrics *ingest.Metrics) (ingest.Source, error) {
-	o := ingest.JetstreamOptions{Logger: logger, Metrics: metrics}
+	o := jetstream.Options{Logger: logger, Metrics: metrics}
 	for _, u := range strings.Split(a.o.JetstreamURL, ",") {
 		if u = strings.TrimSpace(u); u != "" {
 			o.URLs = append(o.URLs, u)
@@ -264,7 +267,7 @@ func (a *App) jetstreamSource(logger *slog.Logger, metrics *ingest.Metrics) (ing
 		}
 		o.ZstdDict = dict
 	}
-	return ingest.NewJetstream(o)
+	return jetstream.New(o)
 }
 
 func (a *App) buildClassify(clf *classify.Classifier) error {

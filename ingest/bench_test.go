@@ -12,7 +12,9 @@ import (
 
 	"github.com/downsignal/downsignal/broker"
 	"github.com/downsignal/downsignal/ingest"
+	"github.com/downsignal/downsignal/ingest/firehose"
 	"github.com/downsignal/downsignal/ingest/ingesttest"
+	"github.com/downsignal/downsignal/ingest/replay"
 	"github.com/downsignal/downsignal/record"
 )
 
@@ -21,7 +23,7 @@ import (
 func realPostLines(tb testing.TB, n int) [][]byte {
 	tb.Helper()
 	var posts []map[string]any
-	for _, l := range recordedJetstream(tb) {
+	for _, l := range ingesttest.RecordedJetstream(tb) {
 		var m map[string]any
 		if err := json.Unmarshal(l, &m); err != nil {
 			tb.Fatal(err)
@@ -102,7 +104,7 @@ func benchIngestReplay(b *testing.B) {
 	b.ReportAllocs()
 	var total time.Duration
 	for b.Loop() {
-		src, err := ingest.NewReplay(ingest.ReplayOptions{Path: path})
+		src, err := replay.New(replay.Options{Path: path})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -173,7 +175,7 @@ func benchIngestFirehose(b *testing.B) {
 	b.ReportAllocs()
 	var total time.Duration
 	for b.Loop() {
-		src, err := ingest.NewFirehose(ingest.FirehoseOptions{URL: relay.URL()})
+		src, err := firehose.New(firehose.Options{URL: relay.URL()})
 		if err != nil {
 			b.Fatal(err)
 		}

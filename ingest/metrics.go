@@ -8,21 +8,19 @@ import (
 	"github.com/downsignal/downsignal/record"
 )
 
-// Metrics are ingest's Prometheus metrics. A nil *Metrics records nothing,
-// which keeps tests and tools free of registries they do not need.
+// Metrics are the metrics every source and the Stage share. A nil *Metrics
+// records nothing, which keeps tests and tools free of registries they do
+// not need. A protocol with metrics of its own (the relay's error frames,
+// say) registers them in its package.
 //
 // Every label value comes from a fixed set: source is jetstream, firehose or
-// replay; kinds, reasons and relay error names are constants of this
-// package ("other" stands for anything a relay invents).
+// replay; kinds and reasons are constants of the source packages and of
+// this one.
 type Metrics struct {
 	events       *prometheus.CounterVec
 	records      *prometheus.CounterVec
 	decodeErrors *prometheus.CounterVec
 	reconnects   *prometheus.CounterVec
-	relayErrors  *prometheus.CounterVec
-	gaps         *prometheus.CounterVec
-	verifyFails  *prometheus.CounterVec
-	resyncs      *prometheus.CounterVec
 	lagSeconds   *prometheus.GaugeVec
 	produced     prometheus.Counter
 	produceSecs  prometheus.Histogram
@@ -31,6 +29,11 @@ type Metrics struct {
 	buffered     prometheus.Gauge
 	cursor       *prometheus.GaugeVec
 }
+
+// EventUnknown is the events_total kind of a message that did not parse far
+// enough to have a kind of its own (ingest/wsconn counts the messages it
+// skips for their size under the same name).
+const EventUnknown = "unknown"
 
 // NewMetrics registers ingest's metrics with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -51,22 +54,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "downsignal", Subsystem: "ingest", Name: "reconnects_total",
 			Help: "Connections to a live source that ended and were retried, by reason (dial, read, stall, error_frame).",
 		}, []string{"source", "reason"}),
-		relayErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "downsignal", Subsystem: "ingest", Name: "relay_errors_total",
-			Help: "Error frames and cursor warnings from the relay (OutdatedCursor, FutureCursor, ConsumerTooSlow, other).",
-		}, []string{"source", "error"}),
-		gaps: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "downsignal", Subsystem: "ingest", Name: "gaps_total",
-			Help: "Times the source could not resume from the saved cursor and events were lost (outdated_cursor, future_cursor).",
-		}, []string{"source", "reason"}),
-		verifyFails: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "downsignal", Subsystem: "ingest", Name: "verify_failures_total",
-			Help: "Relay commits skipped because their signature or MST proof did not verify.",
-		}, []string{"source"}),
-		resyncs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "downsignal", Subsystem: "ingest", Name: "resyncs_total",
-			Help: "Relay #sync events answered by fetching the account's repository, by outcome (done, failed, skipped: rate limit or recently fetched).",
-		}, []string{"source", "outcome"}),
 		lagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "downsignal", Subsystem: "ingest", Name: "cursor_lag_seconds",
 			Help: "Wall clock minus the event time of the newest event read.",
@@ -97,60 +84,41 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "The last cursor saved after Kafka acknowledged everything before it.",
 		}, []string{"source"}),
 	}
-	reg.MustRegister(m.events, m.records, m.decodeErrors, m.reconnects, m.relayErrors, m.gaps, m.verifyFails, m.resyncs,
+	reg.MustRegister(m.events, m.records, m.decodeErrors, m.reconnects,
 		m.lagSeconds, m.produced, m.produceSecs, m.produceErrs, m.inflight, m.buffered, m.cursor)
 	return m
 }
 
-func (m *Metrics) event(source, kind string) {
+// Event counts a message read from the network, by kind.
+func (m *Metrics) Event(source, kind string) {
 	if m != nil {
 		m.events.WithLabelValues(source, kind).Inc()
 	}
 }
 
-func (m *Metrics) record(source string, kind record.Kind) {
+// Record counts an event emitted.
+func (m *Metrics) Record(source string, kind record.Kind) {
 	if m != nil {
 		m.records.WithLabelValues(source, string(kind)).Inc()
 	}
 }
 
-func (m *Metrics) decodeError(source, reason string) {
+// DecodeError counts a message or record skipped because it did not decode.
+func (m *Metrics) DecodeError(source, reason string) {
 	if m != nil {
 		m.decodeErrors.WithLabelValues(source, reason).Inc()
 	}
 }
 
-func (m *Metrics) reconnect(source, reason string) {
+// Reconnect counts a connection that ended and is retried, by reason.
+func (m *Metrics) Reconnect(source, reason string) {
 	if m != nil {
 		m.reconnects.WithLabelValues(source, reason).Inc()
 	}
 }
 
-func (m *Metrics) relayError(source, name string) {
-	if m == nil {
-		return
-	}
-	switch name {
-	case relayOutdatedCursor, relayFutureCursor, relayConsumerTooSlow:
-	default:
-		name = "other"
-	}
-	m.relayErrors.WithLabelValues(source, name).Inc()
-}
-
-func (m *Metrics) gap(source, reason string) {
-	if m != nil {
-		m.gaps.WithLabelValues(source, reason).Inc()
-	}
-}
-
-func (m *Metrics) verifyFailure(source string) {
-	if m != nil {
-		m.verifyFails.WithLabelValues(source).Inc()
-	}
-}
-
-func (m *Metrics) lag(source string, t time.Time) {
+// Lag sets how far behind the wall clock the newest event read is.
+func (m *Metrics) Lag(source string, t time.Time) {
 	if m != nil && !t.IsZero() {
 		m.lagSeconds.WithLabelValues(source).Set(time.Since(t).Seconds())
 	}
@@ -183,11 +151,5 @@ func (m *Metrics) setBuffered(n int) {
 func (m *Metrics) savedCursor(source string, c int64) {
 	if m != nil {
 		m.cursor.WithLabelValues(source).Set(float64(c))
-	}
-}
-
-func (m *Metrics) resync(source, outcome string) {
-	if m != nil {
-		m.resyncs.WithLabelValues(source, outcome).Inc()
 	}
 }

@@ -5,18 +5,21 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
 	"github.com/downsignal/downsignal/record"
 )
 
 // Facet feature types that downsignal keeps.
 const (
-	facetLink = "app.bsky.richtext.facet#link"
-	facetTag  = "app.bsky.richtext.facet#tag"
+	FacetLink = "app.bsky.richtext.facet#link"
+	FacetTag  = "app.bsky.richtext.facet#tag"
 )
 
-// postFields are the parts of an app.bsky.feed.post record that downsignal
-// keeps, whatever the wire encoding (Jetstream JSON, relay DAG-CBOR).
-type postFields struct {
+// PostFields are the parts of an app.bsky.feed.post record that downsignal
+// keeps, whatever the wire encoding (Jetstream JSON, relay DAG-CBOR). Every
+// value is untrusted until SetPost has cleaned it.
+type PostFields struct {
 	Text        string
 	CreatedAt   string
 	Langs       []string
@@ -27,51 +30,46 @@ type postFields struct {
 	FacetTags   []string
 }
 
-// setPost copies a post record's fields into the event, cleaning every
-// untrusted value on the way. Both sources go through it, so a post reads
-// the same from Jetstream and from the relay.
-func setPost(ev *record.Event, p *postFields) {
-	ev.Text = cleanText(p.Text)
+// SetPost copies a post record's fields into the event, cleaning every
+// untrusted value on the way. Every protocol goes through it, so a post
+// reads the same from Jetstream and from the relay.
+func SetPost(ev *record.Event, p *PostFields) {
+	ev.Text = CleanText(p.Text)
 	ev.Langs = cleanList(p.Langs, record.MaxLangs)
 	if t, err := time.Parse(time.RFC3339Nano, p.CreatedAt); err == nil {
 		ev.CreatedAt = t.UTC()
 	}
-	ev.ReplyParent = cleanField(p.ReplyParent)
-	ev.ReplyRoot = cleanField(p.ReplyRoot)
+	ev.ReplyParent = CleanField(p.ReplyParent)
+	ev.ReplyRoot = CleanField(p.ReplyRoot)
 	ev.Links = cleanList(p.Links, record.MaxLinks)
 	ev.Tags = cleanList(append(p.FacetTags, p.Tags...), record.MaxTags)
 }
 
-// validDID reports whether s looks like a DID: "did:", a lower-case method
-// and an identifier of the characters the DID syntax allows. It keeps
-// garbage out of Kafka keys and at-URIs.
-func validDID(s string) bool {
-	if len(s) < 7 || len(s) > 256 || s[:4] != "did:" {
+// maxDIDLen is the longest DID record.Event.Validate accepts; atproto's
+// syntax allows 2 KB, which would make oversized Kafka keys.
+const maxDIDLen = 256
+
+// ValidDID reports whether s is a DID by atproto's syntax (indigo's
+// syntax.ParseDID) and short enough to be a Kafka key. It keeps garbage out
+// of Kafka keys and at-URIs.
+func ValidDID(s string) bool {
+	if len(s) > maxDIDLen {
 		return false
 	}
-	method := true
-	for i := 4; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == ':':
-			if method && i == 4 {
-				return false
-			}
-			method = false
-		case method:
-			if c < 'a' || c > 'z' {
-				return false
-			}
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '%', c == '-':
-		default:
-			return false
-		}
-	}
-	return !method && s[len(s)-1] != ':'
+	_, err := syntax.ParseDID(s)
+	return err == nil
 }
 
-// cleanText makes untrusted text safe to carry: valid UTF-8, no NULs, capped.
-func cleanText(s string) string {
+// ValidRecordKey reports whether s is a record key by atproto's syntax
+// (indigo's syntax.ParseRecordKey). Package record checks the same rule by
+// hand, to stay free of third-party imports.
+func ValidRecordKey(s string) bool {
+	_, err := syntax.ParseRecordKey(s)
+	return err == nil
+}
+
+// CleanText makes untrusted text safe to carry: valid UTF-8, no NULs, capped.
+func CleanText(s string) string {
 	if len(s) > record.MaxTextBytes {
 		s = s[:record.MaxTextBytes]
 	}
@@ -84,9 +82,9 @@ func cleanText(s string) string {
 	return s
 }
 
-// cleanField keeps a short untrusted value, or drops it when it is too long
+// CleanField keeps a short untrusted value, or drops it when it is too long
 // or not UTF-8: a truncated URI would be worse than none.
-func cleanField(s string) string {
+func CleanField(s string) string {
 	if len(s) > record.MaxFieldLen || !utf8.ValidString(s) {
 		return ""
 	}
@@ -97,7 +95,7 @@ func cleanField(s string) string {
 func cleanList(in []string, max int) []string {
 	var out []string
 	for _, s := range in {
-		if s = cleanField(s); s == "" {
+		if s = CleanField(s); s == "" {
 			continue
 		}
 		out = append(out, s)

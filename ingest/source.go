@@ -26,7 +26,7 @@ type Emit func(ctx context.Context, it Item) error
 // Source reads events from the network or a file.
 type Source interface {
 	// Name identifies the source and, with it, its saved cursor:
-	// "jetstream", "firehose", "replay:/abs/path".
+	// "jetstream", "firehose:<relay host>", "replay:/abs/path".
 	Name() string
 	// Run emits items starting after cursor (0: the source's own default
 	// start). It returns nil when a finite source is exhausted, ctx.Err()

@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"testing"
@@ -12,9 +13,52 @@ import (
 
 	"github.com/downsignal/downsignal/broker"
 	"github.com/downsignal/downsignal/ingest"
+	"github.com/downsignal/downsignal/ingest/firehose"
 	"github.com/downsignal/downsignal/ingest/ingesttest"
 	"github.com/downsignal/downsignal/record"
 )
+
+func newAccount(t *testing.T, did string) *ingesttest.Account {
+	t.Helper()
+	a, err := ingesttest.NewAccount(did)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// newFirehose is a firehose source following relay, quick to reconnect.
+func newFirehose(t *testing.T, relay *ingesttest.Relay, o firehose.Options) *firehose.Source {
+	t.Helper()
+	o.URL = relay.URL()
+	o.MinBackoff, o.MaxBackoff = 10*time.Millisecond, 50*time.Millisecond
+	o.Logger = ingesttest.Logger(t, slog.LevelDebug)
+	f, err := firehose.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// posts creates n posts by a, with record keys prefix0, prefix1, ...
+func posts(t *testing.T, relay *ingesttest.Relay, a *ingesttest.Account, prefix string, n int) []string {
+	t.Helper()
+	var uris []string
+	for i := range n {
+		rkey := fmt.Sprintf("%s%d", prefix, i)
+		if _, err := relay.Create(a, ingesttest.Post{RKey: rkey, Text: "post " + rkey}); err != nil {
+			t.Fatal(err)
+		}
+		uris = append(uris, record.PostURI(a.DID, rkey))
+	}
+	return uris
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
 
 // readTopic returns every record of downsignal.posts, decoded.
 func readTopic(t *testing.T, addr string) []record.Event {
@@ -49,7 +93,7 @@ type stageRun struct {
 func startStage(t *testing.T, o ingest.StageOptions) *stageRun {
 	t.Helper()
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(testWriter{t}, nil))
+		o.Logger = ingesttest.Logger(t, slog.LevelInfo)
 	}
 	s, err := ingest.NewStage(o)
 	if err != nil {
@@ -107,13 +151,13 @@ func TestStageResumesAfterKillWithoutGap(t *testing.T) {
 	defer relay.Close()
 	alice := newAccount(t, "did:plc:alice")
 	cursors := ingest.FileCursors{Dir: t.TempDir()}
-	fh := newFirehose(t, relay, ingest.FirehoseOptions{})
+	fh := newFirehose(t, relay, firehose.Options{})
 
 	first := startStage(t, ingest.StageOptions{Source: fh, Producer: newWriter(t, addr), Cursors: cursors,
 		SaveEvery: 20 * time.Millisecond, FlushTimeout: 300 * time.Millisecond})
-	waitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
+	ingesttest.WaitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
 	want := posts(t, relay, alice, "3a", 50)
-	waitFor(t, "the cursor to reach 50", 10*time.Second, func() bool { return savedCursor(t, cursors, fh.Name()) == 50 })
+	ingesttest.WaitFor(t, "the cursor to reach 50", 10*time.Second, func() bool { return savedCursor(t, cursors, fh.Name()) == 50 })
 
 	emb.Close() // Kafka goes away; ingest keeps reading into its buffer
 	want = append(want, posts(t, relay, alice, "3b", 50)...)
@@ -132,11 +176,11 @@ func TestStageResumesAfterKillWithoutGap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer emb2.Close()
-	startStage(t, ingest.StageOptions{Source: newFirehose(t, relay, ingest.FirehoseOptions{}), Producer: newWriter(t, addr), Cursors: cursors, SaveEvery: 20 * time.Millisecond})
-	waitFor(t, "the cursor to reach the relay's last seq", 20*time.Second, func() bool { return savedCursor(t, cursors, fh.Name()) == relay.Seq() })
+	startStage(t, ingest.StageOptions{Source: newFirehose(t, relay, firehose.Options{}), Producer: newWriter(t, addr), Cursors: cursors, SaveEvery: 20 * time.Millisecond})
+	ingesttest.WaitFor(t, "the cursor to reach the relay's last seq", 20*time.Second, func() bool { return savedCursor(t, cursors, fh.Name()) == relay.Seq() })
 
 	evs := readTopic(t, addr)
-	if got := postURIs(evs); !slices.Equal(got, sorted(want)) {
+	if got := ingesttest.PostURIs(evs); !slices.Equal(got, sorted(want)) {
 		t.Fatalf("topic holds %d distinct posts, want %d", len(got), len(want))
 	}
 	t.Logf("%d records for %d posts: %d duplicates, no gap", len(evs), len(want), len(evs)-len(want))
@@ -170,18 +214,18 @@ func TestStageSlowKafkaSlowsTheSource(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	metrics := ingest.NewMetrics(reg)
 	cursors := ingest.FileCursors{Dir: t.TempDir()}
-	fh := newFirehose(t, relay, ingest.FirehoseOptions{Metrics: metrics})
+	fh := newFirehose(t, relay, firehose.Options{Metrics: firehose.NewMetrics(reg, metrics)})
 	gp := &gatedProducer{Producer: newWriter(t, emb.Addr()), gate: make(chan struct{})}
 
 	const buffer, batch = 32, 8
 	startStage(t, ingest.StageOptions{Source: fh, Producer: gp, Cursors: cursors, Buffer: buffer, BatchSize: batch, Metrics: metrics, SaveEvery: 20 * time.Millisecond})
-	waitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
+	ingesttest.WaitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
 	want := posts(t, relay, alice, "3a", 300)
 
 	read := func() float64 {
-		return metricValue(t, reg, "downsignal_ingest_events_total", "source", "firehose", "kind", "commit")
+		return ingesttest.MetricValue(t, reg, "downsignal_ingest_events_total", "source", "firehose", "kind", "commit")
 	}
-	waitFor(t, "the buffer to fill", 5*time.Second, func() bool { return read() >= buffer })
+	ingesttest.WaitFor(t, "the buffer to fill", 5*time.Second, func() bool { return read() >= buffer })
 	time.Sleep(300 * time.Millisecond)
 	// The source holds one item in emit, the buffer holds buffer, and the
 	// stage three batches: one encoded and waiting, one queued, one in
@@ -194,8 +238,8 @@ func TestStageSlowKafkaSlowsTheSource(t *testing.T) {
 	}
 
 	close(gp.gate) // Kafka catches up
-	waitFor(t, "every post produced", 20*time.Second, func() bool { return savedCursor(t, cursors, fh.Name()) == relay.Seq() })
-	if got := postURIs(readTopic(t, emb.Addr())); !slices.Equal(got, sorted(want)) {
+	ingesttest.WaitFor(t, "every post produced", 20*time.Second, func() bool { return savedCursor(t, cursors, fh.Name()) == relay.Seq() })
+	if got := ingesttest.PostURIs(readTopic(t, emb.Addr())); !slices.Equal(got, sorted(want)) {
 		t.Errorf("topic holds %d posts, want %d", len(got), len(want))
 	}
 }
@@ -214,24 +258,24 @@ func TestTwoIngestWorkers(t *testing.T) {
 	var names []string
 	var dirs []ingest.FileCursors
 	for range 2 {
-		fh := newFirehose(t, relay, ingest.FirehoseOptions{})
+		fh := newFirehose(t, relay, firehose.Options{})
 		c := ingest.FileCursors{Dir: t.TempDir()}
 		workers = append(workers, startStage(t, ingest.StageOptions{Source: fh, Producer: newWriter(t, emb.Addr()), Cursors: c, SaveEvery: 20 * time.Millisecond}))
 		names, dirs = append(names, fh.Name()), append(dirs, c)
 	}
-	waitFor(t, "two clients", 5*time.Second, func() bool { return relay.Clients() == 2 })
+	ingesttest.WaitFor(t, "two clients", 5*time.Second, func() bool { return relay.Clients() == 2 })
 	want := posts(t, relay, alice, "3a", 40)
-	waitFor(t, "both workers to produce everything", 10*time.Second, func() bool {
+	ingesttest.WaitFor(t, "both workers to produce everything", 10*time.Second, func() bool {
 		return savedCursor(t, dirs[0], names[0]) == relay.Seq() && savedCursor(t, dirs[1], names[1]) == relay.Seq()
 	})
 	if err := workers[0].stop(t); err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
 	}
 	want = append(want, posts(t, relay, alice, "3b", 40)...)
-	waitFor(t, "the surviving worker to produce everything", 10*time.Second, func() bool { return savedCursor(t, dirs[1], names[1]) == relay.Seq() })
+	ingesttest.WaitFor(t, "the surviving worker to produce everything", 10*time.Second, func() bool { return savedCursor(t, dirs[1], names[1]) == relay.Seq() })
 
 	evs := readTopic(t, emb.Addr())
-	if got := postURIs(evs); !slices.Equal(got, sorted(want)) {
+	if got := ingesttest.PostURIs(evs); !slices.Equal(got, sorted(want)) {
 		t.Fatalf("topic holds %d distinct posts, want %d", len(got), len(want))
 	}
 	counts := map[string]int{}
@@ -255,12 +299,12 @@ func TestStageFollowsACursorReset(t *testing.T) {
 	defer relay.Close()
 	alice := newAccount(t, "did:plc:alice")
 	cursors := ingest.FileCursors{Dir: t.TempDir()}
-	fh := newFirehose(t, relay, ingest.FirehoseOptions{})
+	fh := newFirehose(t, relay, firehose.Options{})
 	if err := cursors.Save(fh.Name(), 1_000_000); err != nil {
 		t.Fatal(err)
 	}
 	startStage(t, ingest.StageOptions{Source: fh, Producer: newWriter(t, emb.Addr()), Cursors: cursors, SaveEvery: 20 * time.Millisecond})
-	waitFor(t, "a live connection", 5*time.Second, func() bool { return len(relay.Cursors()) == 2 && relay.Clients() == 1 })
+	ingesttest.WaitFor(t, "a live connection", 5*time.Second, func() bool { return len(relay.Cursors()) == 2 && relay.Clients() == 1 })
 	posts(t, relay, alice, "3a", 3)
-	waitFor(t, "the cursor to follow the relay", 10*time.Second, func() bool { return savedCursor(t, cursors, fh.Name()) == relay.Seq() })
+	ingesttest.WaitFor(t, "the cursor to follow the relay", 10*time.Second, func() bool { return savedCursor(t, cursors, fh.Name()) == relay.Seq() })
 }

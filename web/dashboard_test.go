@@ -23,7 +23,7 @@ import (
 
 	"github.com/downsignal/downsignal/app"
 	"github.com/downsignal/downsignal/broker"
-	"github.com/downsignal/downsignal/ingest"
+	"github.com/downsignal/downsignal/ingest/jetstream"
 )
 
 // pipeline is the whole downsignal run process, in-process, fed a replay.
@@ -483,7 +483,7 @@ func produce(t *testing.T, p *pipeline, lines []string) {
 	defer w.Close()
 	var recs []broker.Record
 	for _, l := range lines {
-		ev, _, err := ingest.DecodeJetstream([]byte(l), "test")
+		ev, _, err := jetstream.Decode([]byte(l), "test")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,7 +13,8 @@ import (
 
 	"github.com/downsignal/downsignal/app"
 	"github.com/downsignal/downsignal/classify"
-	"github.com/downsignal/downsignal/ingest"
+	"github.com/downsignal/downsignal/ingest/firehose"
+	"github.com/downsignal/downsignal/ingest/jetstream"
 	"github.com/downsignal/downsignal/labels"
 )
 
@@ -39,9 +40,9 @@ func brokersFlag() cli.Flag {
 func sourceFlags() []cli.Flag {
 	return []cli.Flag{
 		stringFlag("source", "jetstream", "where posts come from: jetstream, firehose (the relay's subscribeRepos), or replay:PATH (a file of Jetstream v1 JSON lines)"),
-		stringFlag("jetstream-url", strings.Join(ingest.DefaultJetstreamURLs, ","), "Jetstream v1 subscribe endpoints, comma-separated; ingest fails over between them"),
+		stringFlag("jetstream-url", strings.Join(jetstream.DefaultURLs, ","), "Jetstream v1 subscribe endpoints, comma-separated; ingest fails over between them"),
 		stringFlag("jetstream-zstd-dict", "", "Jetstream's zstd dictionary file: ask for compressed messages (compress=true)"),
-		stringFlag("relay", ingest.DefaultRelayURL, "relay for --source firehose (wss://host or the full subscribeRepos URL)"),
+		stringFlag("relay", firehose.DefaultRelayURL, "relay for --source firehose (wss://host or the full subscribeRepos URL)"),
 		&cli.BoolFlag{Name: "verify", Usage: "with --source firehose: check every commit's signature and MST proof (resolves authors' DIDs)", Sources: env("verify")},
 		&cli.BoolFlag{Name: "resync", Usage: "with --source firehose: answer a relay #sync by fetching the account's repository from its PDS, so posts deleted without a commit leave the index", Sources: env("resync")},
 		&cli.StringSliceFlag{Name: "resync-allow-net", Usage: "CIDR prefix a PDS may be at although private, loopback or link-local (refused otherwise); repeatable", Sources: env("resync-allow-net")},

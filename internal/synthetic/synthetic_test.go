@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/downsignal/downsignal/ingest"
+	"github.com/downsignal/downsignal/ingest/jetstream"
 	"github.com/downsignal/downsignal/record"
 )
 
@@ -28,7 +28,7 @@ func TestWriteIsReproducibleAndDecodes(t *testing.T) {
 	var last time.Time
 	uris := map[string]bool{}
 	for sc.Scan() {
-		ev, _, err := ingest.DecodeJetstream(sc.Bytes(), "replay")
+		ev, _, err := jetstream.Decode(sc.Bytes(), "replay")
 		if err != nil {
 			t.Fatalf("line %d: %v", n+1, err)
 		}

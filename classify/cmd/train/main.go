@@ -30,7 +30,9 @@ func main() {
 	flag.IntVar(&o.Epochs, "epochs", 0, "passes over the examples (0: the default)")
 	flag.Float64Var(&o.L2, "l2", 0, "weight decay (0: the default)")
 	flag.Float64Var(&o.Rate, "rate", 0, "AdaGrad step (0: the default)")
+	bits := flag.Uint("bits", 0, "log2 of the number of hashed weights (0: the default)")
 	flag.Parse()
+	o.Bits = uint8(*bits)
 
 	ex, err := learn.LoadCorpus(*corpus)
 	if err != nil {

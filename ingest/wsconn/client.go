@@ -1,0 +1,223 @@
+package wsconn
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Options configures a Client. The source that builds one states the
+// defaults to its own users; these are the same.
+type Options struct {
+	// Source names the stream in metrics: "jetstream", "firehose".
+	Source string
+	// URLs are the endpoints, at least one. A session uses one; after it
+	// ends the next is tried, and the client backs off only once every
+	// endpoint failed in a row.
+	URLs []*url.URL
+	// StallTimeout ends a session when no message arrives for this long.
+	// Default 1m.
+	StallTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the jittered reconnect delay.
+	// Defaults 1s and 2m.
+	MinBackoff, MaxBackoff time.Duration
+	// MaxMessageBytes is the largest message handed to the Handler. A
+	// larger one is drained, counted (decode_errors_total{reason=oversize})
+	// and skipped; the connection survives it. Required.
+	MaxMessageBytes int
+	// ReadBufferSize is the WebSocket read buffer. Default gorilla's 4 KB.
+	ReadBufferSize int
+	// Metrics counts reconnects and oversize messages; *ingest.Metrics is
+	// the real one. Default: count nothing.
+	Metrics Metrics
+}
+
+// Metrics is what the Client counts, under the source's name: a message
+// it skipped (events_total of kind "unknown", decode_errors_total with
+// reason "oversize") and a session that ended (reconnects_total by reason).
+type Metrics interface {
+	Event(source, kind string)
+	DecodeError(source, reason string)
+	Reconnect(source, reason string)
+}
+
+// kindUnknown is the events_total kind of a message that was not parsed
+// (ingest.EventUnknown).
+const kindUnknown = "unknown"
+
+type noMetrics struct{}
+
+func (noMetrics) Event(string, string)       {}
+func (noMetrics) DecodeError(string, string) {}
+func (noMetrics) Reconnect(string, string)   {}
+
+// Handler is what a protocol adds to the connection. Run calls it from one
+// goroutine, so it needs no locks of its own, and it lives across sessions:
+// it keeps the cursor, and it does the logging, in the protocol's words.
+type Handler interface {
+	// URL is the address to dial on endpoint u: u with the protocol's
+	// query, including where to resume.
+	URL(u *url.URL) string
+	// Connected is told that a session on u began.
+	Connected(u *url.URL)
+	// Message handles one message; binary tells a binary message from a
+	// text one. b is reused after Message returns. An error ends the
+	// session; emit's error (ctx ended) is the usual one.
+	Message(ctx context.Context, b []byte, binary bool) error
+	// Oversize is told of a message over MaxMessageBytes, which the
+	// Client drained and counted; the session goes on.
+	Oversize(err error)
+	// Ended is told how a session ended while ctx was live and what the
+	// Client does next. It returns the reason to count in reconnects_total:
+	// e.Reason, or one of the protocol's own (a relay's error frame). It
+	// may change the handler's state: a relay that refuses the cursor is
+	// rejoined without it.
+	Ended(e Ended) string
+}
+
+// Ended is a session that ended while ctx was live, and what comes next.
+type Ended struct {
+	// Err is why the session ended: a dial or read error, a stall, or the
+	// Handler's own error.
+	Err error
+	// URL is the session's endpoint; Next is the one dialed next (the same
+	// when there is only one).
+	URL, Next *url.URL
+	// Connected says the dial succeeded; Messages counts the messages read.
+	Connected bool
+	Messages  int64
+	// Reason is the Client's reading of Err: stall, dial or read.
+	Reason string
+	// Attempt counts the sessions since the last one that read a message,
+	// from 1.
+	Attempt int
+	// Wait is the delay before the next dial.
+	Wait time.Duration
+}
+
+// Client reads one WebSocket stream and reconnects when it breaks.
+type Client struct {
+	o Options
+}
+
+// New validates the options and fills in the defaults.
+func New(o Options) (*Client, error) {
+	if len(o.URLs) == 0 {
+		return nil, fmt.Errorf("%s: no endpoint", o.Source)
+	}
+	if o.MaxMessageBytes <= 0 {
+		return nil, fmt.Errorf("%s: message size limit %d", o.Source, o.MaxMessageBytes)
+	}
+	if o.StallTimeout <= 0 {
+		o.StallTimeout = time.Minute
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = time.Second
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 2 * time.Minute
+	}
+	if o.MaxBackoff < o.MinBackoff {
+		return nil, fmt.Errorf("%s: max backoff %s below min backoff %s", o.Source, o.MaxBackoff, o.MinBackoff)
+	}
+	if o.Metrics == nil {
+		o.Metrics = noMetrics{}
+	}
+	return &Client{o: o}, nil
+}
+
+// Run connects and hands every message to h until ctx ends, which is the
+// only error it returns. A session that ends (dial failure, read error,
+// stall, or h's own error) is counted by reason and followed by the next
+// endpoint; once every endpoint failed in a row the client waits a
+// jittered, exponentially growing delay. A session that read any message
+// resets that delay: the next failure is a fresh one.
+func (c *Client) Run(ctx context.Context, h Handler) error {
+	bo := newBackoff(c.o.MinBackoff, c.o.MaxBackoff)
+	urls := c.o.URLs
+	idx, failures := 0, 0
+	for attempt := 1; ; attempt++ {
+		u := urls[idx]
+		var s session
+		err := c.session(ctx, u, h, &s)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		e := Ended{Err: err, URL: u, Connected: s.connected, Messages: s.messages}
+		switch {
+		case isTimeout(err):
+			e.Reason = "stall"
+		case !s.connected:
+			e.Reason = "dial"
+		default:
+			e.Reason = "read"
+		}
+		if s.messages > 0 {
+			bo.reset()
+			failures, attempt = 0, 1
+		}
+		failures++
+		idx = (idx + 1) % len(urls)
+		if failures >= len(urls) {
+			// Every endpoint failed in a row: back off before the next round.
+			e.Wait = bo.next()
+		}
+		e.Next, e.Attempt = urls[idx], attempt
+		c.o.Metrics.Reconnect(c.o.Source, h.Ended(e))
+		if err := sleep(ctx, e.Wait); err != nil {
+			return err
+		}
+	}
+}
+
+// session is what Run learns of one connection.
+type session struct {
+	connected bool
+	messages  int64
+}
+
+// session dials u and reads messages into h until the connection fails,
+// stalls, h returns an error or ctx ends.
+func (c *Client) session(ctx context.Context, u *url.URL, h Handler, s *session) error {
+	dialer := websocket.Dialer{HandshakeTimeout: 15 * time.Second, ReadBufferSize: c.o.ReadBufferSize}
+	hdr := http.Header{"User-Agent": []string{"downsignal"}}
+	conn, resp, err := dialer.DialContext(ctx, h.URL(u), hdr)
+	if err != nil {
+		if resp != nil {
+			return fmt.Errorf("dial %s: %w (http %d)", u.Host, err, resp.StatusCode)
+		}
+		return fmt.Errorf("dial %s: %w", u.Host, err)
+	}
+	defer conn.Close()
+	s.connected = true
+	h.Connected(u)
+	// Closing the connection is the only way to interrupt a blocked read.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+
+	var buf bytes.Buffer
+	for {
+		mt, b, err := readMessage(conn, &buf, c.o.MaxMessageBytes, c.o.StallTimeout)
+		switch {
+		case errors.Is(err, errOversize):
+			c.o.Metrics.Event(c.o.Source, kindUnknown)
+			c.o.Metrics.DecodeError(c.o.Source, "oversize")
+			h.Oversize(err)
+			continue
+		case isTimeout(err):
+			return fmt.Errorf("no message for %s: %w", c.o.StallTimeout, err)
+		case err != nil:
+			return fmt.Errorf("read: %w", err)
+		}
+		s.messages++
+		if err := h.Message(ctx, b, mt == websocket.BinaryMessage); err != nil {
+			return err
+		}
+	}
+}
