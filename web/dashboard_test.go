@@ -362,8 +362,10 @@ func TestDashboardDuringReplayedIncident(t *testing.T) {
 	})
 
 	t.Run("label a post", func(t *testing.T) {
-		// The tab holds the admin token since the incident page: each post
-		// offers the correction, and a click stores it through the API.
+		// A tab given the admin token (as the incident page does) offers the
+		// correction on each post, and a click stores it through the API.
+		b.open(t, "#/search")
+		eval[chromedp.Void](t, b, fmt.Sprintf(`sessionStorage.setItem('downsignal.adminToken', %q)`, adminToken))
 		b.open(t, "#/search")
 		wait[bool](t, b, "the search form", `!!document.getElementById('q')`, 10*time.Second)
 		if err := chromedp.Do(b.ctx, chromedp.SendKeys(chromedp.ID("q"), "outlook\n")); err != nil {
