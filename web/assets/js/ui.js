@@ -80,6 +80,7 @@ function labelControl(p) {
       const l = await api.send(`v1/posts/${encodeURIComponent(p.uri)}/label`, { outage }, { token: api.adminToken() });
       said.dataset.label = String(l.outage);
       said.textContent = l.outage ? 'Marked an outage report' : 'Marked not an outage';
+      for (const b of box.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.outage === String(l.outage)));
     } catch (e) {
       said.textContent = 'Not saved: ' + e.message;
     } finally {
@@ -87,8 +88,8 @@ function labelControl(p) {
     }
   };
   box.append(
-    h('button', { type: 'button', class: 'small', 'data-outage': 'false', onclick: mark(false), title: 'Correct the classifier: this post does not report an outage' }, 'Not an outage'),
-    h('button', { type: 'button', class: 'small', 'data-outage': 'true', onclick: mark(true), title: 'Correct the classifier: this post reports an outage' }, 'Outage'),
+    h('button', { type: 'button', class: 'small', 'data-outage': 'false', 'aria-pressed': String(!!p.label && !p.label.outage), onclick: mark(false), title: 'Correct the classifier: this post does not report an outage' }, 'Not an outage'),
+    h('button', { type: 'button', class: 'small', 'data-outage': 'true', 'aria-pressed': String(!!p.label && p.label.outage), onclick: mark(true), title: 'Correct the classifier: this post reports an outage' }, 'Outage'),
   );
   return box;
 }
