@@ -267,48 +267,98 @@ func numberCode(norm []byte, i int, hasCloudflare, hasNintendo bool) (codeHit, i
 			return codeHit{}, end, false
 		}
 	}
-	if k-i == 4 && k+5 <= n && norm[k] == '-' && hasNintendo {
-		k2 := digitsRun(norm, k+1)
-		if k2-(k+1) == 4 && !isAlnumAt(norm, k2) && norm[i] == '2' && !(isYear(norm[i:k]) && isYear(norm[k+1:k2])) {
-			code := string(norm[i:k2])
-			return codeHit{record.ErrorCode{Code: code, Family: "nintendo", Meaning: "Nintendo network error"}, i, k2}, k2, true
+	if k-i == 4 {
+		if h, ok := fourDigitCode(norm, i, k, hasCloudflare, hasNintendo); ok {
+			return h, h.end, true
 		}
-	}
-	if k-i == 4 && hasCloudflare && norm[i] == '1' && precededBy(norm, i, codeBefore) && !isAlnumAt(norm, k) {
-		code := "Cloudflare " + string(norm[i:k])
-		return codeHit{record.ErrorCode{Code: code, Family: "cloudflare", Meaning: "Cloudflare error"}, i, k}, k, true
 	}
 	if k-i != 3 {
 		return codeHit{}, skipNumber(norm, k), false
 	}
-	// A three-digit number glued to more number-like text is something else: 5:03, 503.2, 500,000, 503€.
+	return threeDigitCode(norm, i, k, hasCloudflare)
+}
+
+// fourDigitCode reads the four digits norm[i:k] as a Nintendo error code (2xxx-xxxx) or a
+// Cloudflare 1xxx error, each only in a post that names the company.
+func fourDigitCode(norm []byte, i, k int, hasCloudflare, hasNintendo bool) (codeHit, bool) {
+	if k+5 <= len(norm) && norm[k] == '-' && hasNintendo {
+		k2 := digitsRun(norm, k+1)
+		if k2-(k+1) == 4 && !isAlnumAt(norm, k2) && norm[i] == '2' && !(isYear(norm[i:k]) && isYear(norm[k+1:k2])) {
+			code := string(norm[i:k2])
+			return codeHit{record.ErrorCode{Code: code, Family: "nintendo", Meaning: "Nintendo network error"}, i, k2}, true
+		}
+	}
+	if hasCloudflare && norm[i] == '1' && precededBy(norm, i, codeBefore) && !isAlnumAt(norm, k) {
+		code := "Cloudflare " + string(norm[i:k])
+		return codeHit{record.ErrorCode{Code: code, Family: "cloudflare", Meaning: "Cloudflare error"}, i, k}, true
+	}
+	return codeHit{}, false
+}
+
+// threeDigitCode decides whether the three digits norm[i:k] are a status code: not part of a
+// bigger number, and with a cue before or after ("error 503", "503 errors"), or SMTP's pair
+// "451 4.3.2". It returns where scanning resumes either way.
+func threeDigitCode(norm []byte, i, k int, hasCloudflare bool) (codeHit, int, bool) {
+	if end, glued := gluedNumber(norm, i, k); glued {
+		return codeHit{}, end, false
+	}
+	num, _ := strconv.Atoi(string(norm[i:k]))
+	if h, end, ok := smtpPairAt(norm, i, k, num); ok {
+		return h, end, true
+	}
+	if followedBy(norm, k, codeAfterNot) {
+		return codeHit{}, k, false
+	}
+	before := precededBy(norm, i, codeBefore)
+	after := followedBy(norm, k, codeAfterYes)
+	// "Cloudflare 522": a Cloudflare status right after the name needs no
+	// other cue (Cloudflare's 52x codes are its own, not prices or counts).
+	cfNamed := num >= 520 && num <= 530 && hasCloudflare && precededBy(norm, i, []string{"cloudflare"})
+	if !before && !after && !cfNamed {
+		return codeHit{}, k, false
+	}
+	if h, ok := statusCode(norm, i, k, num, hasCloudflare); ok {
+		return h, k, true
+	}
+	return codeHit{}, k, false
+}
+
+// gluedNumber reports whether the three digits norm[i:k] are glued to more number-like text, and
+// so are something else (5:03, 503.2, 500,000, 503€, $503, 503rd), and where scanning resumes.
+func gluedNumber(norm []byte, i, k int) (int, bool) {
+	n := len(norm)
 	if k < n {
 		switch norm[k] {
 		case '%', '$', '/', '+':
-			return codeHit{}, skipNumber(norm, k), false
+			return skipNumber(norm, k), true
 		case '.', ',', ':':
 			if k+1 < n && isDigit(norm[k+1]) {
-				return codeHit{}, skipNumber(norm, k), false
+				return skipNumber(norm, k), true
 			}
 		}
 		if isLetter(norm[k]) && norm[k] != 's' && !hasPrefixAt(norm, k, "error") {
-			return codeHit{}, k, false
+			return k, true
 		}
 		if norm[k] == 's' && isAlnumAt(norm, k+1) {
-			return codeHit{}, k, false
+			return k, true
 		}
 	}
 	if i > 0 {
 		switch norm[i-1] {
 		case '$', '#', '-', '.', '/', ':', '+', '(':
-			return codeHit{}, k, false
+			return k, true
 		}
 		if norm[i-1] >= 0x80 && precededBy(norm, i, []string{"€", "£", "¥", "＄"}) {
-			return codeHit{}, k, false
+			return k, true
 		}
 	}
-	num, _ := strconv.Atoi(string(norm[i:k]))
-	// SMTP basic + enhanced: "451 4.3.2".
+	return k, false
+}
+
+// smtpPairAt reads an SMTP basic code norm[i:k] followed by an enhanced code of the same class:
+// "451 4.3.2", "550-5.7.1".
+func smtpPairAt(norm []byte, i, k, num int) (codeHit, int, bool) {
+	n := len(norm)
 	if j := skipSpaces(norm, k); j > k || (j < n && norm[j] == '-') {
 		if j < n && norm[j] == '-' {
 			j = skipSpaces(norm, j+1)
@@ -324,32 +374,27 @@ func numberCode(norm []byte, i int, hasCloudflare, hasNintendo bool) (codeHit, i
 			}
 		}
 	}
-	if followedBy(norm, k, codeAfterNot) {
-		return codeHit{}, k, false
-	}
-	before := precededBy(norm, i, codeBefore)
-	after := followedBy(norm, k, codeAfterYes)
-	// "Cloudflare 522": a Cloudflare status right after the name needs no
-	// other cue (Cloudflare's 52x codes are its own, not prices or counts).
-	cfNamed := num >= 520 && num <= 530 && hasCloudflare && precededBy(norm, i, []string{"cloudflare"})
-	if !before && !after && !cfNamed {
-		return codeHit{}, k, false
-	}
+	return codeHit{}, 0, false
+}
+
+// statusCode names the cued three-digit code num at norm[i:k]: Cloudflare's own 52x where the
+// post names Cloudflare, an SMTP-only code in a post about mail, else an HTTP status.
+func statusCode(norm []byte, i, k, num int, hasCloudflare bool) (codeHit, bool) {
 	if num >= 520 && num <= 530 && hasCloudflare {
 		if m := cloudflareMeaning[num]; m != "" {
-			return codeHit{record.ErrorCode{Code: "HTTP " + strconv.Itoa(num), Family: "cloudflare", Meaning: m}, i, k}, k, true
+			return codeHit{record.ErrorCode{Code: "HTTP " + strconv.Itoa(num), Family: "cloudflare", Meaning: m}, i, k}, true
 		}
 	}
 	if m, ok := smtpMeaning[num]; ok && smtpOnly[num] && hasContext(norm, mailContext) && !precededBy(norm, i, []string{"http"}) {
-		return codeHit{record.ErrorCode{Code: strconv.Itoa(num), Family: "smtp", Meaning: m}, i, k}, k, true
+		return codeHit{record.ErrorCode{Code: strconv.Itoa(num), Family: "smtp", Meaning: m}, i, k}, true
 	}
 	if m, ok := cloudflareMeaning[num]; ok { // de facto Cloudflare codes, even where the post does not say so
-		return codeHit{record.ErrorCode{Code: "HTTP " + strconv.Itoa(num), Family: "http", Meaning: m}, i, k}, k, true
+		return codeHit{record.ErrorCode{Code: "HTTP " + strconv.Itoa(num), Family: "http", Meaning: m}, i, k}, true
 	}
 	if m, ok := httpMeaning[num]; ok {
-		return codeHit{record.ErrorCode{Code: "HTTP " + strconv.Itoa(num), Family: "http", Meaning: m}, i, k}, k, true
+		return codeHit{record.ErrorCode{Code: "HTTP " + strconv.Itoa(num), Family: "http", Meaning: m}, i, k}, true
 	}
-	return codeHit{}, k, false
+	return codeHit{}, false
 }
 
 // enhancedAt reads an RFC 3463 code "c.sss.ddd" at i: class 2, 4 or 5, subject and detail of 1-3 digits.

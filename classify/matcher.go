@@ -72,10 +72,17 @@ var awsNames = func() []string {
 	return names
 }()
 
+// buildMatcher compiles the catalog's names, the cue lexicon and the AWS error names into one
+// automaton, each pattern folded and with a payload for each of its meanings; the service
+// languages and the hashtag table come from indexServices.
 func buildMatcher(c *catalog.Catalog) (*matcher, error) {
 	m := &matcher{hashtags: make(map[string]hashtagRef), svcLangs: make([]uint8, c.Len())}
+	m.indexServices(c)
 	ids := map[string]int{}
 	var patterns []string
+	// add files one meaning under the folded text; a meaning already there (same kind, reference
+	// and cue class) keeps the stronger alias level. It is a closure called only here: held in a
+	// struct or passed to a helper, it would move ids (or the "@"+h strings) to the heap.
 	add := func(text string, p payload) {
 		k := catalog.Fold(strings.TrimSpace(text))
 		if k == "" {
@@ -99,15 +106,10 @@ func buildMatcher(c *catalog.Catalog) (*matcher, error) {
 		}
 		m.payloads[id] = append(m.payloads[id], p)
 	}
-	compactNames := map[string]int32{}
 	for i := range c.Len() {
 		s := c.At(i)
 		ref := int32(i)
-		for _, l := range s.Langs {
-			m.svcLangs[i] |= langBits[l]
-		}
-		names := append([]string{s.Name}, s.Aliases...)
-		for _, n := range names {
+		for _, n := range append([]string{s.Name}, s.Aliases...) {
 			add(n, payload{kind: kindService, level: levelPlain, ref: ref, orig: n})
 		}
 		for _, n := range s.Weak {
@@ -121,21 +123,6 @@ func buildMatcher(c *catalog.Catalog) (*matcher, error) {
 		}
 		for _, h := range s.Handles {
 			add("@"+h, payload{kind: kindService, level: levelPlain, ref: ref, orig: h})
-		}
-		for _, n := range names {
-			k := catalog.Compact(catalog.Fold(n))
-			if _, ok := compactNames[k]; len([]rune(k)) >= 2 && !ok {
-				compactNames[k] = ref
-			}
-		}
-		for _, h := range s.Hashtags {
-			k := catalog.Compact(catalog.Fold(h))
-			m.hashtags[k] = hashtagRef{svc: ref, outage: hasOutageAffix(k)}
-		}
-	}
-	for k, ref := range compactNames {
-		if _, ok := m.hashtags[k]; !ok {
-			m.hashtags[k] = hashtagRef{svc: ref}
 		}
 	}
 	for i, r := range c.Places() {
@@ -164,6 +151,39 @@ func buildMatcher(c *catalog.Catalog) (*matcher, error) {
 	}
 	m.ac = ac
 	return m, nil
+}
+
+// indexServices fills the languages of each service's weak names and the hashtag table: the
+// catalog's hashtags, then each name or alias of two or more letters written as one word where no
+// hashtag claims it (the first service to have it wins).
+func (m *matcher) indexServices(c *catalog.Catalog) {
+	compactNames := map[string]int32{}
+	for i := range c.Len() {
+		s := c.At(i)
+		ref := int32(i)
+		for _, l := range s.Langs {
+			m.svcLangs[i] |= langBits[l]
+		}
+		compact := func(n string) {
+			k := catalog.Compact(catalog.Fold(n))
+			if _, ok := compactNames[k]; len([]rune(k)) >= 2 && !ok {
+				compactNames[k] = ref
+			}
+		}
+		compact(s.Name)
+		for _, n := range s.Aliases {
+			compact(n)
+		}
+		for _, h := range s.Hashtags {
+			k := catalog.Compact(catalog.Fold(h))
+			m.hashtags[k] = hashtagRef{svc: ref, outage: hasOutageAffix(k)}
+		}
+	}
+	for k, ref := range compactNames {
+		if _, ok := m.hashtags[k]; !ok {
+			m.hashtags[k] = hashtagRef{svc: ref}
+		}
+	}
 }
 
 func hasOutageAffix(k string) bool {

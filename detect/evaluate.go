@@ -162,118 +162,76 @@ func (e *Engine) evalScope(svc, grp string, m int64) scopeEval {
 	return se
 }
 
-// step moves one group through its lifecycle at minute m.
+// groupEval is one group at one evaluation, its scopes folded together:
+// what every lifecycle transition reads.
+type groupEval struct {
+	name       string
+	gs         *group
+	m          int64
+	at         time.Time
+	suppressed bool // no incident opens or is confirmed
+	gap        bool // an ingest gap in the window: silence is no recovery
+	hot        bool // some scope crosses the firing level
+	warm       bool // some scope is above the exit level
+	cluster    bool // a hot scope has an error-code cluster
+	peak       scopeEval
+	// The services and regions of the hot scopes, in scope order.
+	hotServices, hotRegions []string
+}
+
+// foldScopes gathers a group's scopes (sorted by service) into one
+// evaluation; the peak is the scope with the most voices, the higher
+// score breaking ties.
+func foldScopes(name string, gs *group, ses []scopeEval, m int64, at time.Time, suppressed, gap bool) groupEval {
+	g := groupEval{name: name, gs: gs, m: m, at: at, suppressed: suppressed, gap: gap}
+	for _, s := range ses {
+		if s.hot {
+			g.hot = true
+			svc, region := splitScope(s.service)
+			g.hotServices = appendUnique(g.hotServices, svc)
+			if region != "" {
+				g.hotRegions = appendUnique(g.hotRegions, region)
+			}
+		}
+		g.warm = g.warm || s.warm
+		g.cluster = g.cluster || (s.cluster && s.hot)
+		if s.voices > g.peak.voices || (s.voices == g.peak.voices && s.score > g.peak.score) {
+			g.peak = s
+		}
+	}
+	return g
+}
+
+// point is the evaluation's timeline point of the given kind.
+func (g *groupEval) point(kind string) Point {
+	return Point{Time: g.at, Kind: kind, Authors: g.peak.voices, Expected: g.peak.expected, Score: g.peak.score}
+}
+
+// step moves one group through its lifecycle at minute m: with no open
+// incident it may open one (stepClosed), a pending one is confirmed or
+// dropped (stepPending), a firing one is updated or resolved (stepFiring).
 func (e *Engine) step(d *dirty, name string, ses []scopeEval, m int64, at time.Time, suppressed, gap bool) {
 	st := e.st
-	o := e.o
 	gs := st.groups[name]
 	if gs == nil {
 		gs = &group{}
 		st.groups[name] = gs
 		d.groups[name] = true
 	}
-	var hot, warm, cluster bool
-	var peak scopeEval
-	var hotServices, hotRegions []string
-	for _, s := range ses {
-		if s.hot {
-			hot = true
-			svc, region := splitScope(s.service)
-			hotServices = appendUnique(hotServices, svc)
-			if region != "" {
-				hotRegions = appendUnique(hotRegions, region)
-			}
-		}
-		warm = warm || s.warm
-		cluster = cluster || (s.cluster && s.hot)
-		if s.voices > peak.voices || (s.voices == peak.voices && s.score > peak.score) {
-			peak = s
-		}
-	}
+	g := foldScopes(name, gs, ses, m, at, suppressed, gap)
 	var in *Incident
 	if gs.Open != "" {
 		in = st.incidents[gs.Open]
 	}
 	switch {
 	case in == nil:
-		if !hot || suppressed {
-			return
-		}
-		in = e.openIncident(d, name, gs, m, at, peak)
-		gs.HotRun = 1
-		gs.Quiet = 0
-		e.grow(in, hotServices, hotRegions, peak, cluster, at)
-		if cluster || o.Confirm <= 1 {
-			e.fire(d, in, at)
+		if in = e.stepClosed(d, &g); in == nil {
+			return // nothing opened: the group is left as it was
 		}
 	case in.State == Pending:
-		e.absorb(in, name, m, m)
-		switch {
-		case hot && !suppressed:
-			gs.HotRun++
-			e.grow(in, hotServices, hotRegions, peak, cluster, at)
-			in.Timeline = append(in.Timeline, Point{Time: at, Kind: "minute", Authors: peak.voices, Expected: peak.expected, Score: peak.score})
-			if gs.HotRun >= o.Confirm || cluster {
-				e.fire(d, in, at)
-			}
-		case hot: // held while suppressed
-		default:
-			// Not confirmed: a blip, not an incident.
-			delete(st.incidents, in.ID)
-			d.incidents[in.ID] = true
-			gs.Open, gs.HotRun = "", 0
-			e.metrics.event("incident.expired")
-		}
+		e.stepPending(d, in, &g)
 	case in.State == Firing:
-		before := struct {
-			sev      Severity
-			conf     Confidence
-			services int
-			regions  int
-			hot      int
-		}{in.Severity, in.Confidence, len(in.Services), significantRegions(in), len(in.HotRegions)}
-		e.absorb(in, name, m, m)
-		if hot {
-			e.grow(in, hotServices, hotRegions, peak, cluster, at)
-		}
-		in.Timeline = appendPoint(in.Timeline, Point{Time: at, Kind: "minute", Authors: peak.voices, Expected: peak.expected, Score: peak.score})
-		switch {
-		case warm || hot:
-			gs.Quiet = 0
-		case gap:
-			// Reports vanish with the stream: not a sign of recovery.
-		default:
-			gs.Quiet++
-		}
-		if gs.Quiet >= o.QuietMinutes {
-			in.State = Resolved
-			in.ResolvedAt = at
-			in.Timeline = append(in.Timeline, Point{Time: at, Kind: "resolved", Authors: peak.voices, Expected: peak.expected, Score: peak.score,
-				Note: fmt.Sprintf("below the exit level for %d minutes", gs.Quiet)})
-			e.emit(d, EventResolved, in, at)
-			gs.Open, gs.HotRun, gs.Quiet = "", 0, 0
-			break
-		}
-		var notes []string
-		if in.Severity.Rank() > before.sev.Rank() {
-			notes = append(notes, "severity "+string(before.sev)+" -> "+string(in.Severity))
-		}
-		if len(in.Services) > before.services {
-			notes = append(notes, "spread to "+strings.Join(in.Services[before.services:], ", "))
-		}
-		if len(in.HotRegions) > before.hot {
-			notes = append(notes, "spiking in "+strings.Join(in.HotRegions[before.hot:], ", "))
-		} else if r := significantRegions(in); r > before.regions {
-			notes = append(notes, "reported in "+in.Regions[r-1].Name)
-		}
-		if in.Confidence != before.conf && confRank(in.Confidence) > confRank(before.conf) {
-			notes = append(notes, "confidence "+string(in.Confidence))
-		}
-		if len(notes) > 0 {
-			in.Timeline = append(in.Timeline, Point{Time: at, Kind: "updated", Authors: peak.voices, Expected: peak.expected,
-				Score: peak.score, Services: in.Services, Note: strings.Join(notes, "; ")})
-			e.emit(d, EventUpdated, in, at)
-		}
+		e.stepFiring(d, in, &g)
 	}
 	if gs.Open != "" {
 		gs.exclude(m)
@@ -282,6 +240,124 @@ func (e *Engine) step(d *dirty, name string, ses []scopeEval, m int64, at time.T
 	if in != nil && st.incidents[in.ID] != nil {
 		d.incidents[in.ID] = true
 	}
+}
+
+// stepClosed opens a pending incident when the group turns hot outside a
+// suppression, and fires it at once on an error-code cluster or when no
+// confirmation is asked for. It returns nil when nothing opens.
+func (e *Engine) stepClosed(d *dirty, g *groupEval) *Incident {
+	if !g.hot || g.suppressed {
+		return nil
+	}
+	in := e.openIncident(d, g.name, g.gs, g.m, g.at, g.peak)
+	g.gs.HotRun = 1
+	g.gs.Quiet = 0
+	e.grow(in, g.hotServices, g.hotRegions, g.peak, g.cluster, g.at)
+	if g.cluster || e.o.Confirm <= 1 {
+		e.fire(d, in, g.at)
+	}
+	return in
+}
+
+// stepPending fires a pending incident after Confirm hot minutes in a row
+// (at once on a cluster), holds it while new incidents are suppressed, and
+// drops it on the first minute that is not hot.
+func (e *Engine) stepPending(d *dirty, in *Incident, g *groupEval) {
+	gs := g.gs
+	e.absorb(in, g.name, g.m, g.m)
+	switch {
+	case g.hot && !g.suppressed:
+		gs.HotRun++
+		e.grow(in, g.hotServices, g.hotRegions, g.peak, g.cluster, g.at)
+		in.Timeline = append(in.Timeline, g.point("minute"))
+		if gs.HotRun >= e.o.Confirm || g.cluster {
+			e.fire(d, in, g.at)
+		}
+	case g.hot: // held while suppressed
+	default:
+		// Not confirmed: a blip, not an incident.
+		delete(e.st.incidents, in.ID)
+		d.incidents[in.ID] = true
+		gs.Open, gs.HotRun = "", 0
+		e.metrics.event("incident.expired")
+	}
+}
+
+// stepFiring folds the minute into a firing incident, resolves it after
+// QuietMinutes below the exit level, and otherwise announces what grew.
+func (e *Engine) stepFiring(d *dirty, in *Incident, g *groupEval) {
+	gs := g.gs
+	before := shapeOf(in)
+	e.absorb(in, g.name, g.m, g.m)
+	if g.hot {
+		e.grow(in, g.hotServices, g.hotRegions, g.peak, g.cluster, g.at)
+	}
+	in.Timeline = appendPoint(in.Timeline, g.point("minute"))
+	switch {
+	case g.warm || g.hot:
+		gs.Quiet = 0
+	case g.gap:
+		// Reports vanish with the stream: not a sign of recovery.
+	default:
+		gs.Quiet++
+	}
+	if gs.Quiet >= e.o.QuietMinutes {
+		e.resolve(d, in, g)
+		return
+	}
+	if notes := before.growth(in); len(notes) > 0 {
+		p := g.point("updated")
+		p.Services, p.Note = in.Services, strings.Join(notes, "; ")
+		in.Timeline = append(in.Timeline, p)
+		e.emit(d, EventUpdated, in, g.at)
+	}
+}
+
+// resolve closes a firing incident whose group has been quiet long enough.
+func (e *Engine) resolve(d *dirty, in *Incident, g *groupEval) {
+	gs := g.gs
+	in.State = Resolved
+	in.ResolvedAt = g.at
+	p := g.point("resolved")
+	p.Note = fmt.Sprintf("below the exit level for %d minutes", gs.Quiet)
+	in.Timeline = append(in.Timeline, p)
+	e.emit(d, EventResolved, in, g.at)
+	gs.Open, gs.HotRun, gs.Quiet = "", 0, 0
+}
+
+// shape is what an "updated" event is announced for: a firing incident's
+// severity, confidence and reach before a minute is folded in.
+type shape struct {
+	sev      Severity
+	conf     Confidence
+	services int // len(Services)
+	regions  int // significantRegions
+	hot      int // len(HotRegions)
+}
+
+func shapeOf(in *Incident) shape {
+	return shape{in.Severity, in.Confidence, len(in.Services), significantRegions(in), len(in.HotRegions)}
+}
+
+// growth describes how the incident grew since it had shape b (worse
+// severity, more services or regions, higher confidence); nil if it did not.
+func (b shape) growth(in *Incident) []string {
+	var notes []string
+	if in.Severity.Rank() > b.sev.Rank() {
+		notes = append(notes, "severity "+string(b.sev)+" -> "+string(in.Severity))
+	}
+	if len(in.Services) > b.services {
+		notes = append(notes, "spread to "+strings.Join(in.Services[b.services:], ", "))
+	}
+	if len(in.HotRegions) > b.hot {
+		notes = append(notes, "spiking in "+strings.Join(in.HotRegions[b.hot:], ", "))
+	} else if r := significantRegions(in); r > b.regions {
+		notes = append(notes, "reported in "+in.Regions[r-1].Name)
+	}
+	if in.Confidence != b.conf && confRank(in.Confidence) > confRank(b.conf) {
+		notes = append(notes, "confidence "+string(in.Confidence))
+	}
+	return notes
 }
 
 func confRank(c Confidence) int {

@@ -333,51 +333,16 @@ func loadEndpoints(tx *bolt.Tx) ([]*Endpoint, error) {
 	return eps, err
 }
 
+// dueDelivery is an outbox entry whose time has come.
+type dueDelivery struct {
+	id, endpoint string
+	at           time.Time // the due time it is filed under
+}
+
 // dispatchDue starts an attempt for each due delivery whose endpoint has
 // nothing in flight, and returns when the next one is due.
 func (d *Dispatcher) dispatchDue(ctx context.Context, sem chan struct{}, wg *sync.WaitGroup) (time.Time, error) {
-	now := d.o.Now()
-	type due struct {
-		id, endpoint string
-		at           time.Time
-	}
-	var list []due
-	var next time.Time
-	pending := 0
-	err := d.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketOutbox).Cursor()
-		delB := tx.Bucket(bucketDeliveries)
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			pending++
-			if len(k) < 8 {
-				continue
-			}
-			at := time.Unix(0, int64(binary.BigEndian.Uint64(k)))
-			if at.After(now) {
-				if next.IsZero() {
-					next = at
-				}
-				continue
-			}
-			if len(list) >= 1000 {
-				continue
-			}
-			id := string(k[8:])
-			v := delB.Get([]byte(id))
-			if v == nil {
-				continue
-			}
-			var hdr struct {
-				EndpointID string `json:"endpoint_id"`
-			}
-			if err := json.Unmarshal(v, &hdr); err != nil {
-				continue
-			}
-			list = append(list, due{id, hdr.EndpointID, at})
-		}
-		return nil
-	})
-	d.m.setPending(pending)
+	list, next, err := d.listDue(d.o.Now())
 	if err != nil {
 		return next, err
 	}
@@ -415,6 +380,50 @@ func (d *Dispatcher) dispatchDue(ctx context.Context, sem chan struct{}, wg *syn
 		}()
 	}
 	return next, nil
+}
+
+// listDue reads the outbox in due order: up to 1000 deliveries due at now
+// and the time of the first one due later. It sets the pending gauge to
+// the outbox's size.
+func (d *Dispatcher) listDue(now time.Time) ([]dueDelivery, time.Time, error) {
+	var list []dueDelivery
+	var next time.Time
+	pending := 0
+	err := d.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketOutbox).Cursor()
+		delB := tx.Bucket(bucketDeliveries)
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			pending++
+			if len(k) < 8 {
+				continue
+			}
+			at := time.Unix(0, int64(binary.BigEndian.Uint64(k)))
+			if at.After(now) {
+				if next.IsZero() {
+					next = at
+				}
+				continue
+			}
+			if len(list) >= 1000 {
+				continue
+			}
+			id := string(k[8:])
+			v := delB.Get([]byte(id))
+			if v == nil {
+				continue
+			}
+			var hdr struct {
+				EndpointID string `json:"endpoint_id"`
+			}
+			if err := json.Unmarshal(v, &hdr); err != nil {
+				continue
+			}
+			list = append(list, dueDelivery{id, hdr.EndpointID, at})
+		}
+		return nil
+	})
+	d.m.setPending(pending)
+	return list, next, err
 }
 
 // attempt sends one delivery once and records the outcome.
@@ -489,14 +498,41 @@ func (d *Dispatcher) attempt(ctx context.Context, id string, filedAt time.Time) 
 // the breaker.
 func (d *Dispatcher) record(del *Delivery, ep *Endpoint, filedAt time.Time, at Attempt, retryAfter, dur time.Duration) error {
 	now := at.At
+	ok := at.Error == "" && at.StatusCode >= 200 && at.StatusCode < 300
+	gone := at.StatusCode == http.StatusGone
+	outcome, disable := d.applyAttempt(del, at, ok, gone, retryAfter)
+	d.m.attempt(ep.Format, outcome, dur)
+	d.updateBreaker(ep.ID, ok, gone, now)
+	err := d.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		if disable, err = d.updateEndpoint(tx, ep.ID, now, ok, disable); err != nil {
+			return err
+		}
+		return putDelivery(tx, del, filedAt)
+	})
+	if err != nil {
+		return fmt.Errorf("record attempt: %w", err)
+	}
+	if disable != "" {
+		reason := "failing"
+		if gone {
+			reason = "gone"
+		}
+		d.m.disable(reason)
+		d.log.Warn("webhook endpoint disabled", "endpoint", ep.ID, "reason", disable)
+	}
+	return nil
+}
+
+// applyAttempt adds the attempt to the delivery and settles it: delivered,
+// failed (410 Gone, or the schedule is spent) or due again. It returns the
+// outcome for the metrics and, on 410 Gone, why the endpoint is disabled.
+func (d *Dispatcher) applyAttempt(del *Delivery, at Attempt, ok, gone bool, retryAfter time.Duration) (outcome, disable string) {
+	now := at.At
 	del.Attempts = append(del.Attempts, at)
 	if n := len(del.Attempts); n > maxAttemptsKept {
 		del.Attempts = slices.Delete(del.Attempts, 0, n-maxAttemptsKept)
 	}
-	ok := at.Error == "" && at.StatusCode >= 200 && at.StatusCode < 300
-	gone := at.StatusCode == http.StatusGone
-	var outcome string
-	var disable string
 	switch {
 	case ok:
 		outcome = "success"
@@ -521,14 +557,19 @@ func (d *Dispatcher) record(del *Delivery, ep *Endpoint, filedAt time.Time, at A
 			del.NextAttempt = next
 		}
 	}
-	d.m.attempt(ep.Format, outcome, dur)
+	return outcome, disable
+}
 
-	// The breaker and the failing streak.
+// updateBreaker closes the endpoint's breaker on a success and counts a
+// failure (410 Gone aside) towards opening it, for a cooldown that
+// doubles each time it opens again, up to an hour.
+func (d *Dispatcher) updateBreaker(endpointID string, ok, gone bool, now time.Time) {
 	d.mu.Lock()
-	br := d.breakers[ep.ID]
+	defer d.mu.Unlock()
+	br := d.breakers[endpointID]
 	if br == nil {
 		br = &breaker{}
-		d.breakers[ep.ID] = br
+		d.breakers[endpointID] = br
 	}
 	if ok {
 		*br = breaker{}
@@ -542,55 +583,44 @@ func (d *Dispatcher) record(del *Delivery, ep *Endpoint, filedAt time.Time, at A
 			}
 			br.openUntil = now.Add(br.cooldown)
 			d.m.breakerOpened()
-			d.log.Warn("webhook endpoint failing: circuit breaker open", "endpoint", ep.ID, "failures", br.fails, "until", br.openUntil)
+			d.log.Warn("webhook endpoint failing: circuit breaker open", "endpoint", endpointID, "failures", br.fails, "until", br.openUntil)
 		}
 	}
-	d.mu.Unlock()
+}
 
-	err := d.db.Update(func(tx *bolt.Tx) error {
-		cur, err := getEndpoint(tx, ep.ID)
-		if err != nil {
-			return err
-		}
-		if cur != nil {
-			changed := false
-			switch {
-			case ok && !cur.FailingSince.IsZero():
-				cur.FailingSince, changed = time.Time{}, true
-			case !ok && cur.FailingSince.IsZero():
-				cur.FailingSince, changed = now, true
-			}
-			if disable == "" && !ok && !cur.FailingSince.IsZero() && now.Sub(cur.FailingSince) >= d.o.DisableAfter {
-				disable = fmt.Sprintf("failing for %s", now.Sub(cur.FailingSince).Round(time.Hour))
-			}
-			if disable != "" && cur.Enabled {
-				cur.Enabled, cur.DisabledReason, cur.DisabledAt, changed = false, disable, now, true
-				cur.Events = append(cur.Events, EndpointEvent{Type: "endpoint.disabled", At: now, Reason: disable})
-				if n := len(cur.Events); n > 20 {
-					cur.Events = slices.Delete(cur.Events, 0, n-20)
-				}
-			}
-			if changed {
-				cur.UpdatedAt = now
-				if err := putEndpoint(tx, cur); err != nil {
-					return err
-				}
-			}
-		}
-		return putDelivery(tx, del, filedAt)
-	})
-	if err != nil {
-		return fmt.Errorf("record attempt: %w", err)
+// updateEndpoint keeps the stored endpoint's failing streak and disables
+// it for disable (410 Gone) or after DisableAfter of failures. It returns
+// the reason the endpoint is disabled for, "" for none, which is disable
+// unchanged when the endpoint is gone.
+func (d *Dispatcher) updateEndpoint(tx *bolt.Tx, id string, now time.Time, ok bool, disable string) (string, error) {
+	cur, err := getEndpoint(tx, id)
+	if err != nil || cur == nil {
+		return disable, err
 	}
-	if disable != "" {
-		reason := "failing"
-		if gone {
-			reason = "gone"
-		}
-		d.m.disable(reason)
-		d.log.Warn("webhook endpoint disabled", "endpoint", ep.ID, "reason", disable)
+	changed := false
+	switch {
+	case ok && !cur.FailingSince.IsZero():
+		cur.FailingSince, changed = time.Time{}, true
+	case !ok && cur.FailingSince.IsZero():
+		cur.FailingSince, changed = now, true
 	}
-	return nil
+	if disable == "" && !ok && !cur.FailingSince.IsZero() && now.Sub(cur.FailingSince) >= d.o.DisableAfter {
+		disable = fmt.Sprintf("failing for %s", now.Sub(cur.FailingSince).Round(time.Hour))
+	}
+	if disable != "" && cur.Enabled {
+		cur.Enabled, cur.DisabledReason, cur.DisabledAt, changed = false, disable, now, true
+		cur.Events = append(cur.Events, EndpointEvent{Type: "endpoint.disabled", At: now, Reason: disable})
+		if n := len(cur.Events); n > 20 {
+			cur.Events = slices.Delete(cur.Events, 0, n-20)
+		}
+	}
+	if changed {
+		cur.UpdatedAt = now
+		if err := putEndpoint(tx, cur); err != nil {
+			return disable, err
+		}
+	}
+	return disable, nil
 }
 
 func (d *Dispatcher) finish(del *Delivery, filedAt time.Time, status, msg string, at *Attempt) error {

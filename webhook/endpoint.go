@@ -155,7 +155,36 @@ type Spec struct {
 }
 
 // apply validates s onto e (a copy of the stored endpoint, or a new one).
+// Fields are checked in a fixed order and the first refusal is returned.
 func (s *Spec) apply(e *Endpoint, creating bool) error {
+	if err := s.applyTarget(e, creating); err != nil {
+		return err
+	}
+	if err := s.applyFilters(e); err != nil {
+		return err
+	}
+	if s.RoutingKey != nil {
+		if len(*s.RoutingKey) > 128 {
+			return fmt.Errorf("%w: routing_key longer than 128 bytes", ErrInvalid)
+		}
+		e.RoutingKey = *s.RoutingKey
+	}
+	if e.Format == PagerDuty && e.RoutingKey == "" {
+		return fmt.Errorf("%w: the pagerduty format needs routing_key", ErrInvalid)
+	}
+	if s.Enabled != nil {
+		e.Enabled = *s.Enabled
+		if e.Enabled {
+			e.DisabledReason, e.DisabledAt, e.FailingSince = "", time.Time{}, time.Time{}
+		} else if e.DisabledReason == "" {
+			e.DisabledReason, e.DisabledAt = "disabled by an operator", time.Now().UTC()
+		}
+	}
+	return s.applySecret(e, creating)
+}
+
+// applyTarget sets where and in which format the endpoint receives.
+func (s *Spec) applyTarget(e *Endpoint, creating bool) error {
 	if s.URL != nil {
 		u, err := url.Parse(*s.URL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || len(*s.URL) > 2048 {
@@ -176,6 +205,11 @@ func (s *Spec) apply(e *Endpoint, creating bool) error {
 	if e.Format == "" {
 		e.Format = Native
 	}
+	return nil
+}
+
+// applyFilters sets the description and which incidents the endpoint wants.
+func (s *Spec) applyFilters(e *Endpoint) error {
 	if s.Description != nil {
 		if len(*s.Description) > 512 {
 			return fmt.Errorf("%w: description longer than 512 bytes", ErrInvalid)
@@ -204,23 +238,12 @@ func (s *Spec) apply(e *Endpoint, creating bool) error {
 			return fmt.Errorf("%w: min_severity %q: want minor, major or critical", ErrInvalid, clip(*s.MinSeverity, 32))
 		}
 	}
-	if s.RoutingKey != nil {
-		if len(*s.RoutingKey) > 128 {
-			return fmt.Errorf("%w: routing_key longer than 128 bytes", ErrInvalid)
-		}
-		e.RoutingKey = *s.RoutingKey
-	}
-	if e.Format == PagerDuty && e.RoutingKey == "" {
-		return fmt.Errorf("%w: the pagerduty format needs routing_key", ErrInvalid)
-	}
-	if s.Enabled != nil {
-		e.Enabled = *s.Enabled
-		if e.Enabled {
-			e.DisabledReason, e.DisabledAt, e.FailingSince = "", time.Time{}, time.Time{}
-		} else if e.DisabledReason == "" {
-			e.DisabledReason, e.DisabledAt = "disabled by an operator", time.Now().UTC()
-		}
-	}
+	return nil
+}
+
+// applySecret sets the signing secret, which only a creation may give,
+// and generates one for a new endpoint that has none.
+func (s *Spec) applySecret(e *Endpoint, creating bool) error {
 	if s.Secret != nil {
 		if !creating {
 			return fmt.Errorf("%w: change a secret by rotating it", ErrInvalid)
