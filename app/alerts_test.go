@@ -17,9 +17,13 @@ import (
 
 	"github.com/downsignal/downsignal/app"
 	"github.com/downsignal/downsignal/detect/detecttest"
+	"github.com/downsignal/downsignal/internal/apptest"
 )
 
 const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw8cAZIEgaMAA="
+
+// adminToken guards the admin API of the processes these tests start.
+const adminToken = "s3cret"
 
 // hookReceiver is a real HTTP receiver that verifies every request with
 // the Standard Webhooks library and keeps the verified payloads.
@@ -109,12 +113,12 @@ func replayOf(t *testing.T, o detecttest.DayOptions) string {
 	for i, p := range posts {
 		lines[i] = detecttest.JetstreamLine(p)
 	}
-	return writeReplay(t, lines...)
+	return apptest.WriteReplay(t, lines...)
 }
 
 func alertOptions(t *testing.T, replay, hook string) app.Options {
 	return app.Options{
-		DataDir: t.TempDir(), Source: "replay:" + replay, AdminToken: "s3cret",
+		DataDir: t.TempDir(), Source: "replay:" + replay, AdminToken: adminToken,
 		WebhookURLs: []string{"native=" + hook}, WebhookSecret: testSecret, WebhookAllowNets: []string{"127.0.0.0/8"},
 	}
 }
@@ -127,11 +131,11 @@ func alertOptions(t *testing.T, replay, hook string) app.Options {
 func TestReplayedOutageDayAlertsOnce(t *testing.T) {
 	rc := newHookReceiver(t)
 	replay := replayOf(t, detecttest.DayOptions{Date: replayDay, Seed: 22, Surge: true, Brigade: true})
-	p := start(t, alertOptions(t, replay, rc.URL))
-	p.waitReplayed()
+	p := apptest.Start(t, alertOptions(t, replay, rc.URL))
+	p.WaitReplayed(t)
 
 	var list incidentList
-	if code := p.get("/v1/incidents", &list); code != http.StatusOK {
+	if code := p.Get(t, "/v1/incidents", &list); code != http.StatusOK {
 		t.Fatalf("GET /v1/incidents: %d", code)
 	}
 	if len(list.Incidents) != 1 {
@@ -156,17 +160,17 @@ func TestReplayedOutageDayAlertsOnce(t *testing.T) {
 		TopCodes []struct{ Code string } `json:"top_codes"`
 		Samples  []struct{ Text string } `json:"samples"`
 	}
-	if code := p.get("/v1/incidents/"+in.ID, &detail); code != http.StatusOK || len(detail.Timeline) == 0 ||
+	if code := p.Get(t, "/v1/incidents/"+in.ID, &detail); code != http.StatusOK || len(detail.Timeline) == 0 ||
 		len(detail.Samples) == 0 || len(detail.TopCodes) == 0 || detail.TopCodes[0].Code != "451 4.3.2" {
 		t.Errorf("GET /v1/incidents/%s: %d %+v", in.ID, code, detail)
 	}
 	for _, q := range []string{"?state=firing", "?service=Discord", "?until=2026-01-22T12:00:00Z"} {
 		var none incidentList
-		if p.get("/v1/incidents"+q, &none); len(none.Incidents) != 0 {
+		if p.Get(t, "/v1/incidents"+q, &none); len(none.Incidents) != 0 {
 			t.Errorf("GET /v1/incidents%s: %d incidents, want none", q, len(none.Incidents))
 		}
 	}
-	if code := p.get("/v1/incidents?state=sleeping", nil); code != http.StatusBadRequest {
+	if code := p.Get(t, "/v1/incidents?state=sleeping", nil); code != http.StatusBadRequest {
 		t.Errorf("bad state: %d, want 400", code)
 	}
 
@@ -193,7 +197,7 @@ func TestReplayedOutageDayAlertsOnce(t *testing.T) {
 	}
 
 	// The admin API needs the token.
-	if code := p.get("/v1/webhooks", nil); code != http.StatusUnauthorized {
+	if code := p.Get(t, "/v1/webhooks", nil); code != http.StatusUnauthorized {
 		t.Errorf("GET /v1/webhooks without token: %d, want 401", code)
 	}
 	var hooks struct {
@@ -203,7 +207,7 @@ func TestReplayedOutageDayAlertsOnce(t *testing.T) {
 			Secret string `json:"secret"`
 		} `json:"webhooks"`
 	}
-	if code := p.admin(http.MethodGet, "/v1/webhooks", nil, &hooks); code != http.StatusOK || len(hooks.Webhooks) != 1 ||
+	if code := p.Do(t, http.MethodGet, "/v1/webhooks", adminToken, nil, &hooks); code != http.StatusOK || len(hooks.Webhooks) != 1 ||
 		hooks.Webhooks[0].Origin != "config" || hooks.Webhooks[0].Secret != "" {
 		t.Fatalf("GET /v1/webhooks: %d %+v, want the flag endpoint without its secret", code, hooks)
 	}
@@ -212,7 +216,7 @@ func TestReplayedOutageDayAlertsOnce(t *testing.T) {
 			Status string `json:"status"`
 		} `json:"deliveries"`
 	}
-	p.admin(http.MethodGet, "/v1/webhooks/"+hooks.Webhooks[0].ID+"/deliveries?status=delivered", nil, &dels)
+	p.Do(t, http.MethodGet, "/v1/webhooks/"+hooks.Webhooks[0].ID+"/deliveries?status=delivered", adminToken, nil, &dels)
 	if len(dels.Deliveries) != len(evs) {
 		t.Errorf("delivery log: %d delivered, receiver got %d", len(dels.Deliveries), len(evs))
 	}
@@ -222,10 +226,10 @@ func TestReplayedOutageDayAlertsOnce(t *testing.T) {
 func TestReplayedQuietDayRaisesNothing(t *testing.T) {
 	rc := newHookReceiver(t)
 	replay := replayOf(t, detecttest.DayOptions{Date: replayDay, Seed: 22, Brigade: true})
-	p := start(t, alertOptions(t, replay, rc.URL))
-	p.waitReplayed()
+	p := apptest.Start(t, alertOptions(t, replay, rc.URL))
+	p.WaitReplayed(t)
 	var list incidentList
-	p.get("/v1/incidents", &list)
+	p.Get(t, "/v1/incidents", &list)
 	if len(list.Incidents) != 0 {
 		t.Fatalf("quiet day: incidents %+v, want none", list.Incidents)
 	}
@@ -233,30 +237,6 @@ func TestReplayedQuietDayRaisesNothing(t *testing.T) {
 	if evs := rc.got(); len(evs) != 0 {
 		t.Errorf("quiet day: receiver got %+v", evs)
 	}
-}
-
-// admin sends an authenticated request to the API.
-func (p *process) admin(method, path string, body, out any) int {
-	p.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, "http://"+p.app.APIAddr()+path, rd)
-	req.Header.Set("Authorization", "Bearer s3cret")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		p.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			p.t.Fatalf("%s %s: decode %q: %v", method, path, b, err)
-		}
-	}
-	return res.StatusCode
 }
 
 // Deliveries pending when the process stops are delivered after a
@@ -293,17 +273,17 @@ func TestPendingWebhooksSurviveRestart(t *testing.T) {
 	o := alertOptions(t, replay, rc.URL)
 	o.WebhookSchedule = []time.Duration{0, 500 * time.Millisecond, time.Second, time.Second, time.Second, time.Second}
 
-	p := start(t, o)
-	p.waitReplayed()
+	p := apptest.Start(t, o)
+	p.WaitReplayed(t)
 	var hooks struct {
 		Webhooks []struct{ ID string } `json:"webhooks"`
 	}
-	p.admin(http.MethodGet, "/v1/webhooks", nil, &hooks)
-	deliveries := func(p *process) []string {
+	p.Do(t, http.MethodGet, "/v1/webhooks", adminToken, nil, &hooks)
+	deliveries := func(p *apptest.Process) []string {
 		var dels struct {
 			Deliveries []struct{ Status string } `json:"deliveries"`
 		}
-		p.admin(http.MethodGet, "/v1/webhooks/"+hooks.Webhooks[0].ID+"/deliveries", nil, &dels)
+		p.Do(t, http.MethodGet, "/v1/webhooks/"+hooks.Webhooks[0].ID+"/deliveries", adminToken, nil, &dels)
 		var out []string
 		for _, d := range dels.Deliveries {
 			out = append(out, d.Status)
@@ -323,12 +303,12 @@ func TestPendingWebhooksSurviveRestart(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	p.stop()
+	p.Stop(t)
 	mu.Lock()
 	healthy = true
 	mu.Unlock()
 
-	p2 := start(t, o)
+	p2 := apptest.Start(t, o)
 	deadline = time.Now().Add(30 * time.Second)
 	for {
 		st := deliveries(p2)
@@ -364,7 +344,7 @@ func TestAdminAPI(t *testing.T) {
 	if err := os.WriteFile(o.WebhookConfig, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := start(t, o)
+	p := apptest.Start(t, o)
 	var configured struct {
 		Webhooks []struct {
 			Origin      string   `json:"origin"`
@@ -373,7 +353,7 @@ func TestAdminAPI(t *testing.T) {
 			MinSeverity string   `json:"min_severity"`
 		} `json:"webhooks"`
 	}
-	if p.admin(http.MethodGet, "/v1/webhooks", nil, &configured); len(configured.Webhooks) != 1 || configured.Webhooks[0].Origin != "config" ||
+	if p.Do(t, http.MethodGet, "/v1/webhooks", adminToken, nil, &configured); len(configured.Webhooks) != 1 || configured.Webhooks[0].Origin != "config" ||
 		configured.Webhooks[0].Format != "slack" || configured.Webhooks[0].MinSeverity != "major" {
 		t.Errorf("configured webhooks %+v, want the ops endpoint from the file", configured.Webhooks)
 	}
@@ -385,17 +365,17 @@ func TestAdminAPI(t *testing.T) {
 		Error  string `json:"error"`
 	}
 	var bad ep
-	if code := p.admin(http.MethodPost, "/v1/webhooks", map[string]any{"url": "http://169.254.169.254/latest/meta-data/"}, &bad); code != http.StatusBadRequest {
+	if code := p.Do(t, http.MethodPost, "/v1/webhooks", adminToken, map[string]any{"url": "http://169.254.169.254/latest/meta-data/"}, &bad); code != http.StatusBadRequest {
 		t.Errorf("metadata address: %d %+v, want 400", code, bad)
 	}
-	if code := p.admin(http.MethodPost, "/v1/webhooks", map[string]any{"url": rc.URL, "colour": "red"}, &bad); code != http.StatusBadRequest {
+	if code := p.Do(t, http.MethodPost, "/v1/webhooks", adminToken, map[string]any{"url": rc.URL, "colour": "red"}, &bad); code != http.StatusBadRequest {
 		t.Errorf("unknown field: %d, want 400", code)
 	}
 	var created ep
-	if code := p.admin(http.MethodPost, "/v1/webhooks", map[string]any{"url": rc.URL, "format": "native", "secret": testSecret}, &created); code != http.StatusCreated || created.Secret != testSecret {
+	if code := p.Do(t, http.MethodPost, "/v1/webhooks", adminToken, map[string]any{"url": rc.URL, "format": "native", "secret": testSecret}, &created); code != http.StatusCreated || created.Secret != testSecret {
 		t.Fatalf("create: %d %+v", code, created)
 	}
-	if code := p.admin(http.MethodPost, "/v1/webhooks/"+created.ID+"/test", nil, nil); code != http.StatusAccepted {
+	if code := p.Do(t, http.MethodPost, "/v1/webhooks/"+created.ID+"/test", adminToken, nil, nil); code != http.StatusAccepted {
 		t.Fatalf("test send: %d", code)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -409,20 +389,20 @@ func TestAdminAPI(t *testing.T) {
 		t.Errorf("test send type %q", ev.Type)
 	}
 	var rotated ep
-	if code := p.admin(http.MethodPost, "/v1/webhooks/"+created.ID+"/rotate-secret", map[string]any{"grace": "1h"}, &rotated); code != http.StatusOK || rotated.Secret == testSecret || rotated.Secret == "" {
+	if code := p.Do(t, http.MethodPost, "/v1/webhooks/"+created.ID+"/rotate-secret", adminToken, map[string]any{"grace": "1h"}, &rotated); code != http.StatusOK || rotated.Secret == testSecret || rotated.Secret == "" {
 		t.Errorf("rotate: %d %+v", code, rotated)
 	}
 	var patched ep
-	if code := p.admin(http.MethodPatch, "/v1/webhooks/"+created.ID, map[string]any{"format": "slack"}, &patched); code != http.StatusOK || patched.Format != "slack" {
+	if code := p.Do(t, http.MethodPatch, "/v1/webhooks/"+created.ID, adminToken, map[string]any{"format": "slack"}, &patched); code != http.StatusOK || patched.Format != "slack" {
 		t.Errorf("patch: %d %+v", code, patched)
 	}
-	if code := p.admin(http.MethodPost, "/v1/webhooks/"+created.ID+"/replay", map[string]any{"since": "2026-01-01T00:00:00Z"}, nil); code != http.StatusAccepted {
+	if code := p.Do(t, http.MethodPost, "/v1/webhooks/"+created.ID+"/replay", adminToken, map[string]any{"since": "2026-01-01T00:00:00Z"}, nil); code != http.StatusAccepted {
 		t.Errorf("replay failures: %d", code)
 	}
-	if code := p.admin(http.MethodDelete, "/v1/webhooks/"+created.ID, nil, nil); code != http.StatusNoContent {
+	if code := p.Do(t, http.MethodDelete, "/v1/webhooks/"+created.ID, adminToken, nil, nil); code != http.StatusNoContent {
 		t.Errorf("delete: %d", code)
 	}
-	if code := p.admin(http.MethodGet, "/v1/webhooks/"+created.ID, nil, nil); code != http.StatusNotFound {
+	if code := p.Do(t, http.MethodGet, "/v1/webhooks/"+created.ID, adminToken, nil, nil); code != http.StatusNotFound {
 		t.Errorf("get deleted: %d, want 404", code)
 	}
 
@@ -432,14 +412,14 @@ func TestAdminAPI(t *testing.T) {
 		StartsAt time.Time `json:"starts_at"`
 		EndsAt   time.Time `json:"ends_at"`
 	}
-	if code := p.admin(http.MethodPost, "/v1/silences", map[string]any{"service": "office 365", "duration": "2h", "comment": "maintenance"}, &sil); code != http.StatusCreated ||
+	if code := p.Do(t, http.MethodPost, "/v1/silences", adminToken, map[string]any{"service": "office 365", "duration": "2h", "comment": "maintenance"}, &sil); code != http.StatusCreated ||
 		sil.Service != "Microsoft 365" || sil.EndsAt.Sub(sil.StartsAt) != 2*time.Hour {
 		t.Fatalf("create silence: %d %+v", code, sil)
 	}
-	if code := p.admin(http.MethodPost, "/v1/silences", map[string]any{"service": "Myspace", "duration": "2h"}, nil); code != http.StatusBadRequest {
+	if code := p.Do(t, http.MethodPost, "/v1/silences", adminToken, map[string]any{"service": "Myspace", "duration": "2h"}, nil); code != http.StatusBadRequest {
 		t.Errorf("silence of an unknown service: %d, want 400", code)
 	}
-	req, _ := http.NewRequest(http.MethodPost, "http://"+p.app.APIAddr()+"/v1/silences", bytes.NewReader([]byte(`{"service":"Teams","duration":"1h"}`)))
+	req, _ := http.NewRequest(http.MethodPost, p.URL()+"/v1/silences", bytes.NewReader([]byte(`{"service":"Teams","duration":"1h"}`)))
 	req.Header.Set("Authorization", "Bearer wrong")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -452,10 +432,10 @@ func TestAdminAPI(t *testing.T) {
 	var sils struct {
 		Silences []struct{ ID string } `json:"silences"`
 	}
-	if p.get("/v1/silences", &sils); len(sils.Silences) != 1 {
+	if p.Get(t, "/v1/silences", &sils); len(sils.Silences) != 1 {
 		t.Errorf("silences %+v, want 1", sils)
 	}
-	if code := p.admin(http.MethodDelete, "/v1/silences/"+sil.ID, nil, nil); code != http.StatusNoContent {
+	if code := p.Do(t, http.MethodDelete, "/v1/silences/"+sil.ID, adminToken, nil, nil); code != http.StatusNoContent {
 		t.Errorf("delete silence: %d", code)
 	}
 }

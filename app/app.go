@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/downsignal/downsignal/api"
 	"github.com/downsignal/downsignal/broker"
+	"github.com/downsignal/downsignal/catalog"
 	"github.com/downsignal/downsignal/classify"
 	"github.com/downsignal/downsignal/detect"
 	"github.com/downsignal/downsignal/index"
@@ -87,35 +87,26 @@ func Build(ctx context.Context, o Options) (*App, error) {
 	return a, nil
 }
 
-func (a *App) build(ctx context.Context) (err error) {
+// build acquires the process's parts in data-flow order, adding each as a
+// component as it succeeds.
+func (a *App) build(ctx context.Context) error {
 	o := a.o
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	reg := o.Registry
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
+	o.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if len(a.brokers) == 0 {
-		a.embedded, err = broker.StartEmbedded(broker.EmbeddedOptions{
-			DataDir: filepath.Join(o.DataDir, "broker"),
-			Addr:    o.BrokerListen,
-			Logger:  o.Logger.With("component", "broker"),
-		})
-		if err != nil {
+		if err := a.startEmbedded(); err != nil {
 			return err
 		}
-		a.brokers = []string{a.embedded.Addr()}
-		a.log.Info("embedded broker started", "addr", a.embedded.Addr(), "dir", filepath.Join(o.DataDir, "broker"))
 	}
 	if err := a.ensureTopics(ctx); err != nil {
 		return err
 	}
-
 	clf, err := classify.New()
 	if err != nil {
 		return err
 	}
-
 	if o.runs(ModeIngest) {
 		if err := a.buildIngest(); err != nil {
 			return err
@@ -126,52 +117,72 @@ func (a *App) build(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	var searcher api.Searcher // nil: ingest and classify serve only health and metrics
 	if o.runs(ModeServe) {
 		if err := a.buildIndex(); err != nil {
 			return err
 		}
-		searcher = a.index
 		if err := a.buildAlerts(ctx); err != nil {
 			return err
 		}
 	}
-	var corrections api.Labels // only where the read API is served
-	if searcher != nil {
-		st, err := labels.Open(LabelsPath(o.DataDir), 0)
-		if err != nil {
-			return err
-		}
-		a.add(component{name: "labels", close: st.Close})
-		corrections = st
+	return a.buildAPI(clf.Catalog())
+}
+
+// startEmbedded starts the embedded broker, which every stage then uses.
+func (a *App) startEmbedded() error {
+	dir := filepath.Join(a.o.DataDir, "broker")
+	e, err := broker.StartEmbedded(broker.EmbeddedOptions{
+		DataDir: dir,
+		Addr:    a.o.BrokerListen,
+		Logger:  a.o.Logger.With("component", "broker"),
+	})
+	if err != nil {
+		return err
 	}
-	var dashboard http.Handler // only where the read API is served
-	if searcher != nil && !o.NoDashboard {
-		d, err := web.New()
-		if err != nil {
-			return err
-		}
-		dashboard = d
-	}
-	a.api, err = api.New(api.Options{
+	a.embedded = e
+	a.brokers = []string{e.Addr()}
+	a.log.Info("embedded broker started", "addr", e.Addr(), "dir", dir)
+	return nil
+}
+
+// buildAPI binds the HTTP server. Only a process that serves the read model
+// has search, analysts' labels and the dashboard; ingest and classify serve
+// health and metrics.
+func (a *App) buildAPI(cat *catalog.Catalog) error {
+	o := a.o
+	ao := api.Options{
 		Addr:     o.Listen,
-		Searcher: searcher,
-		Catalog:  clf.Catalog(),
-		Gatherer: reg,
+		Catalog:  cat,
+		Gatherer: o.Registry,
 		Ready:    a.ready,
 		Logger:   o.Logger.With("component", "api"),
 
 		Alerts:     a.alertsAPI(),
 		Webhooks:   a.webhooksAPI(),
-		Labels:     corrections,
 		Incidents:  a.incidentStates(),
 		AdminToken: o.AdminToken,
 		RateLimit:  o.RateLimit,
 		Pprof:      o.Pprof,
-		Registerer: reg,
-		Dashboard:  dashboard,
-	})
-	if err != nil {
+		Registerer: o.Registry,
+	}
+	if o.runs(ModeServe) {
+		ao.Searcher = a.index
+		st, err := labels.Open(LabelsPath(o.DataDir), 0)
+		if err != nil {
+			return err
+		}
+		a.add(component{name: "labels", close: st.Close})
+		ao.Labels = st
+		if !o.NoDashboard {
+			d, err := web.New()
+			if err != nil {
+				return err
+			}
+			ao.Dashboard = d
+		}
+	}
+	var err error
+	if a.api, err = api.New(ao); err != nil {
 		return err
 	}
 	if err := a.api.Listen(); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/downsignal/downsignal/app"
 	"github.com/downsignal/downsignal/classify"
 	"github.com/downsignal/downsignal/index"
+	"github.com/downsignal/downsignal/internal/apptest"
 	"github.com/downsignal/downsignal/record"
 )
 
@@ -81,7 +82,7 @@ func TestKill9AnywhereLosesNothing(t *testing.T) {
 		rkey := fmt.Sprintf("3l%06d", i)
 		at := base.Add(time.Duration(i) * time.Minute) // about four days
 		text := texts[i%len(texts)]
-		lines = append(lines, jetLine(did, rkey, at, text))
+		lines = append(lines, apptest.JetstreamPost(did, rkey, at, text))
 		uri := "at://" + did + "/app.bsky.feed.post/" + rkey
 		want[uri] = true
 		r := clf.Classify(classify.Input{Text: text, Langs: []string{"en"}})
@@ -101,7 +102,7 @@ func TestKill9AnywhereLosesNothing(t *testing.T) {
 			delete(outage, uri)
 		}
 	}
-	replay := writeReplay(t, lines...)
+	replay := apptest.WriteReplay(t, lines...)
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -114,7 +115,7 @@ func TestKill9AnywhereLosesNothing(t *testing.T) {
 	run := func(killAfter time.Duration) (finished bool) {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "DOWNSIGNAL_CRASH_DIR="+dir, "DOWNSIGNAL_CRASH_BROKER="+brokerAddr, "DOWNSIGNAL_CRASH_REPLAY="+replay)
-		out := &syncBuffer{}
+		out := &apptest.LogBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

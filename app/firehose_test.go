@@ -10,12 +10,13 @@ import (
 	"github.com/downsignal/downsignal/app"
 	"github.com/downsignal/downsignal/broker"
 	"github.com/downsignal/downsignal/ingest/ingesttest"
+	"github.com/downsignal/downsignal/internal/apptest"
 	"github.com/downsignal/downsignal/record"
 )
 
 // eventually polls check until it returns "" or the deadline passes, then
 // fails with check's last complaint.
-func eventually(t *testing.T, d time.Duration, p *process, check func() string) {
+func eventually(t *testing.T, d time.Duration, p *apptest.Process, check func() string) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
@@ -24,14 +25,14 @@ func eventually(t *testing.T, d time.Duration, p *process, check func() string) 
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s; logs:\n%s", d, msg, p.logs.String())
+			t.Fatalf("after %s: %s; logs:\n%s", d, msg, p.Logs.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
 // outlookTrendNow sums the Outlook outage posts counted around now.
-func outlookTrendNow(p *process) int {
+func outlookTrendNow(t *testing.T, p *apptest.Process) int {
 	now := time.Now().UTC()
 	q := url.Values{
 		"service": {"Outlook"}, "step": {"1m"},
@@ -39,7 +40,7 @@ func outlookTrendNow(p *process) int {
 		"until": {now.Add(10 * time.Minute).Truncate(time.Minute).Format(time.RFC3339)},
 	}
 	var tr trendResponse
-	p.get("/v1/trends?"+q.Encode(), &tr)
+	p.Get(t, "/v1/trends?"+q.Encode(), &tr)
 	n := 0
 	for _, pt := range tr.Points {
 		n += pt.Posts
@@ -54,7 +55,7 @@ func TestRunFirehosePostIsSearchableThenDeleted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := start(t, app.Options{DataDir: t.TempDir(), Source: "firehose", RelayURL: relay.URL()})
+	p := apptest.Start(t, app.Options{DataDir: t.TempDir(), Source: "firehose", RelayURL: relay.URL()})
 	eventually(t, 20*time.Second, p, func() string {
 		if relay.Clients() != 1 {
 			return "ingest did not connect to the relay"
@@ -69,11 +70,11 @@ func TestRunFirehosePostIsSearchableThenDeleted(t *testing.T) {
 	search := "/v1/search?q=" + url.QueryEscape("4.3.2")
 	eventually(t, 30*time.Second, p, func() string {
 		var res searchResponse
-		p.get(search, &res)
+		p.Get(t, search, &res)
 		if res.Total != 1 || res.Hits[0].URI != uri || res.Hits[0].Text != outagePost {
 			return fmt.Sprintf("search: %+v, want the relay's post", res)
 		}
-		if n := outlookTrendNow(p); n != 1 {
+		if n := outlookTrendNow(t, p); n != 1 {
 			return fmt.Sprintf("Outlook outage posts counted: %d, want 1", n)
 		}
 		return ""
@@ -84,11 +85,11 @@ func TestRunFirehosePostIsSearchableThenDeleted(t *testing.T) {
 	}
 	eventually(t, 30*time.Second, p, func() string {
 		var res searchResponse
-		p.get(search, &res)
+		p.Get(t, search, &res)
 		if res.Total != 0 {
 			return fmt.Sprintf("after the delete, search still finds %+v", res.Hits)
 		}
-		if n := outlookTrendNow(p); n != 0 {
+		if n := outlookTrendNow(t, p); n != 0 {
 			return fmt.Sprintf("after the delete, Outlook outage posts counted: %d, want 0", n)
 		}
 		return ""
@@ -111,7 +112,7 @@ func TestRunFirehoseSyncRemovesPostsTheRepositoryLost(t *testing.T) {
 	if err := pds.Host(bob); err != nil {
 		t.Fatal(err)
 	}
-	p := start(t, app.Options{DataDir: t.TempDir(), Source: "firehose", RelayURL: relay.URL(),
+	p := apptest.Start(t, app.Options{DataDir: t.TempDir(), Source: "firehose", RelayURL: relay.URL(),
 		Resync: true, Verify: true, Directory: pds.Directory(), ResyncAllowNets: []string{"127.0.0.0/8"}})
 	eventually(t, 20*time.Second, p, func() string {
 		if relay.Clients() != 1 {
@@ -127,8 +128,8 @@ func TestRunFirehoseSyncRemovesPostsTheRepositoryLost(t *testing.T) {
 	search := "/v1/search?q=" + url.QueryEscape("4.3.2")
 	eventually(t, 30*time.Second, p, func() string {
 		var res searchResponse
-		p.get(search, &res)
-		if res.Total != 2 || outlookTrendNow(p) != 2 {
+		p.Get(t, search, &res)
+		if res.Total != 2 || outlookTrendNow(t, p) != 2 {
 			return fmt.Sprintf("search: %d hits, want both posts", res.Total)
 		}
 		return ""
@@ -142,11 +143,11 @@ func TestRunFirehoseSyncRemovesPostsTheRepositoryLost(t *testing.T) {
 	}
 	eventually(t, 30*time.Second, p, func() string {
 		var res searchResponse
-		p.get(search, &res)
+		p.Get(t, search, &res)
 		if res.Total != 1 || res.Hits[0].URI != record.PostURI(bob.DID, "3kept") {
 			return fmt.Sprintf("after #sync, search finds %+v, want only 3kept", res.Hits)
 		}
-		if n := outlookTrendNow(p); n != 1 {
+		if n := outlookTrendNow(t, p); n != 1 {
 			return fmt.Sprintf("after #sync, Outlook outage posts counted: %d, want 1", n)
 		}
 		return ""
@@ -176,7 +177,7 @@ func TestBrokerRestartMidStreamIndexesEveryPostOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	p := start(t, app.Options{DataDir: t.TempDir(), Brokers: []string{addr}, Source: "firehose", RelayURL: relay.URL()})
+	p := apptest.Start(t, app.Options{DataDir: t.TempDir(), Brokers: []string{addr}, Source: "firehose", RelayURL: relay.URL()})
 	eventually(t, 20*time.Second, p, func() string {
 		if relay.Clients() != 1 {
 			return "ingest did not connect to the relay"
@@ -213,7 +214,7 @@ func TestBrokerRestartMidStreamIndexesEveryPostOnce(t *testing.T) {
 	slices.Sort(want)
 	eventually(t, 60*time.Second, p, func() string {
 		var res searchResponse
-		p.get("/v1/search?limit=500", &res)
+		p.Get(t, "/v1/search?limit=500", &res)
 		var got []string
 		for _, h := range res.Hits {
 			got = append(got, h.URI)
@@ -222,7 +223,7 @@ func TestBrokerRestartMidStreamIndexesEveryPostOnce(t *testing.T) {
 		if res.Total != total || !slices.Equal(got, want) {
 			return fmt.Sprintf("indexed %d posts (%d hits), want %d", res.Total, len(got), total)
 		}
-		if n := outlookTrendNow(p); n != total {
+		if n := outlookTrendNow(t, p); n != total {
 			return fmt.Sprintf("Outlook outage posts counted %d, want %d", n, total)
 		}
 		return ""

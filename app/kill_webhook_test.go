@@ -16,6 +16,7 @@ import (
 
 	"github.com/downsignal/downsignal/app"
 	"github.com/downsignal/downsignal/detect/detecttest"
+	"github.com/downsignal/downsignal/internal/apptest"
 )
 
 // TestWebhookChild is the process TestKill9WithPendingDeliveries kills;
@@ -81,18 +82,18 @@ func TestKill9WithPendingDeliveries(t *testing.T) {
 	}
 	brokerAddr := ln.Addr().String()
 	ln.Close()
-	child := func() (*exec.Cmd, *syncBuffer) {
+	child := func() (*exec.Cmd, *apptest.LogBuffer) {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestWebhookChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "DOWNSIGNAL_HOOK_DIR="+dir, "DOWNSIGNAL_HOOK_BROKER="+brokerAddr,
 			"DOWNSIGNAL_HOOK_REPLAY="+replay, "DOWNSIGNAL_HOOK_URL="+rc.URL)
-		out := &syncBuffer{}
+		out := &apptest.LogBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		return cmd, out
 	}
-	waitFor := func(what string, d time.Duration, cond func() bool, out *syncBuffer) {
+	waitFor := func(what string, d time.Duration, cond func() bool, out *apptest.LogBuffer) {
 		t.Helper()
 		deadline := time.Now().Add(d)
 		for {

@@ -2,6 +2,7 @@ package index_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/downsignal/downsignal/index"
+	"github.com/downsignal/downsignal/internal/benchposts"
 	"github.com/downsignal/downsignal/record"
 )
 
@@ -24,7 +26,7 @@ import (
 //
 //	DOWNSIGNAL_BENCH_POSTS=1000000 go test -run '^$' -bench Scale -benchtime 1x -timeout 2h ./index/
 func BenchmarkScale(b *testing.B) {
-	n := benchPosts(b, 50_000)
+	n := benchposts.Count(b, 50_000)
 	for b.Loop() {
 		benchScale(b, n)
 	}
@@ -39,13 +41,16 @@ func benchScale(b *testing.B, n int) {
 	defer x.Close()
 	// One post every 0.5 s: a million posts span about six days.
 	start := time.Date(2026, 1, 17, 0, 0, 0, 0, time.UTC)
-	gen := newBenchGen(2, start, 500*time.Millisecond)
+	gen, err := benchposts.New(2, start, 500*time.Millisecond)
+	if err != nil {
+		b.Fatal(err)
+	}
 	var offset int64
 	batchOf := func(size int) ([]record.Delivery[record.Signal], string) {
 		msgs := make([]record.Delivery[record.Signal], 0, size)
 		var last string
 		for range size {
-			sig := gen.signal(gen.next())
+			sig := gen.Signal(gen.Next())
 			msgs = append(msgs, delivery(sig, offset))
 			offset++
 			last = sig.Event.URI
@@ -273,4 +278,38 @@ func dirSize(dir string) int64 {
 	var n int64
 	_ = walk(dir, func(size int64) { n += size })
 	return n
+}
+
+func walk(dir string, fn func(int64)) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		p := dir + "/" + e.Name()
+		if e.IsDir() {
+			if err := walk(p, fn); err != nil {
+				return err
+			}
+			continue
+		}
+		if info, err := e.Info(); err == nil {
+			fn(info.Size())
+		}
+	}
+	return nil
+}
+
+// delivery passes a signal through its wire form, as the consumer hands
+// it to the index: encoded, decoded, at offset of partition 0.
+func delivery(sig record.Signal, offset int64) record.Delivery[record.Signal] {
+	b, err := json.Marshal(sig)
+	if err != nil {
+		panic(err)
+	}
+	v, err := record.DecodeSignal(b)
+	if err != nil {
+		panic(err)
+	}
+	return record.Delivery[record.Signal]{Position: record.Position{Offset: offset}, Value: v}
 }

@@ -1,12 +1,10 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -24,113 +22,8 @@ import (
 	"github.com/downsignal/downsignal/app"
 	"github.com/downsignal/downsignal/broker"
 	"github.com/downsignal/downsignal/ingest/jetstream"
+	"github.com/downsignal/downsignal/internal/apptest"
 )
-
-// pipeline is the whole downsignal run process, in-process, fed a replay.
-type pipeline struct {
-	app  *app.App
-	base string
-	logs *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func startPipeline(t *testing.T, o app.Options) *pipeline {
-	t.Helper()
-	logs := &syncBuffer{}
-	o.Mode = app.ModeRun
-	o.DataDir = t.TempDir()
-	o.Listen = "127.0.0.1:0"
-	o.BrokerListen = "127.0.0.1:0"
-	o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.Build(ctx, o)
-	if err != nil {
-		cancel()
-		t.Fatalf("build: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(60 * time.Second):
-			t.Errorf("run did not stop within 60s")
-		}
-		if err := a.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("process logs:\n%s", tail(logs.String(), 6000))
-		}
-	})
-	wctx, wcancel := context.WithTimeout(ctx, 90*time.Second)
-	defer wcancel()
-	if err := a.WaitReplayed(wctx); err != nil {
-		t.Fatalf("wait for the replay: %v\n%s", err, tail(logs.String(), 4000))
-	}
-	return &pipeline{app: a, base: "http://" + a.APIAddr(), logs: logs}
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[len(s)-n:]
-}
-
-func (p *pipeline) getJSON(t *testing.T, path string, out any) {
-	t.Helper()
-	res, err := http.Get(p.base + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %s", path, res.StatusCode, b)
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-}
-
-func (p *pipeline) postJSON(t *testing.T, path, token, body string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, p.base+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	if b, _ := io.ReadAll(res.Body); res.StatusCode/100 != 2 {
-		t.Fatalf("POST %s: %d %s", path, res.StatusCode, b)
-	}
-}
 
 // The dashboard during a replayed Microsoft 365 outage, in real headless
 // Chromium over real HTTP: the overview shows the firing service, the
@@ -142,7 +35,7 @@ func TestDashboardDuringReplayedIncident(t *testing.T) {
 	now := time.Now().UTC()
 	replay := incidentReplay(t, now)
 	hook := newReceiver(t)
-	p := startPipeline(t, app.Options{
+	p := apptest.Start(t, app.Options{
 		Source:     "replay:" + replay,
 		AdminToken: adminToken,
 		// Deliveries to a real receiver on loopback, which the guard
@@ -150,9 +43,10 @@ func TestDashboardDuringReplayedIncident(t *testing.T) {
 		WebhookURLs:      []string{"native=" + hook.URL},
 		WebhookAllowNets: []string{"127.0.0.0/8"},
 	})
-	incidentID := p.waitFiring(t)
+	p.WaitReplayed(t)
+	incidentID := waitFiring(t, p)
 
-	b := newBrowser(t, exe, p.base, dir)
+	b := newBrowser(t, exe, p.URL(), dir)
 	b.open(t, "#/")
 	// A short refresh, so that live updates show within the test.
 	eval[chromedp.Void](t, b, `localStorage.setItem('downsignal.refresh', '5'); localStorage.setItem('downsignal.theme', 'light')`)
@@ -342,7 +236,7 @@ func TestDashboardDuringReplayedIncident(t *testing.T) {
 	t.Run("silences", func(t *testing.T) {
 		// Silencing the group mutes the incident: the incident list, the
 		// overview and the list of silences all say so.
-		p.postJSON(t, "/v1/silences", adminToken, `{"service":"Microsoft 365","duration":"2h","comment":"vendor engaged"}`)
+		p.PostJSON(t, "/v1/silences", adminToken, json.RawMessage(`{"service":"Microsoft 365","duration":"2h","comment":"vendor engaged"}`))
 		b.open(t, "#/incidents")
 		row := wait[string](t, b, "the silence in the list", `(() => {
 			const r = document.querySelector('#silence-table tr[data-service="Microsoft 365"]');
@@ -383,7 +277,7 @@ func TestDashboardDuringReplayedIncident(t *testing.T) {
 				Outage bool `json:"outage"`
 			} `json:"label"`
 		}
-		p.getJSON(t, "/v1/posts/"+url.PathEscape(uri), &post)
+		p.GetJSON(t, "/v1/posts/"+url.PathEscape(uri), &post)
 		if post.Label == nil || post.Label.Outage {
 			t.Errorf("after the click the API shows label %+v for %s, want 'not an outage'", post.Label, uri)
 		}
@@ -399,7 +293,7 @@ func TestDashboardDuringReplayedIncident(t *testing.T) {
 			FiringAt  time.Time `json:"firing_at"`
 			StartedAt time.Time `json:"started_at"`
 		}
-		p.getJSON(t, "/v1/incidents/"+url.PathEscape(incidentID), &in)
+		p.GetJSON(t, "/v1/incidents/"+url.PathEscape(incidentID), &in)
 		b.open(t, "#/?at="+url.QueryEscape(in.FiringAt.Add(time.Minute).Format(time.RFC3339)))
 		wait[bool](t, b, "the incident firing then", fmt.Sprintf(`!!document.querySelector('#h-open ~ .incidents a.incident-card.firing[data-incident=%q]') && document.querySelector('main h1').textContent.startsWith('As of')`, incidentID), 20*time.Second)
 		b.shot(t, "overview-as-of")
@@ -472,16 +366,16 @@ func slackComplaints(now time.Time, n int) []string {
 	var lines []string
 	for i := range n {
 		at := now.Add(-time.Duration(n-i) * time.Second)
-		lines = append(lines, jetLine(fmt.Sprintf("did:plc:slacker%03d", i), fmt.Sprintf("3slk%05d", i), at, texts[i%len(texts)]))
+		lines = append(lines, apptest.JetstreamPost(fmt.Sprintf("did:plc:slacker%03d", i), fmt.Sprintf("3slk%05d", i), at, texts[i%len(texts)]))
 	}
 	return lines
 }
 
 // produce writes Jetstream lines into downsignal.posts the way an ingest
 // worker does, while the pipeline runs.
-func produce(t *testing.T, p *pipeline, lines []string) {
+func produce(t *testing.T, p *apptest.Process, lines []string) {
 	t.Helper()
-	w := broker.NewProducer(broker.WriterOptions{Brokers: p.app.Brokers(), Topic: broker.PostsTopic})
+	w := broker.NewProducer(broker.WriterOptions{Brokers: p.App.Brokers(), Topic: broker.PostsTopic})
 	defer w.Close()
 	var recs []broker.Record
 	for _, l := range lines {
@@ -544,7 +438,7 @@ func (r *receiver) waitDelivered(t *testing.T, timeout time.Duration) {
 
 // waitFiring waits until the detector fires for the replayed outage and
 // returns the incident's id.
-func (p *pipeline) waitFiring(t *testing.T) string {
+func waitFiring(t *testing.T, p *apptest.Process) string {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -555,7 +449,7 @@ func (p *pipeline) waitFiring(t *testing.T) string {
 				Services []string `json:"services"`
 			} `json:"incidents"`
 		}
-		p.getJSON(t, "/v1/incidents?state=firing", &list)
+		p.GetJSON(t, "/v1/incidents?state=firing", &list)
 		for _, in := range list.Incidents {
 			if slices.Contains(in.Services, "Outlook") {
 				t.Logf("incident %s fires for %s %v", in.ID, in.Service, in.Services)
@@ -578,8 +472,9 @@ func TestRunServesDashboardUnlessTurnedOff(t *testing.T) {
 	}
 	for _, off := range []bool{false, true} {
 		t.Run(fmt.Sprintf("no-dashboard=%v", off), func(t *testing.T) {
-			p := startPipeline(t, app.Options{Source: "replay:" + empty, NoDashboard: off})
-			res, err := http.Get(p.base + "/")
+			p := apptest.Start(t, app.Options{Source: "replay:" + empty, NoDashboard: off})
+			p.WaitReplayed(t)
+			res, err := http.Get(p.URL() + "/")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -590,7 +485,7 @@ func TestRunServesDashboardUnlessTurnedOff(t *testing.T) {
 				t.Errorf("GET / with NoDashboard=%v: %d %.80s", off, res.StatusCode, body)
 			}
 			var health map[string]string
-			p.getJSON(t, "/healthz", &health)
+			p.GetJSON(t, "/healthz", &health)
 		})
 	}
 }

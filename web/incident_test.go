@@ -1,15 +1,13 @@
 package web_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/downsignal/downsignal/internal/apptest"
 )
 
 // The replayed incident the browser tests look at: two hours of everyday
@@ -70,16 +68,6 @@ var surgeTexts = []string{
 // text become markup.
 const hostileText = `Outlook down again <img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> 451 4.3.2`
 
-// jetLine is one Jetstream v1 message creating a post.
-func jetLine(did, rkey string, t time.Time, text string) string {
-	rec, _ := json.Marshal(map[string]any{
-		"$type": "app.bsky.feed.post", "text": text, "langs": []string{"en"},
-		"createdAt": t.Add(-2 * time.Second).Format(time.RFC3339Nano),
-	})
-	return fmt.Sprintf(`{"did":%q,"time_us":%d,"kind":"commit","commit":{"rev":"r1","operation":"create","collection":"app.bsky.feed.post","rkey":%q,"record":%s,"cid":"bafy%s"}}`,
-		did, t.UnixMicro(), rkey, rec, rkey)
-}
-
 // incidentReplay writes the replay file and returns its path.
 func incidentReplay(t *testing.T, now time.Time) string {
 	t.Helper()
@@ -98,7 +86,7 @@ func incidentReplay(t *testing.T, now time.Time) string {
 		if at.After(now.Add(-5 * time.Second)) {
 			return
 		}
-		lines = append(lines, line{at, jetLine(did, fmt.Sprintf("3web%07d", n), at, text)})
+		lines = append(lines, line{at, apptest.JetstreamPost(did, fmt.Sprintf("3web%07d", n), at, text)})
 	}
 	for m := start; m.Before(now); m = m.Add(time.Minute) {
 		for range 2 + rng.IntN(3) {
@@ -117,18 +105,14 @@ func incidentReplay(t *testing.T, now time.Time) string {
 	}
 	// Posts are untrusted: one of the newest tries to run a script.
 	at := now.Add(-15 * time.Second)
-	lines = append(lines, line{at, jetLine("did:plc:mallory", "3webhostile", at, hostileText)})
+	lines = append(lines, line{at, apptest.JetstreamPost("did:plc:mallory", "3webhostile", at, hostileText)})
 	// In event-time order, as a recorded stream would be.
 	slices.SortStableFunc(lines, func(a, b line) int { return a.at.Compare(b.at) })
-	var b strings.Builder
-	for _, l := range lines {
-		b.WriteString(l.text)
-		b.WriteByte('\n')
+	texts := make([]string, len(lines))
+	for i, l := range lines {
+		texts[i] = l.text
 	}
-	path := filepath.Join(t.TempDir(), "incident.jsonl")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := apptest.WriteReplay(t, texts...)
 	t.Logf("replay: %d posts from %s, surge from %s", len(lines), start.Format(time.TimeOnly), onset.Format(time.TimeOnly))
 	return path
 }

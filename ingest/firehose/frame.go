@@ -94,84 +94,114 @@ func (d *FrameDecoder) Decode(b []byte, source string) (f Frame, err error) {
 	}
 	switch op {
 	case 1:
+		err = d.body(&f, typ, source)
 	case -1:
-		f.Type = FrameError
-		name, msg, err := readErrorBody(&d.cr)
-		if err != nil {
-			return f, fmt.Errorf("error frame: %w", err)
-		}
-		f.Name, f.Message = record.Bounded(ingest.CleanText(name)), record.Bounded(ingest.CleanText(msg))
-		return f, nil
+		err = d.errorFrame(&f)
 	default:
 		return Frame{Type: FrameUnknown}, fmt.Errorf("unknown frame op %d", op)
 	}
+	return f, err
+}
 
+// errorFrame reads the body of an error frame (op -1).
+func (d *FrameDecoder) errorFrame(f *Frame) error {
+	f.Type = FrameError
+	name, msg, err := readErrorBody(&d.cr)
+	if err != nil {
+		return fmt.Errorf("error frame: %w", err)
+	}
+	f.Name, f.Message = record.Bounded(ingest.CleanText(name)), record.Bounded(ingest.CleanText(msg))
+	return nil
+}
+
+// body reads the body of a message frame (op 1) of type typ. f.Type is
+// set even when the body fails to decode, so the frame is counted by type.
+func (d *FrameDecoder) body(f *Frame, typ, source string) error {
 	switch typ {
 	case "#commit":
 		f.Type = FrameCommit
-		var c comatproto.SyncSubscribeRepos_Commit
-		if err := c.UnmarshalCBOR(&d.r); err != nil {
-			return f, fmt.Errorf("commit body: %w", err)
-		}
-		f.Seq = c.Seq
-		f.Commit = &c
-		err = d.commit(&f, &c, source)
-		return f, err
+		return d.commitFrame(f, source)
 	case "#account":
 		f.Type = FrameAccount
-		var a comatproto.SyncSubscribeRepos_Account
-		if err := a.UnmarshalCBOR(&d.r); err != nil {
-			return f, fmt.Errorf("account body: %w", err)
-		}
-		f.Seq = a.Seq
-		if !ingest.ValidDID(a.Did) {
-			return f, fmt.Errorf("account: bad did %q", record.Bounded(a.Did))
-		}
-		active := a.Active
-		ev := record.Event{V: record.EventVersion, Kind: record.KindAccount, DID: a.Did, Time: relayTime(a.Time, time.Time{}), Active: &active, Source: source}
-		if a.Status != nil {
-			ev.Status = record.Bounded(ingest.CleanField(*a.Status))
-		}
-		f.Events = append(f.Events, ev)
-		return f, nil
+		return d.accountFrame(f, source)
 	case "#identity":
 		f.Type = FrameIdentity
 		var e comatproto.SyncSubscribeRepos_Identity
 		if err := e.UnmarshalCBOR(&d.r); err != nil {
-			return f, fmt.Errorf("identity body: %w", err)
+			return fmt.Errorf("identity body: %w", err)
 		}
 		f.Seq = e.Seq
-		return f, nil
+		return nil
 	case "#sync":
 		f.Type = FrameSync
-		var e comatproto.SyncSubscribeRepos_Sync
-		if err := e.UnmarshalCBOR(&d.r); err != nil {
-			return f, fmt.Errorf("sync body: %w", err)
-		}
-		f.Seq = e.Seq
-		if !ingest.ValidDID(e.Did) {
-			return f, fmt.Errorf("sync: bad did %q", record.Bounded(e.Did))
-		}
-		f.Sync = &e
-		return f, nil
+		return d.syncFrame(f)
 	case "#info":
 		f.Type = FrameInfo
-		var e comatproto.SyncSubscribeRepos_Info
-		if err := e.UnmarshalCBOR(&d.r); err != nil {
-			return f, fmt.Errorf("info body: %w", err)
-		}
-		f.Name = record.Bounded(ingest.CleanText(e.Name))
-		if e.Message != nil {
-			f.Message = record.Bounded(ingest.CleanText(*e.Message))
-		}
-		return f, nil
+		return d.infoFrame(f)
 	default:
 		// Newer protocol versions may add message types; skipping them is
 		// what the protocol asks of a consumer.
 		f.Type = FrameUnknown
 		f.Name = record.Bounded(ingest.CleanText(typ))
-		return f, nil
+		return nil
 	}
+}
+
+// commitFrame reads a #commit body and turns its post ops into events.
+func (d *FrameDecoder) commitFrame(f *Frame, source string) error {
+	var c comatproto.SyncSubscribeRepos_Commit
+	if err := c.UnmarshalCBOR(&d.r); err != nil {
+		return fmt.Errorf("commit body: %w", err)
+	}
+	f.Seq = c.Seq
+	f.Commit = &c
+	return d.commit(f, &c, source)
+}
+
+// accountFrame reads an #account body into an account event.
+func (d *FrameDecoder) accountFrame(f *Frame, source string) error {
+	var a comatproto.SyncSubscribeRepos_Account
+	if err := a.UnmarshalCBOR(&d.r); err != nil {
+		return fmt.Errorf("account body: %w", err)
+	}
+	f.Seq = a.Seq
+	if !ingest.ValidDID(a.Did) {
+		return fmt.Errorf("account: bad did %q", record.Bounded(a.Did))
+	}
+	active := a.Active
+	ev := record.Event{V: record.EventVersion, Kind: record.KindAccount, DID: a.Did, Time: relayTime(a.Time, time.Time{}), Active: &active, Source: source}
+	if a.Status != nil {
+		ev.Status = record.Bounded(ingest.CleanField(*a.Status))
+	}
+	f.Events = append(f.Events, ev)
+	return nil
+}
+
+// syncFrame reads a #sync body: the account whose repository to fetch again.
+func (d *FrameDecoder) syncFrame(f *Frame) error {
+	var e comatproto.SyncSubscribeRepos_Sync
+	if err := e.UnmarshalCBOR(&d.r); err != nil {
+		return fmt.Errorf("sync body: %w", err)
+	}
+	f.Seq = e.Seq
+	if !ingest.ValidDID(e.Did) {
+		return fmt.Errorf("sync: bad did %q", record.Bounded(e.Did))
+	}
+	f.Sync = &e
+	return nil
+}
+
+// infoFrame reads an #info body, which has no seq.
+func (d *FrameDecoder) infoFrame(f *Frame) error {
+	var e comatproto.SyncSubscribeRepos_Info
+	if err := e.UnmarshalCBOR(&d.r); err != nil {
+		return fmt.Errorf("info body: %w", err)
+	}
+	f.Name = record.Bounded(ingest.CleanText(e.Name))
+	if e.Message != nil {
+		f.Message = record.Bounded(ingest.CleanText(*e.Message))
+	}
+	return nil
 }
 
 // commit turns a #commit's post ops into events.

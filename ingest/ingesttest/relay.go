@@ -305,6 +305,8 @@ func (r *Relay) enqueueLocked(s *relaySub, m wsMessage) {
 	}
 }
 
+// serve is one subscribeRepos connection: the frames after its cursor,
+// then every new one, until either side ends it.
 func (r *Relay) serve(w http.ResponseWriter, req *http.Request) {
 	if req.URL.Path != "/xrpc/com.atproto.sync.subscribeRepos" {
 		http.NotFound(w, req)
@@ -317,54 +319,81 @@ func (r *Relay) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	defer conn.Close()
 	s := &relaySub{stop: make(chan struct{}), gone: make(chan struct{}), conn: conn}
-	// Read (and drop) client messages so pings and closes are handled.
-	go func() {
-		for {
-			if _, _, err := conn.NextReader(); err != nil {
-				s.end()
-				return
-			}
-		}
-	}()
+	go s.readUntilGone()
 
-	cursorParam := req.URL.Query().Get("cursor")
-	r.mu.Lock()
-	r.cursors = append(r.cursors, cursorParam)
-	var backlog [][]byte
-	if cursorParam != "" {
-		cursor, err := strconv.ParseInt(cursorParam, 10, 64)
-		if err != nil || cursor < 0 {
-			r.mu.Unlock()
-			conn.WriteMessage(websocket.BinaryMessage, ErrorFrame("InvalidRequest", "bad cursor"))
-			return
-		}
-		if cursor > r.seq {
-			r.mu.Unlock()
-			conn.WriteMessage(websocket.BinaryMessage, ErrorFrame("FutureCursor", "Cursor in the future."))
-			return
-		}
-		if len(r.history) > 0 && cursor < r.history[0].seq-1 {
-			info, _ := Frame("#info", &comatproto.SyncSubscribeRepos_Info{Name: "OutdatedCursor", Message: ptr("Requested cursor exceeded limit. Possibly missing events")})
-			backlog = append(backlog, info)
-		}
-		for _, h := range r.history {
-			if h.seq > cursor {
-				backlog = append(backlog, h.frame)
-			}
-		}
+	backlog, refusal := r.subscribe(s, req.URL.Query().Get("cursor"))
+	if refusal != nil {
+		conn.WriteMessage(websocket.BinaryMessage, refusal)
+		return
 	}
-	s.queue = make(chan wsMessage, r.queueLimit)
-	r.subs[s] = struct{}{}
-	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()
 		delete(r.subs, s)
 		r.mu.Unlock()
 	}()
+	s.write(backlog)
+}
 
+// readUntilGone reads (and drops) client messages so pings and closes are
+// handled, and ends the subscription when the connection fails.
+func (s *relaySub) readUntilGone() {
+	for {
+		if _, _, err := s.conn.NextReader(); err != nil {
+			s.end()
+			return
+		}
+	}
+}
+
+// subscribe records a connection's cursor parameter and registers s,
+// returning the frames after the cursor. The backlog is taken and s
+// registered under one lock, so no frame falls between the two. A cursor
+// the relay refuses returns the error frame to send instead, and s is not
+// registered.
+func (r *Relay) subscribe(s *relaySub, cursorParam string) (backlog [][]byte, refusal []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cursors = append(r.cursors, cursorParam)
+	if cursorParam != "" {
+		if backlog, refusal = r.backlogLocked(cursorParam); refusal != nil {
+			return nil, refusal
+		}
+	}
+	s.queue = make(chan wsMessage, r.queueLimit)
+	r.subs[s] = struct{}{}
+	return backlog, nil
+}
+
+// backlogLocked is what a client reconnecting with cursor missed, led by
+// #info OutdatedCursor when the history no longer reaches back to it; or
+// the error frame for a bad or future cursor.
+func (r *Relay) backlogLocked(cursorParam string) (backlog [][]byte, refusal []byte) {
+	cursor, err := strconv.ParseInt(cursorParam, 10, 64)
+	if err != nil || cursor < 0 {
+		return nil, ErrorFrame("InvalidRequest", "bad cursor")
+	}
+	if cursor > r.seq {
+		return nil, ErrorFrame("FutureCursor", "Cursor in the future.")
+	}
+	if len(r.history) > 0 && cursor < r.history[0].seq-1 {
+		info, _ := Frame("#info", &comatproto.SyncSubscribeRepos_Info{Name: "OutdatedCursor", Message: ptr("Requested cursor exceeded limit. Possibly missing events")})
+		backlog = append(backlog, info)
+	}
+	for _, h := range r.history {
+		if h.seq > cursor {
+			backlog = append(backlog, h.frame)
+		}
+	}
+	return backlog, nil
+}
+
+// write sends the backlog, then queued frames as they come, until the
+// client goes away, a write fails, or the relay ends the subscription
+// (fail), whose last frame it sends before returning.
+func (s *relaySub) write(backlog [][]byte) {
 	write := func(mt int, f []byte) error {
-		conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		return conn.WriteMessage(mt, f)
+		s.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		return s.conn.WriteMessage(mt, f)
 	}
 	for _, f := range backlog {
 		if write(websocket.BinaryMessage, f) != nil {
@@ -380,8 +409,8 @@ func (r *Relay) serve(w http.ResponseWriter, req *http.Request) {
 				return
 			}
 		case <-s.stop:
-			conn.SetWriteDeadline(time.Now().Add(time.Second))
-			conn.WriteMessage(websocket.BinaryMessage, s.last)
+			s.conn.SetWriteDeadline(time.Now().Add(time.Second))
+			s.conn.WriteMessage(websocket.BinaryMessage, s.last)
 			return
 		}
 	}

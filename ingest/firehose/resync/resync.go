@@ -88,6 +88,29 @@ func (f *Fetcher) RepoPosts(ctx context.Context, did string) ([]firehose.RepoRec
 	if err != nil {
 		return nil, fmt.Errorf("resolve %s: %w", did, err)
 	}
+	u, err := getRepoURL(ident, did)
+	if err != nil {
+		return nil, err
+	}
+	commit, r, err := f.getRepo(ctx, u, did)
+	if err != nil {
+		return nil, err
+	}
+	if f.o.Verify {
+		key, err := ident.PublicKey()
+		if err != nil {
+			return nil, fmt.Errorf("signing key of %s: %w", did, err)
+		}
+		if err := commit.VerifySignature(key); err != nil {
+			return nil, fmt.Errorf("repository of %s: %w", did, err)
+		}
+	}
+	return postRecords(ctx, r, did)
+}
+
+// getRepoURL is the com.atproto.sync.getRepo call for did on the PDS its
+// DID document names.
+func getRepoURL(ident *identity.Identity, did string) (*url.URL, error) {
 	pds := ident.PDSEndpoint()
 	if pds == "" {
 		return nil, fmt.Errorf("%s has no PDS in its DID document", did)
@@ -101,10 +124,15 @@ func (f *Fetcher) RepoPosts(ctx context.Context, did string) ([]firehose.RepoRec
 	}
 	u = u.JoinPath("xrpc", "com.atproto.sync.getRepo")
 	u.RawQuery = url.Values{"did": {did}}.Encode()
+	return u, nil
+}
 
+// getRepo fetches and loads the repository at u, no larger than
+// MaxRepoBytes, and checks that it is did's.
+func (f *Fetcher) getRepo(ctx context.Context, u *url.URL, did string) (*repo.Commit, *repo.Repo, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	req.Header.Set("Accept", "application/vnd.ipld.car")
 	req.Header.Set("User-Agent", "downsignal")
@@ -114,36 +142,32 @@ func (f *Fetcher) RepoPosts(ctx context.Context, did string) ([]firehose.RepoRec
 		if ue := (*url.Error)(nil); errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("getRepo from %s: %w", u.Host, err)
+		return nil, nil, fmt.Errorf("getRepo from %s: %w", u.Host, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("getRepo from %s: http %d", u.Host, resp.StatusCode)
+		return nil, nil, fmt.Errorf("getRepo from %s: http %d", u.Host, resp.StatusCode)
 	}
 	body := &limitedReader{r: resp.Body, n: f.o.MaxRepoBytes}
 	commit, r, err := repo.LoadRepoFromCAR(ctx, body)
 	if body.over {
-		return nil, fmt.Errorf("getRepo from %s: repository larger than %d bytes", u.Host, f.o.MaxRepoBytes)
+		return nil, nil, fmt.Errorf("getRepo from %s: repository larger than %d bytes", u.Host, f.o.MaxRepoBytes)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("getRepo from %s: %w", u.Host, err)
+		return nil, nil, fmt.Errorf("getRepo from %s: %w", u.Host, err)
 	}
 	if commit.DID != did {
-		return nil, fmt.Errorf("getRepo from %s: repository of %s, not %s", u.Host, commit.DID, did)
+		return nil, nil, fmt.Errorf("getRepo from %s: repository of %s, not %s", u.Host, commit.DID, did)
 	}
-	if f.o.Verify {
-		key, err := ident.PublicKey()
-		if err != nil {
-			return nil, fmt.Errorf("signing key of %s: %w", did, err)
-		}
-		if err := commit.VerifySignature(key); err != nil {
-			return nil, fmt.Errorf("repository of %s: %w", did, err)
-		}
-	}
+	return commit, r, nil
+}
 
+// postRecords lists the post records of a loaded repository, in
+// record-key order (the MST's).
+func postRecords(ctx context.Context, r *repo.Repo, did string) ([]firehose.RepoRecord, error) {
 	prefix := record.PostCollection + "/"
 	var out []firehose.RepoRecord
-	err = r.MST.Walk(func(key []byte, val cid.Cid) error {
+	err := r.MST.Walk(func(key []byte, val cid.Cid) error {
 		k := string(key)
 		if !strings.HasPrefix(k, prefix) {
 			return nil

@@ -1,7 +1,6 @@
-package index_test
+package benchposts
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -14,29 +13,27 @@ import (
 	"github.com/downsignal/downsignal/record"
 )
 
-// benchPosts is the number of synthetic posts a benchmark indexes:
-// DOWNSIGNAL_BENCH_POSTS, default def.
-func benchPosts(b *testing.B, def int) int {
+// Count is the number of posts a benchmark indexes: DOWNSIGNAL_BENCH_POSTS,
+// default def.
+func Count(tb testing.TB, def int) int {
+	tb.Helper()
 	if s := os.Getenv("DOWNSIGNAL_BENCH_POSTS"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n <= 0 {
-			b.Fatalf("DOWNSIGNAL_BENCH_POSTS=%q: want a positive integer", s)
+			tb.Fatalf("DOWNSIGNAL_BENCH_POSTS=%q: want a positive integer", s)
 		}
 		return n
 	}
 	return def
 }
 
-// A synthetic stream of posts like Bluesky's: mostly chatter, some of it
-// naming services, a steady trickle of outage reports, and incidents
-// where one service's reports surge with an error code.
 var (
-	benchServices = []string{"Outlook", "Teams", "Microsoft 365", "OneDrive", "Azure", "AWS", "Gmail", "YouTube", "iCloud",
+	services = []string{"Outlook", "Teams", "Microsoft 365", "OneDrive", "Azure", "AWS", "Gmail", "YouTube", "iCloud",
 		"Bluesky", "Instagram", "WhatsApp", "Reddit", "Slack", "Zoom", "Discord", "GitHub", "Cloudflare", "Facebook", "SharePoint"}
-	benchCodes  = []string{"451 4.3.2", "HTTP 503", "HTTP 502", "550 5.1.1", "421 4.7.0", "HTTP 500", "error 504"}
-	benchCities = []string{"Chicago", "New York", "London", "Paris", "Tokyo", "Berlin", "Sydney", "Toronto", "Madrid", "Seattle"}
-	benchLangs  = []string{"en", "en", "en", "en", "en", "en", "ja", "pt", "de", "es", "fr", "ko"}
-	chatter     = []string{
+	codes   = []string{"451 4.3.2", "HTTP 503", "HTTP 502", "550 5.1.1", "421 4.7.0", "HTTP 500", "error 504"}
+	cities  = []string{"Chicago", "New York", "London", "Paris", "Tokyo", "Berlin", "Sydney", "Toronto", "Madrid", "Seattle"}
+	langs   = []string{"en", "en", "en", "en", "en", "en", "ja", "pt", "de", "es", "fr", "ko"}
+	chatter = []string{
 		"good morning everyone, coffee first", "just finished a long run along the river", "this album is incredible on repeat",
 		"anyone have book recommendations for a long flight", "my cat has claimed the keyboard again", "the sunset tonight was unreal",
 		"working from the library today, it is so quiet", "new paper out on graph neural networks, thread below",
@@ -53,7 +50,8 @@ var (
 	}
 )
 
-type benchGen struct {
+// Generator makes the stream. One goroutine owns it.
+type Generator struct {
 	rng   *rand.Rand
 	clf   *classify.Classifier
 	start time.Time
@@ -61,16 +59,17 @@ type benchGen struct {
 	n     int
 }
 
-// newBenchGen spreads posts evenly from start, one every step.
-func newBenchGen(seed uint64, start time.Time, step time.Duration) *benchGen {
+// New returns a generator of posts spread evenly from start, one every
+// step.
+func New(seed uint64, start time.Time, step time.Duration) (*Generator, error) {
 	clf, err := classify.New()
 	if err != nil {
-		panic(err)
+		return nil, err
 	}
-	return &benchGen{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b9)), clf: clf, start: start, step: step}
+	return &Generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b9)), clf: clf, start: start, step: step}, nil
 }
 
-func (g *benchGen) pick(v []string) string { return v[g.rng.IntN(len(v))] }
+func (g *Generator) pick(v []string) string { return v[g.rng.IntN(len(v))] }
 
 // incident says whether t falls in a surge: every 6 hours, 20 minutes of
 // Outlook (or Teams) failing with 451 4.3.2 in Chicago and elsewhere.
@@ -86,10 +85,10 @@ func incident(t time.Time) (string, bool) {
 }
 
 // text returns a post's text and the region it names, if any.
-func (g *benchGen) text(t time.Time) (string, string) {
+func (g *Generator) text(t time.Time) (string, string) {
 	city := ""
 	if svc, ok := incident(t); ok && g.rng.IntN(3) == 0 {
-		city = g.pick(benchCities)
+		city = g.pick(cities)
 		if g.rng.IntN(2) == 0 {
 			city = "Chicago"
 		}
@@ -99,91 +98,48 @@ func (g *benchGen) text(t time.Time) (string, string) {
 	case r < 70:
 		return g.pick(chatter), ""
 	case r < 85:
-		return fmt.Sprintf(g.pick(mentions), g.pick(benchServices)), ""
+		return fmt.Sprintf(g.pick(mentions), g.pick(services)), ""
 	default:
-		svc := g.pick(benchServices)
+		svc := g.pick(services)
 		tmpl := g.pick(reports)
 		switch strings.Count(tmpl, "%s") {
 		case 1:
 			return fmt.Sprintf(tmpl, svc), ""
 		default:
 			if strings.Contains(tmpl, " in %s") {
-				city = g.pick(benchCities)
+				city = g.pick(cities)
 				return fmt.Sprintf(tmpl, svc, city), city
 			}
-			a, b := g.pick(benchCodes), svc
+			a, b := g.pick(codes), svc
 			if strings.HasPrefix(tmpl, "%s broken") {
-				a, b = svc, g.pick(benchCodes)
+				a, b = svc, g.pick(codes)
 			}
 			return fmt.Sprintf(tmpl, a, b), ""
 		}
 	}
 }
 
-// next returns the next post as an ingest event.
-func (g *benchGen) next() record.Event {
+// Next returns the next post as an ingest event.
+func (g *Generator) Next() record.Event {
 	i := g.n
 	g.n++
 	t := g.start.Add(time.Duration(i) * g.step)
 	text, _ := g.text(t)
 	did := fmt.Sprintf("did:plc:bench%07d", g.rng.IntN(200_000))
 	return record.Event{V: 1, Kind: record.KindPost, DID: did, URI: fmt.Sprintf("at://%s/app.bsky.feed.post/3lb%09d", did, i),
-		CID: fmt.Sprintf("bafy%09d", i), Time: t, CreatedAt: t.Add(-time.Second), Text: text, Langs: []string{g.pick(benchLangs)}, Source: "replay"}
+		CID: fmt.Sprintf("bafy%09d", i), Time: t, CreatedAt: t.Add(-time.Second), Text: text, Langs: []string{g.pick(langs)}, Source: "replay"}
 }
 
-// signal classifies an event like the classify stage; regions are added
+// Signal classifies an event like the classify stage; regions are added
 // from the city the synthetic text names (the first classifier finds none).
-func (g *benchGen) signal(ev record.Event) record.Signal {
+func (g *Generator) Signal(ev record.Event) record.Signal {
 	res := g.clf.Classify(classify.Input{Text: ev.Text, Langs: ev.Langs})
 	if len(res.Regions) == 0 {
-		for _, c := range benchCities {
+		for _, c := range cities {
 			if strings.Contains(ev.Text, " in "+c) {
 				res.Regions = []record.Region{{Name: c, Kind: "city"}}
 			}
 		}
 	}
 	return record.Signal{V: record.SignalVersion, Event: ev, Result: &res}
-}
-
-// delivery passes a signal through its wire form, as the consumer hands
-// it to the index: encoded, decoded, at offset of partition 0.
-func delivery(sig record.Signal, offset int64) record.Delivery[record.Signal] {
-	b, err := json.Marshal(sig)
-	if err != nil {
-		panic(err)
-	}
-	v, err := record.DecodeSignal(b)
-	if err != nil {
-		panic(err)
-	}
-	return record.Delivery[record.Signal]{Position: record.Position{Offset: offset}, Value: v}
-}
-
-// jetstreamLine renders an event as Jetstream v1 JSON, for replay files.
-func jetstreamLine(ev record.Event) string {
-	rkey := ev.URI[strings.LastIndexByte(ev.URI, '/')+1:]
-	rec, _ := json.Marshal(map[string]any{"$type": "app.bsky.feed.post", "text": ev.Text,
-		"createdAt": ev.CreatedAt.Format(time.RFC3339Nano), "langs": ev.Langs})
-	return fmt.Sprintf(`{"did":%q,"time_us":%d,"kind":"commit","commit":{"rev":"r1","operation":"create","collection":"app.bsky.feed.post","rkey":%q,"record":%s,"cid":%q}}`,
-		ev.DID, ev.Time.UnixMicro(), rkey, rec, ev.CID)
-}
-
-func walk(dir string, fn func(int64)) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		p := dir + "/" + e.Name()
-		if e.IsDir() {
-			if err := walk(p, fn); err != nil {
-				return err
-			}
-			continue
-		}
-		if info, err := e.Info(); err == nil {
-			fn(info.Size())
-		}
-	}
-	return nil
 }
