@@ -3,7 +3,6 @@ package ingest_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"testing"
@@ -38,26 +37,6 @@ func newFirehose(t *testing.T, relay *ingesttest.Relay, o firehose.Options) *fir
 		t.Fatal(err)
 	}
 	return f
-}
-
-// posts creates n posts by a, with record keys prefix0, prefix1, ...
-func posts(t *testing.T, relay *ingesttest.Relay, a *ingesttest.Account, prefix string, n int) []string {
-	t.Helper()
-	var uris []string
-	for i := range n {
-		rkey := fmt.Sprintf("%s%d", prefix, i)
-		if _, err := relay.Create(a, ingesttest.Post{RKey: rkey, Text: "post " + rkey}); err != nil {
-			t.Fatal(err)
-		}
-		uris = append(uris, record.PostURI(a.DID, rkey))
-	}
-	return uris
-}
-
-func sorted(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s
 }
 
 // readTopic returns every record of downsignal.posts, decoded.
@@ -156,11 +135,11 @@ func TestStageResumesAfterKillWithoutGap(t *testing.T) {
 	first := startStage(t, ingest.StageOptions{Source: fh, Producer: newWriter(t, addr), Cursors: cursors,
 		SaveEvery: 20 * time.Millisecond, FlushTimeout: 300 * time.Millisecond})
 	ingesttest.WaitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
-	want := posts(t, relay, alice, "3a", 50)
+	want := ingesttest.Posts(t, relay, alice, "3a", 50)
 	ingesttest.WaitFor(t, "the cursor to reach 50", 10*time.Second, func() bool { return savedCursor(t, cursors, fh.Name()) == 50 })
 
 	emb.Close() // Kafka goes away; ingest keeps reading into its buffer
-	want = append(want, posts(t, relay, alice, "3b", 50)...)
+	want = append(want, ingesttest.Posts(t, relay, alice, "3b", 50)...)
 	time.Sleep(300 * time.Millisecond)
 	if err := first.stop(t); err == nil {
 		t.Error("stage stopped cleanly although Kafka never acknowledged its last posts")
@@ -170,7 +149,7 @@ func TestStageResumesAfterKillWithoutGap(t *testing.T) {
 		t.Errorf("cursor saved at %d while Kafka acknowledged only up to 50", killedAt)
 	}
 
-	want = append(want, posts(t, relay, alice, "3c", 50)...) // while ingest is down
+	want = append(want, ingesttest.Posts(t, relay, alice, "3c", 50)...) // while ingest is down
 	emb2, err := broker.StartEmbedded(broker.EmbeddedOptions{DataDir: brokerDir, Addr: addr})
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +159,7 @@ func TestStageResumesAfterKillWithoutGap(t *testing.T) {
 	ingesttest.WaitFor(t, "the cursor to reach the relay's last seq", 20*time.Second, func() bool { return savedCursor(t, cursors, fh.Name()) == relay.Seq() })
 
 	evs := readTopic(t, addr)
-	if got := ingesttest.PostURIs(evs); !slices.Equal(got, sorted(want)) {
+	if got := ingesttest.PostURIs(evs); !slices.Equal(got, ingesttest.Sorted(want)) {
 		t.Fatalf("topic holds %d distinct posts, want %d", len(got), len(want))
 	}
 	t.Logf("%d records for %d posts: %d duplicates, no gap", len(evs), len(want), len(evs)-len(want))
@@ -220,7 +199,7 @@ func TestStageSlowKafkaSlowsTheSource(t *testing.T) {
 	const buffer, batch = 32, 8
 	startStage(t, ingest.StageOptions{Source: fh, Producer: gp, Cursors: cursors, Buffer: buffer, BatchSize: batch, Metrics: metrics, SaveEvery: 20 * time.Millisecond})
 	ingesttest.WaitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
-	want := posts(t, relay, alice, "3a", 300)
+	want := ingesttest.Posts(t, relay, alice, "3a", 300)
 
 	read := func() float64 {
 		return ingesttest.MetricValue(t, reg, "downsignal_ingest_events_total", "source", "firehose", "kind", "commit")
@@ -239,7 +218,7 @@ func TestStageSlowKafkaSlowsTheSource(t *testing.T) {
 
 	close(gp.gate) // Kafka catches up
 	ingesttest.WaitFor(t, "every post produced", 20*time.Second, func() bool { return savedCursor(t, cursors, fh.Name()) == relay.Seq() })
-	if got := ingesttest.PostURIs(readTopic(t, emb.Addr())); !slices.Equal(got, sorted(want)) {
+	if got := ingesttest.PostURIs(readTopic(t, emb.Addr())); !slices.Equal(got, ingesttest.Sorted(want)) {
 		t.Errorf("topic holds %d posts, want %d", len(got), len(want))
 	}
 }
@@ -264,25 +243,25 @@ func TestTwoIngestWorkers(t *testing.T) {
 		names, dirs = append(names, fh.Name()), append(dirs, c)
 	}
 	ingesttest.WaitFor(t, "two clients", 5*time.Second, func() bool { return relay.Clients() == 2 })
-	want := posts(t, relay, alice, "3a", 40)
+	want := ingesttest.Posts(t, relay, alice, "3a", 40)
 	ingesttest.WaitFor(t, "both workers to produce everything", 10*time.Second, func() bool {
 		return savedCursor(t, dirs[0], names[0]) == relay.Seq() && savedCursor(t, dirs[1], names[1]) == relay.Seq()
 	})
 	if err := workers[0].stop(t); err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
 	}
-	want = append(want, posts(t, relay, alice, "3b", 40)...)
+	want = append(want, ingesttest.Posts(t, relay, alice, "3b", 40)...)
 	ingesttest.WaitFor(t, "the surviving worker to produce everything", 10*time.Second, func() bool { return savedCursor(t, dirs[1], names[1]) == relay.Seq() })
 
 	evs := readTopic(t, emb.Addr())
-	if got := ingesttest.PostURIs(evs); !slices.Equal(got, sorted(want)) {
+	if got := ingesttest.PostURIs(evs); !slices.Equal(got, ingesttest.Sorted(want)) {
 		t.Fatalf("topic holds %d distinct posts, want %d", len(got), len(want))
 	}
 	counts := map[string]int{}
 	for _, ev := range evs {
 		counts[ev.URI]++
 	}
-	for i, u := range sorted(want) {
+	for i, u := range ingesttest.Sorted(want) {
 		if n := counts[u]; (i < 40 && n != 2) || (i >= 40 && n != 1) {
 			t.Errorf("%s produced %d times", u, n)
 		}
@@ -305,6 +284,6 @@ func TestStageFollowsACursorReset(t *testing.T) {
 	}
 	startStage(t, ingest.StageOptions{Source: fh, Producer: newWriter(t, emb.Addr()), Cursors: cursors, SaveEvery: 20 * time.Millisecond})
 	ingesttest.WaitFor(t, "a live connection", 5*time.Second, func() bool { return len(relay.Cursors()) == 2 && relay.Clients() == 1 })
-	posts(t, relay, alice, "3a", 3)
+	ingesttest.Posts(t, relay, alice, "3a", 3)
 	ingesttest.WaitFor(t, "the cursor to follow the relay", 10*time.Second, func() bool { return savedCursor(t, cursors, fh.Name()) == relay.Seq() })
 }

@@ -60,7 +60,7 @@ func TestFirehoseSurvivesBadInput(t *testing.T) {
 	var c ingesttest.Collector
 	ingesttest.RunSource(t, newFirehose(t, relay, firehose.Options{MaxFrameBytes: 64 << 10, Metrics: newMetrics(reg)}), 0, &c)
 	ingesttest.WaitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
-	first := posts(t, relay, alice, "3a", 1)
+	first := ingesttest.Posts(t, relay, alice, "3a", 1)
 	ingesttest.WaitFor(t, "the first post", 5*time.Second, func() bool { return len(c.Events()) == 1 })
 
 	for _, f := range badFrames(t, relay.History()[0]) {
@@ -81,10 +81,10 @@ func TestFirehoseSurvivesBadInput(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	last := posts(t, relay, alice, "3z", 1)
+	last := ingesttest.Posts(t, relay, alice, "3z", 1)
 
 	ingesttest.WaitFor(t, "the post after the bad input", 5*time.Second, func() bool { return slices.Contains(ingesttest.PostURIs(c.Events()), last[0]) })
-	want := sorted(append(append(first, last...), record.PostURI(alice.DID, "3utf"), record.PostURI(alice.DID, "3good")))
+	want := ingesttest.Sorted(append(append(first, last...), record.PostURI(alice.DID, "3utf"), record.PostURI(alice.DID, "3good")))
 	if got := ingesttest.PostURIs(c.Events()); !slices.Equal(got, want) {
 		t.Errorf("posts %v, want %v", got, want)
 	}
@@ -139,15 +139,15 @@ func TestFirehoseVerification(t *testing.T) {
 	var c ingesttest.Collector
 	ingesttest.RunSource(t, newFirehose(t, relay, firehose.Options{Verifier: verify.New(dir), Metrics: newMetrics(reg)}), 0, &c)
 	ingesttest.WaitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
-	want := posts(t, relay, alice, "3a", 3)
-	want = append(want, posts(t, relay, mallory, "3m", 1)...)
-	posts(t, relay, impostor, "3x", 1)
+	want := ingesttest.Posts(t, relay, alice, "3a", 3)
+	want = append(want, ingesttest.Posts(t, relay, mallory, "3m", 1)...)
+	ingesttest.Posts(t, relay, impostor, "3x", 1)
 	mustSeq(t)(relay.Delete(alice, "3a0"))
 	last := relay.AccountStatus(alice, true, "")
 	ingesttest.WaitFor(t, "the last frame", 5*time.Second, func() bool { return c.LastCursor() == last })
 
-	if got := ingesttest.PostURIs(c.Events()); !slices.Equal(got, sorted(want)) {
-		t.Errorf("verified posts %v, want %v", got, sorted(want))
+	if got := ingesttest.PostURIs(c.Events()); !slices.Equal(got, ingesttest.Sorted(want)) {
+		t.Errorf("verified posts %v, want %v", got, ingesttest.Sorted(want))
 	}
 	if n := ingesttest.MetricValue(t, reg, "downsignal_ingest_verify_failures_total", "source", "firehose"); n != 1 {
 		t.Errorf("verify_failures_total = %v, want 1 (the impostor)", n)

@@ -131,26 +131,6 @@ func mustSeq(t *testing.T) func(int64, error) int64 {
 	}
 }
 
-// posts creates n posts by a, with record keys prefix0, prefix1, ...
-func posts(t *testing.T, relay *ingesttest.Relay, a *ingesttest.Account, prefix string, n int) []string {
-	t.Helper()
-	var uris []string
-	for i := range n {
-		rkey := fmt.Sprintf("%s%d", prefix, i)
-		if _, err := relay.Create(a, ingesttest.Post{RKey: rkey, Text: "post " + rkey}); err != nil {
-			t.Fatal(err)
-		}
-		uris = append(uris, record.PostURI(a.DID, rkey))
-	}
-	return uris
-}
-
-func sorted(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s
-}
-
 func TestFirehoseResumesFromCursorWithoutGap(t *testing.T) {
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
@@ -159,22 +139,22 @@ func TestFirehoseResumesFromCursorWithoutGap(t *testing.T) {
 	var first ingesttest.Collector
 	r := ingesttest.RunSource(t, newFirehose(t, relay, firehose.Options{}), 0, &first)
 	ingesttest.WaitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
-	want := posts(t, relay, alice, "3a", 5)
+	want := ingesttest.Posts(t, relay, alice, "3a", 5)
 	ingesttest.WaitFor(t, "5 posts", 5*time.Second, func() bool { return len(first.Events()) == 5 })
 	r.Stop() // the process is killed
 	cursor := first.LastCursor()
 
 	// Posted while nobody listened.
-	want = append(want, posts(t, relay, alice, "3b", 5)...)
+	want = append(want, ingesttest.Posts(t, relay, alice, "3b", 5)...)
 
 	var second ingesttest.Collector
 	ingesttest.RunSource(t, newFirehose(t, relay, firehose.Options{}), cursor, &second)
-	want = append(want, posts(t, relay, alice, "3c", 5)...)
+	want = append(want, ingesttest.Posts(t, relay, alice, "3c", 5)...)
 	ingesttest.WaitFor(t, "10 more posts", 5*time.Second, func() bool { return len(ingesttest.PostURIs(second.Events())) == 10 })
 
 	got := ingesttest.PostURIs(append(first.Events(), second.Events()...))
-	if !slices.Equal(got, sorted(want)) {
-		t.Fatalf("posts after a restart:\n%v\nwant\n%v", got, sorted(want))
+	if !slices.Equal(got, ingesttest.Sorted(want)) {
+		t.Fatalf("posts after a restart:\n%v\nwant\n%v", got, ingesttest.Sorted(want))
 	}
 	if cs := relay.Cursors(); len(cs) != 2 || cs[1] != fmt.Sprint(cursor) {
 		t.Errorf("cursor parameters %q, want the second connection to resume from %d", cs, cursor)
@@ -190,17 +170,17 @@ func TestFirehoseReconnectsAfterTheRelayDropsUs(t *testing.T) {
 	var c ingesttest.Collector
 	ingesttest.RunSource(t, newFirehose(t, relay, firehose.Options{Metrics: newMetrics(reg)}), 0, &c)
 	ingesttest.WaitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
-	want := posts(t, relay, alice, "3a", 3)
+	want := ingesttest.Posts(t, relay, alice, "3a", 3)
 	ingesttest.WaitFor(t, "3 posts", 5*time.Second, func() bool { return len(c.Events()) == 3 })
 
 	relay.DropClients()
-	want = append(want, posts(t, relay, alice, "3b", 3)...) // sent while we reconnect
+	want = append(want, ingesttest.Posts(t, relay, alice, "3b", 3)...) // sent while we reconnect
 	ingesttest.WaitFor(t, "a reconnect", 5*time.Second, func() bool { return len(relay.Cursors()) == 2 && relay.Clients() == 1 })
-	want = append(want, posts(t, relay, alice, "3c", 3)...)
+	want = append(want, ingesttest.Posts(t, relay, alice, "3c", 3)...)
 	ingesttest.WaitFor(t, "9 posts", 5*time.Second, func() bool { return len(ingesttest.PostURIs(c.Events())) == 9 })
 
-	if got := ingesttest.PostURIs(c.Events()); !slices.Equal(got, sorted(want)) {
-		t.Fatalf("posts %v, want %v", got, sorted(want))
+	if got := ingesttest.PostURIs(c.Events()); !slices.Equal(got, ingesttest.Sorted(want)) {
+		t.Fatalf("posts %v, want %v", got, ingesttest.Sorted(want))
 	}
 	if cs := relay.Cursors(); cs[1] != "3" {
 		t.Errorf("reconnected with cursor %q, want 3 (the last seq read)", cs[1])
@@ -219,13 +199,13 @@ func TestFirehoseStallWatchdogReconnects(t *testing.T) {
 	var c ingesttest.Collector
 	ingesttest.RunSource(t, newFirehose(t, relay, firehose.Options{StallTimeout: 150 * time.Millisecond, Metrics: newMetrics(reg)}), 0, &c)
 	ingesttest.WaitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
-	posts(t, relay, alice, "3a", 1)
+	ingesttest.Posts(t, relay, alice, "3a", 1)
 	ingesttest.WaitFor(t, "the first post", 5*time.Second, func() bool { return c.LastCursor() == 1 })
 	// The relay keeps the connection open and sends nothing.
 	ingesttest.WaitFor(t, "two stall reconnects", 5*time.Second, func() bool {
 		return ingesttest.MetricValue(t, reg, "downsignal_ingest_reconnects_total", "source", "firehose", "reason", "stall") >= 2
 	})
-	want := posts(t, relay, alice, "3b", 2)
+	want := ingesttest.Posts(t, relay, alice, "3b", 2)
 	ingesttest.WaitFor(t, "posts after the stall", 5*time.Second, func() bool {
 		return slices.Contains(ingesttest.PostURIs(c.Events()), want[1])
 	})
@@ -240,14 +220,14 @@ func TestFirehoseOutdatedCursorIsCountedAsAGap(t *testing.T) {
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
 	alice := newAccount(t, "did:plc:alice")
-	all := posts(t, relay, alice, "3a", 10)
+	all := ingesttest.Posts(t, relay, alice, "3a", 10)
 	relay.Forget(5) // the relay no longer holds seq 1-5
 	reg := prometheus.NewRegistry()
 
 	var c ingesttest.Collector
 	ingesttest.RunSource(t, newFirehose(t, relay, firehose.Options{Metrics: newMetrics(reg)}), 2, &c)
 	ingesttest.WaitFor(t, "the relay's remaining posts", 5*time.Second, func() bool { return c.LastCursor() == 10 })
-	if got := ingesttest.PostURIs(c.Events()); !slices.Equal(got, sorted(all[5:])) {
+	if got := ingesttest.PostURIs(c.Events()); !slices.Equal(got, ingesttest.Sorted(all[5:])) {
 		t.Errorf("posts %v, want the 5 the relay still holds", got)
 	}
 	if n := ingesttest.MetricValue(t, reg, "downsignal_ingest_gaps_total", "source", "firehose", "reason", "outdated_cursor"); n != 1 {
@@ -262,14 +242,14 @@ func TestFirehoseFutureCursorResumesLive(t *testing.T) {
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
 	alice := newAccount(t, "did:plc:alice")
-	posts(t, relay, alice, "3a", 2)
+	ingesttest.Posts(t, relay, alice, "3a", 2)
 	reg := prometheus.NewRegistry()
 
 	var c ingesttest.Collector
 	// A cursor from another relay, far ahead of this one.
 	ingesttest.RunSource(t, newFirehose(t, relay, firehose.Options{Metrics: newMetrics(reg)}), 1_000_000, &c)
 	ingesttest.WaitFor(t, "a live reconnect", 5*time.Second, func() bool { return relay.Clients() == 1 })
-	want := posts(t, relay, alice, "3b", 1)
+	want := ingesttest.Posts(t, relay, alice, "3b", 1)
 	ingesttest.WaitFor(t, "the live post", 5*time.Second, func() bool { return len(c.Events()) == 1 })
 	if got := ingesttest.PostURIs(c.Events()); !slices.Equal(got, want) {
 		t.Errorf("posts %v, want %v", got, want)
@@ -291,13 +271,13 @@ func TestFirehoseConsumerTooSlowIsRecovered(t *testing.T) {
 	var c ingesttest.Collector
 	ingesttest.RunSource(t, newFirehose(t, relay, firehose.Options{Metrics: newMetrics(reg)}), 0, &c)
 	ingesttest.WaitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
-	want := posts(t, relay, alice, "3a", 3)
+	want := ingesttest.Posts(t, relay, alice, "3a", 3)
 	ingesttest.WaitFor(t, "3 posts", 5*time.Second, func() bool { return len(c.Events()) == 3 })
 	relay.Fail("ConsumerTooSlow", "Stream consumer too slow")
-	want = append(want, posts(t, relay, alice, "3b", 3)...)
+	want = append(want, ingesttest.Posts(t, relay, alice, "3b", 3)...)
 	ingesttest.WaitFor(t, "6 posts", 5*time.Second, func() bool { return len(ingesttest.PostURIs(c.Events())) == 6 })
-	if got := ingesttest.PostURIs(c.Events()); !slices.Equal(got, sorted(want)) {
-		t.Errorf("posts %v, want %v", got, sorted(want))
+	if got := ingesttest.PostURIs(c.Events()); !slices.Equal(got, ingesttest.Sorted(want)) {
+		t.Errorf("posts %v, want %v", got, ingesttest.Sorted(want))
 	}
 	if n := ingesttest.MetricValue(t, reg, "downsignal_ingest_relay_errors_total", "source", "firehose", "error", "ConsumerTooSlow"); n != 1 {
 		t.Errorf("relay_errors_total{ConsumerTooSlow} = %v, want 1", n)
@@ -333,7 +313,7 @@ func TestFirehoseSlowReaderIsDroppedAndCatchesUp(t *testing.T) {
 	}
 	close(c.Block) // Kafka catches up
 	ingesttest.WaitFor(t, "every post", 20*time.Second, func() bool { return len(ingesttest.PostURIs(c.Events())) == len(want) })
-	if got := ingesttest.PostURIs(c.Events()); !slices.Equal(got, sorted(want)) {
+	if got := ingesttest.PostURIs(c.Events()); !slices.Equal(got, ingesttest.Sorted(want)) {
 		t.Errorf("%d posts, want %d", len(got), len(want))
 	}
 	if len(relay.Cursors()) < 2 {

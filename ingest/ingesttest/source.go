@@ -2,6 +2,7 @@ package ingesttest
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -188,3 +189,21 @@ func CheckEvents(tb testing.TB, evs ...record.Event) {
 		}
 	}
 }
+
+// Posts creates n posts by a on relay, with record keys prefix0,
+// prefix1, ..., and returns their at-URIs in order.
+func Posts(tb testing.TB, relay *Relay, a *Account, prefix string, n int) []string {
+	tb.Helper()
+	uris := make([]string, 0, n)
+	for i := range n {
+		rkey := fmt.Sprintf("%s%d", prefix, i)
+		if _, err := relay.Create(a, Post{RKey: rkey, Text: "post " + rkey}); err != nil {
+			tb.Fatal(err)
+		}
+		uris = append(uris, record.PostURI(a.DID, rkey))
+	}
+	return uris
+}
+
+// Sorted returns a sorted copy of s.
+func Sorted(s []string) []string { return slices.Sorted(slices.Values(s)) }
