@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/downsignal/downsignal/app"
+	"github.com/downsignal/downsignal/labels"
 )
 
 // binary is the downsignal binary built once for these tests.
@@ -166,3 +171,44 @@ var (
 	envRef     = regexp.MustCompile(`DOWNSIGNAL_[A-Z_]+[A-Z]`)
 	commandRef = regexp.MustCompile(`(?:command:|args:|CMD) \[\s*"([a-z-]+)"`)
 )
+
+// TestLabelsExport writes analysts' corrections from a data directory as
+// corpus lines, and refuses clearly while a process holds the store.
+func TestLabelsExport(t *testing.T) {
+	dir := t.TempDir()
+	st, err := labels.Open(app.LabelsPath(dir), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := labels.Label{URI: "at://did:plc:a/app.bsky.feed.post/3k", Correction: labels.Correction{Outage: false, At: time.Now()},
+		Post: labels.Post{Text: "outlook down? no, my wifi", Langs: []string{"en"}, Time: time.Now()}}
+	if err := st.Put(context.Background(), l); err != nil {
+		t.Fatal(err)
+	}
+	// Held open, as by a running serve: the export names the way out.
+	_, stderr, code := run(t, "", nil, "labels", "export", "--data-dir", dir)
+	if code == 0 || !strings.Contains(stderr, "GET /v1/labels") {
+		t.Errorf("export of a store in use: exit %d, stderr %q; want a failure that points to GET /v1/labels", code, stderr)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "corrections.jsonl")
+	if _, stderr, code := run(t, "", nil, "labels", "export", "--data-dir", dir, "--out", out); code != 0 {
+		t.Fatalf("export: exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e labels.Exported
+	if err := json.Unmarshal(bytes.TrimSpace(b), &e); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	if e.ID != "analyst:"+l.URI || e.Outage || e.Intent != "other" || e.Text != l.Post.Text {
+		t.Errorf("exported %s", b)
+	}
+	if _, stderr, code := run(t, "", nil, "labels", "export", "--data-dir", t.TempDir()); code == 0 || !strings.Contains(stderr, "no corrections") {
+		t.Errorf("export of an empty data directory: exit %d, stderr %q", code, stderr)
+	}
+}
