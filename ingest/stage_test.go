@@ -17,15 +17,6 @@ import (
 	"github.com/downsignal/downsignal/record"
 )
 
-func newAccount(t *testing.T, did string) *ingesttest.Account {
-	t.Helper()
-	a, err := ingesttest.NewAccount(did)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
 // newFirehose is a firehose source following relay, quick to reconnect.
 func newFirehose(t *testing.T, relay *ingesttest.Relay, o firehose.Options) *firehose.Source {
 	t.Helper()
@@ -128,7 +119,7 @@ func TestStageResumesAfterKillWithoutGap(t *testing.T) {
 	addr := emb.Addr()
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
-	alice := newAccount(t, "did:plc:alice")
+	alice := ingesttest.MustAccount(t, "did:plc:alice")
 	cursors := ingest.FileCursors{Dir: t.TempDir()}
 	fh := newFirehose(t, relay, firehose.Options{})
 
@@ -189,7 +180,7 @@ func TestStageSlowKafkaSlowsTheSource(t *testing.T) {
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
 	relay.SetQueueLimit(1 << 20)
-	alice := newAccount(t, "did:plc:alice")
+	alice := ingesttest.MustAccount(t, "did:plc:alice")
 	reg := prometheus.NewRegistry()
 	metrics := ingest.NewMetrics(reg)
 	cursors := ingest.FileCursors{Dir: t.TempDir()}
@@ -231,7 +222,7 @@ func TestTwoIngestWorkers(t *testing.T) {
 	emb := startBroker(t, t.TempDir())
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
-	alice := newAccount(t, "did:plc:alice")
+	alice := ingesttest.MustAccount(t, "did:plc:alice")
 
 	var workers []*stageRun
 	var names []string
@@ -276,7 +267,7 @@ func TestStageFollowsACursorReset(t *testing.T) {
 	emb := startBroker(t, t.TempDir())
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
-	alice := newAccount(t, "did:plc:alice")
+	alice := ingesttest.MustAccount(t, "did:plc:alice")
 	cursors := ingest.FileCursors{Dir: t.TempDir()}
 	fh := newFirehose(t, relay, firehose.Options{})
 	if err := cursors.Save(fh.Name(), 1_000_000); err != nil {

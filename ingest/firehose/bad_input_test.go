@@ -54,7 +54,7 @@ func badFrames(t *testing.T, valid []byte) [][]byte {
 func TestFirehoseSurvivesBadInput(t *testing.T) {
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
-	alice := newAccount(t, "did:plc:alice")
+	alice := ingesttest.MustAccount(t, "did:plc:alice")
 	reg := prometheus.NewRegistry()
 
 	var c ingesttest.Collector
@@ -123,9 +123,9 @@ func postRecord(t *testing.T, p bsky.FeedPost) []byte {
 func TestFirehoseVerification(t *testing.T) {
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
-	alice := newAccount(t, "did:plc:alice")
-	mallory := newAccount(t, "did:plc:mallory")
-	impostor := newAccount(t, "did:plc:mallory") // signs with another key
+	alice := ingesttest.MustAccount(t, "did:plc:alice")
+	mallory := ingesttest.MustAccount(t, "did:plc:mallory")
+	impostor := ingesttest.MustAccount(t, "did:plc:mallory") // signs with another key
 	dir := identity.NewMockDirectory()
 	for _, a := range []*ingesttest.Account{alice, mallory} {
 		id, err := a.Identity()

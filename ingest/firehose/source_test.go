@@ -16,15 +16,6 @@ import (
 	"github.com/downsignal/downsignal/record"
 )
 
-func newAccount(t *testing.T, did string) *ingesttest.Account {
-	t.Helper()
-	a, err := ingesttest.NewAccount(did)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
 // newMetrics registers the firehose's metrics and the shared ones.
 func newMetrics(reg prometheus.Registerer) *firehose.Metrics {
 	return firehose.NewMetrics(reg, ingest.NewMetrics(reg))
@@ -49,8 +40,8 @@ func newFirehose(t *testing.T, relay *ingesttest.Relay, o firehose.Options) *fir
 func TestFirehoseLivePostsDeletesAndAccounts(t *testing.T) {
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
-	alice := newAccount(t, "did:plc:alice")
-	bob := newAccount(t, "did:plc:bob")
+	alice := ingesttest.MustAccount(t, "did:plc:alice")
+	bob := ingesttest.MustAccount(t, "did:plc:bob")
 	reg := prometheus.NewRegistry()
 	metrics := newMetrics(reg)
 
@@ -134,7 +125,7 @@ func mustSeq(t *testing.T) func(int64, error) int64 {
 func TestFirehoseResumesFromCursorWithoutGap(t *testing.T) {
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
-	alice := newAccount(t, "did:plc:alice")
+	alice := ingesttest.MustAccount(t, "did:plc:alice")
 
 	var first ingesttest.Collector
 	r := ingesttest.RunSource(t, newFirehose(t, relay, firehose.Options{}), 0, &first)
@@ -164,7 +155,7 @@ func TestFirehoseResumesFromCursorWithoutGap(t *testing.T) {
 func TestFirehoseReconnectsAfterTheRelayDropsUs(t *testing.T) {
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
-	alice := newAccount(t, "did:plc:alice")
+	alice := ingesttest.MustAccount(t, "did:plc:alice")
 	reg := prometheus.NewRegistry()
 
 	var c ingesttest.Collector
@@ -193,7 +184,7 @@ func TestFirehoseReconnectsAfterTheRelayDropsUs(t *testing.T) {
 func TestFirehoseStallWatchdogReconnects(t *testing.T) {
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
-	alice := newAccount(t, "did:plc:alice")
+	alice := ingesttest.MustAccount(t, "did:plc:alice")
 	reg := prometheus.NewRegistry()
 
 	var c ingesttest.Collector
@@ -219,7 +210,7 @@ func TestFirehoseStallWatchdogReconnects(t *testing.T) {
 func TestFirehoseOutdatedCursorIsCountedAsAGap(t *testing.T) {
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
-	alice := newAccount(t, "did:plc:alice")
+	alice := ingesttest.MustAccount(t, "did:plc:alice")
 	all := ingesttest.Posts(t, relay, alice, "3a", 10)
 	relay.Forget(5) // the relay no longer holds seq 1-5
 	reg := prometheus.NewRegistry()
@@ -241,7 +232,7 @@ func TestFirehoseOutdatedCursorIsCountedAsAGap(t *testing.T) {
 func TestFirehoseFutureCursorResumesLive(t *testing.T) {
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
-	alice := newAccount(t, "did:plc:alice")
+	alice := ingesttest.MustAccount(t, "did:plc:alice")
 	ingesttest.Posts(t, relay, alice, "3a", 2)
 	reg := prometheus.NewRegistry()
 
@@ -265,7 +256,7 @@ func TestFirehoseFutureCursorResumesLive(t *testing.T) {
 func TestFirehoseConsumerTooSlowIsRecovered(t *testing.T) {
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
-	alice := newAccount(t, "did:plc:alice")
+	alice := ingesttest.MustAccount(t, "did:plc:alice")
 	reg := prometheus.NewRegistry()
 
 	var c ingesttest.Collector
@@ -291,7 +282,7 @@ func TestFirehoseSlowReaderIsDroppedAndCatchesUp(t *testing.T) {
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
 	relay.SetQueueLimit(20)
-	alice := newAccount(t, "did:plc:alice")
+	alice := ingesttest.MustAccount(t, "did:plc:alice")
 	reg := prometheus.NewRegistry()
 
 	// emit blocks: Kafka is slow and the stage's buffer is full, so the

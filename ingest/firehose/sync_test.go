@@ -27,7 +27,7 @@ type syncWorld struct {
 
 func newSyncWorld(t *testing.T) *syncWorld {
 	t.Helper()
-	w := &syncWorld{relay: ingesttest.NewRelay(), pds: ingesttest.NewPDS(), alice: newAccount(t, "did:plc:alice")}
+	w := &syncWorld{relay: ingesttest.NewRelay(), pds: ingesttest.NewPDS(), alice: ingesttest.MustAccount(t, "did:plc:alice")}
 	t.Cleanup(w.relay.Close)
 	t.Cleanup(w.pds.Close)
 	if err := w.pds.Host(w.alice); err != nil {
@@ -138,7 +138,7 @@ func TestFirehoseSyncFetchFailuresAreSkipped(t *testing.T) {
 			reg := w.follow(t, resync.Options{AllowNets: tc.allow}, &c)
 			a := alice
 			if tc.did != alice.DID {
-				a = newAccount(t, tc.did)
+				a = ingesttest.MustAccount(t, tc.did)
 			}
 			mustSeq(t)(relay.Sync(a))
 			last := mustSeq(t)(relay.Create(alice, ingesttest.Post{RKey: "3k" + strings.ReplaceAll(tc.name, " ", ""), Text: "still flowing"}))

@@ -207,3 +207,14 @@ func Posts(tb testing.TB, relay *Relay, a *Account, prefix string, n int) []stri
 
 // Sorted returns a sorted copy of s.
 func Sorted(s []string) []string { return slices.Sorted(slices.Values(s)) }
+
+// MustAccount is NewAccount for tests: it fails tb instead of returning an
+// error.
+func MustAccount(tb testing.TB, did string) *Account {
+	tb.Helper()
+	a, err := NewAccount(did)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return a
+}
