@@ -198,9 +198,9 @@ func evaluate(title string, rules *classify.Classifier, fx []Featurized, splits 
 		for _, i := range h.test {
 			ex := fx[i].Example
 			in := classify.Input{Text: ex.Text, Langs: ex.Langs()}
-			m := c.Classify(in).Outage
+			m, ru := c.Classify(in).Outage, rules.Classify(in).Outage
 			row.Model.Add(m, ex.Label.Outage)
-			row.Rules.Add(rules.Classify(in).Outage, ex.Label.Outage)
+			row.Rules.Add(ru, ex.Label.Outage)
 			row.Posts++
 			if m {
 				row.ByIntent[ex.Label.Intent]++
@@ -212,7 +212,7 @@ func evaluate(title string, rules *classify.Classifier, fx []Featurized, splits 
 			}
 			lr.Posts++
 			lr.Model.Add(m, ex.Label.Outage)
-			lr.Rules.Add(rules.Classify(in).Outage, ex.Label.Outage)
+			lr.Rules.Add(ru, ex.Label.Outage)
 		}
 		r.Rows = append(r.Rows, row)
 		r.All.add(row)
