@@ -43,17 +43,22 @@ func Retry(ctx context.Context, o RetryOptions, attempt func(ctx context.Context
 	}
 	backoff := 100 * time.Millisecond
 	for n := 1; ; n++ {
+		draining := ctx.Err() != nil
 		actx, cancel := ctx, context.CancelFunc(func() {})
-		if ctx.Err() != nil {
+		if draining {
 			actx, cancel = context.WithTimeout(context.WithoutCancel(ctx), o.Drain)
 		}
 		err := attempt(actx)
 		cancel()
-		if err == nil {
+		switch {
+		case err == nil:
 			return nil
-		}
-		if ctx.Err() != nil {
+		case draining:
 			return &ErrShutdown{Err: err}
+		case ctx.Err() != nil:
+			// Shutdown cut this attempt short (or came while it failed):
+			// the next turn is the bounded last attempt.
+			continue
 		}
 		wait := jitter(backoff)
 		o.Logger.Warn(o.What+" failed; retrying", "attempt", n, "retry_in", wait, "err", err)
