@@ -53,11 +53,11 @@ type App struct {
 // component is one long-running part of the process.
 type component struct {
 	name string
-	run  func(context.Context) error
-	// close releases what the component's build acquired; nil if nothing.
-	close func() error
 	// run is nil for a component that only holds a resource (a store the
 	// API reads and writes); Run skips it.
+	run func(context.Context) error
+	// close releases what the component's build acquired; nil if nothing.
+	close func() error
 	// hop is the topic and group of a consuming stage, which WaitReplayed
 	// waits on; nil for the others.
 	hop *hop

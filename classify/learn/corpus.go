@@ -69,7 +69,7 @@ func LoadCorpus(dir string) ([]Example, error) {
 	}
 	var posts []Post
 	for _, f := range files {
-		ps, err := readJSONL[Post](f)
+		ps, err := readNonEmpty[Post](f)
 		if err != nil {
 			return nil, err
 		}
@@ -104,7 +104,7 @@ func LoadCorpus(dir string) ([]Example, error) {
 
 // LoadLabels reads a labels file, one Label per line, keyed by post id.
 func LoadLabels(path string) (map[string]Label, error) {
-	ls, err := readJSONL[Label](path)
+	ls, err := readNonEmpty[Label](path)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +147,7 @@ func LoadWritten(glob string) ([]Written, error) {
 	}
 	var out []Written
 	for _, f := range files {
-		ws, err := readJSONL[Written](f)
+		ws, err := readNonEmpty[Written](f)
 		if err != nil {
 			return nil, err
 		}
@@ -204,10 +204,17 @@ func readJSONL[T any](path string) ([]T, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(out) == 0 {
-		return nil, errors.New(path + ": empty")
-	}
 	return out, nil
+}
+
+// readNonEmpty is readJSONL for files that must hold something: a corpus
+// file or a label file that reads as empty is a mistake, not no data.
+func readNonEmpty[T any](path string) ([]T, error) {
+	out, err := readJSONL[T](path)
+	if err == nil && len(out) == 0 {
+		err = errors.New(path + ": empty")
+	}
+	return out, err
 }
 
 // Exported is one line of 'downsignal labels export': a post an analyst
@@ -220,7 +227,8 @@ type Exported struct {
 }
 
 // LoadExport reads the corrections of 'downsignal labels export' as
-// examples of the source "analyst".
+// examples of the source "analyst". An empty export is no examples: a
+// deployment nobody corrected yet.
 func LoadExport(path string) ([]Example, error) {
 	es, err := readJSONL[Exported](path)
 	if err != nil {

@@ -207,3 +207,16 @@ func TestLoadExport(t *testing.T) {
 		t.Fatalf("loaded %+v", ex)
 	}
 }
+
+// TestLoadEmptyExport: a deployment with no corrections exports nothing,
+// and training on that adds nothing rather than failing.
+func TestLoadEmptyExport(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "none.jsonl")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := learn.LoadExport(path)
+	if err != nil || len(ex) != 0 {
+		t.Fatalf("empty export: %d examples, %v", len(ex), err)
+	}
+}

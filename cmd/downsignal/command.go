@@ -277,7 +277,7 @@ func newLogger(level, format string) (*slog.Logger, error) {
 }
 
 // exportLabels writes the corrections of a stopped serve or run process.
-func exportLabels(path, out string) error {
+func exportLabels(path, out string) (err error) {
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("no corrections at %s: %w", path, err)
 	}
@@ -288,20 +288,19 @@ func exportLabels(path, out string) error {
 	defer st.Close()
 	w := os.Stdout
 	if out != "-" {
-		f, err := os.Create(out)
-		if err != nil {
+		if w, err = os.Create(out); err != nil {
 			return err
 		}
-		defer f.Close()
-		w = f
+		defer func() {
+			if cerr := w.Close(); err == nil {
+				err = cerr
+			}
+		}()
 	}
 	n, err := st.WriteExport(w)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "%d corrections\n", n)
-	if w != os.Stdout {
-		return w.Close()
-	}
 	return nil
 }
