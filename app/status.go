@@ -60,6 +60,42 @@ func observe[T any](a *App, handle func(context.Context, []record.Delivery[T]) e
 	}, wm
 }
 
+// sourceLive says whether a collapse of the stream can be Bluesky's: the
+// source is a replay (its gaps are the stream's), a network source with a
+// session open (connected, yet nothing comes), or Kafka in a process
+// without ingest (it cannot see the source's connection). A network
+// source that is disconnected is our outage, not Bluesky's.
+func (a *App) sourceLive() bool {
+	switch st := a.source.Status(); {
+	case st.State == health.Replaying || st.State == health.Done:
+		return true
+	case !a.o.runs(ModeIngest):
+		return true
+	}
+	return a.source.Connected()
+}
+
+// sourceConnected says whether the source is a network source with an
+// open session: a silent stream is then Bluesky's silence.
+func (a *App) sourceConnected() bool { return a.source.Connected() }
+
+// tickAlerts lets the detector evaluate minutes that pass with no post
+// while the source is connected (detect.Engine.Tick).
+func (a *App) tickAlerts(ctx context.Context) error {
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case now := <-tick.C:
+			if err := a.alerts.Tick(ctx, now); err != nil && ctx.Err() == nil {
+				a.log.Warn("detector clock tick", "err", err)
+			}
+		}
+	}
+}
+
 // eventOf is the event a record carries: the record itself on
 // downsignal.posts, the classified event on downsignal.signals.
 func eventOf(v any) *record.Event {

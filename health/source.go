@@ -130,6 +130,17 @@ func (s *Source) SessionEnded(err error) {
 	}
 }
 
+// Connected reports whether a network source has a session open now
+// (false for a replay, and for a process that only sees Kafka).
+func (s *Source) Connected() bool {
+	if s == nil || s.o.Replay {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.connected
+}
+
 // Failed records an error that did not end a session (a record the source
 // could not read, say): it shows as the last error.
 func (s *Source) Failed(err error) {
