@@ -11,8 +11,10 @@
 
 import * as api from './api.js';
 
-// A stream more than this far behind the clock is shown in its own time.
-export const LAG_MS = 2 * 60e3;
+// A stream more than this far behind the server's clock is shown in its
+// own time: as long as the source's default stall limit, so a live stream
+// with a quiet minute stays on the wall clock.
+export const LAG_MS = 5 * 60e3;
 
 let asOf = null; // Date, from the route
 let status = null; // the last /v1/status answer, or the fallback's
@@ -37,13 +39,11 @@ export function streamTime() {
 }
 
 // following says which clock a live page follows: 'stream' when the
-// source is a replay or its newest event is well behind the server's
-// clock, else 'wall'.
+// newest event is well behind the server's clock (a replay of a past day,
+// a source that lags), else 'wall'. A replay of the last minutes is live.
 export function following() {
   const st = streamTime();
   if (st === null) return 'wall';
-  const state = status.source && status.source.state;
-  if (state === 'replaying' || state === 'done') return 'stream';
   const serverNow = Date.parse(status.now) || statusSeenAt;
   return serverNow - st > LAG_MS ? 'stream' : 'wall';
 }
