@@ -228,6 +228,19 @@ func (e *Engine) step(d *dirty, name string, ses []scopeEval, m int64, at time.T
 	if gs.Open != "" {
 		in = st.incidents[gs.Open]
 	}
+	points := 0
+	if in != nil {
+		points = len(in.Timeline)
+	}
+	defer func() {
+		// Each point this minute added records the reports counted by then,
+		// for the incident as of a past moment (asof.go).
+		if in != nil {
+			for i := points; i < len(in.Timeline); i++ {
+				in.Timeline[i].Reports = in.Reports
+			}
+		}
+	}()
 	switch {
 	case in == nil:
 		if in = e.stepClosed(d, &g); in == nil {

@@ -144,7 +144,9 @@ type Point struct {
 	Score    float64 `json:"score"`
 	// Posts is, on a volume drop's timeline, the minute's posts of the
 	// whole stream.
-	Posts    int      `json:"posts,omitempty"`
+	Posts int `json:"posts,omitempty"`
+	// Reports is how many reports the incident had counted by then.
+	Reports  int      `json:"reports,omitempty"`
 	Services []string `json:"services,omitempty"`
 	Note     string   `json:"note,omitempty"`
 }
