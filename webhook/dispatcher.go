@@ -247,7 +247,7 @@ func (d *Dispatcher) fanOut() error {
 					continue
 				}
 				for _, ep := range eps {
-					if !ep.Enabled || !ep.matches(&ev.Incident) {
+					if !ep.Enabled || !ep.takes(ev.Type) || !ep.matches(&ev.Incident) {
 						continue
 					}
 					id := deliveryID(ep.ID, &ev)

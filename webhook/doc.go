@@ -1,4 +1,5 @@
-// Package webhook delivers incident changes to the endpoints users
+// Package webhook delivers incident changes, and changes of the post
+// source's health (source.stalled, source.recovered), to the endpoints users
 // register, so that a receiver can trust what it gets: every request is
 // signed the Standard Webhooks way (webhook-id, webhook-timestamp,
 // webhook-signature with v1 HMAC-SHA256 under a per-endpoint whsec_
