@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -15,8 +16,10 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/downsignal/downsignal/broker"
 	"github.com/downsignal/downsignal/detect/detecttest"
 	"github.com/downsignal/downsignal/internal/apptest"
+	"github.com/downsignal/downsignal/record"
 )
 
 // hit is one request a receiver path got.
@@ -95,6 +98,43 @@ func TestReplayWithFiveEndpointsKeepsOrder(t *testing.T) {
 		}
 	}
 	t.Logf("five-endpoint replay, %d incident changes: %d of %d endpoints out of order", changes, violated, len(hooks.Webhooks))
+	checkIncidentsTopic(t, p, changes)
+}
+
+// checkIncidentsTopic checks that downsignal.incidents holds the n changes
+// of the replay, keyed by incident and in order.
+func checkIncidentsTopic(t *testing.T, p *apptest.Process, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		recs, err := broker.ReadAll(context.Background(), p.App.Brokers(), broker.IncidentsTopic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) >= n || time.Now().After(deadline) {
+			seqs := map[string][]int{}
+			for _, r := range recs {
+				c, err := record.DecodeChange(r.Value)
+				if err != nil || string(r.Key) != c.IncidentID {
+					t.Fatalf("downsignal.incidents record %q %s: %v", r.Key, r.Value, err)
+				}
+				seqs[c.IncidentID] = append(seqs[c.IncidentID], c.Seq)
+			}
+			for id, s := range seqs {
+				for i, seq := range s {
+					if seq != i+1 {
+						t.Errorf("downsignal.incidents: %s changes %v, want 1, 2, ... in order", id, s)
+						break
+					}
+				}
+			}
+			if len(recs) != n {
+				t.Errorf("downsignal.incidents holds %d changes, want %d", len(recs), n)
+			}
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 type orderedDelivery struct {
