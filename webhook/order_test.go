@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/downsignal/downsignal/detect"
 	"github.com/downsignal/downsignal/webhook"
@@ -318,4 +321,58 @@ func waitAll2(t *testing.T, d *webhook.Dispatcher, endpoint string, n int) []web
 		t.Fatal(err)
 	}
 	return dels
+}
+
+// A store written before deliveries had a subject: its pending deliveries
+// join their incident's queue when it is opened, keep their ids, and are
+// delivered before the incident's newer changes.
+func TestPendingDeliveriesOfAnOlderStoreJoinTheirQueue(t *testing.T) {
+	rc := newReceiver(t, nil)
+	path := filepath.Join(t.TempDir(), "w.db")
+	d, err := webhook.Open(webhook.Options{Path: path, Guard: loopback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := create(t, d, rc.URL, "native")
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// What the previous version stored for a pending firing: no subject,
+	// no seq, filed in the outbox under (due time, id).
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Being retried: due a little later than the newer changes it must
+	// still precede.
+	due := time.Now().Add(700 * time.Millisecond).UTC()
+	old := fmt.Sprintf(`{"id":"msg_legacy","endpoint_id":%q,"type":"incident.firing","event_seq":1,"incident_id":"m365","status":"pending","created_at":%q,"next_attempt":%q,"round":0,"attempts":[],"body":{"type":"incident.firing"}}`,
+		ep.ID, due.Format(time.RFC3339Nano), due.Format(time.RFC3339Nano))
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket([]byte("deliveries")).Put([]byte("msg_legacy"), []byte(old)); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("outbox")).Put(append(binary.BigEndian.AppendUint64(nil, uint64(due.UnixNano())), "msg_legacy"...), nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	src := newSource()
+	d, _ = dispatcher(t, webhook.Options{Path: path, Source: src})
+	src.add(change("m365", 2, detect.EventUpdated), change("m365", 3, detect.EventResolved))
+	dels := settled(t, d, ep.ID, 3)
+	var got []string
+	for _, r := range rc.requests() {
+		got = append(got, r.header.Get("webhook-id"))
+	}
+	if len(got) < 2 || got[0] != "msg_legacy" {
+		t.Errorf("receiver got %v, want msg_legacy first", got)
+	}
+	for _, del := range dels {
+		if del.ID == "msg_legacy" && (del.Subject != "m365" || del.Status != webhook.StatusDelivered) {
+			t.Errorf("legacy delivery %+v, want delivered with subject m365", del)
+		}
+	}
 }
