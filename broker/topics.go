@@ -16,6 +16,9 @@ import (
 const (
 	PostsTopic   = "downsignal.posts"
 	SignalsTopic = "downsignal.signals"
+	// IncidentsTopic carries incident changes (record.Change) from every
+	// serve replica's detector, keyed by incident, to the one notifier.
+	IncidentsTopic = "downsignal.incidents"
 )
 
 // TopicSpec describes one topic downsignal creates.
@@ -47,8 +50,8 @@ func Topics(o TopicOptions) []TopicSpec {
 	if o.Retention <= 0 {
 		o.Retention = 7 * 24 * time.Hour
 	}
-	specs := make([]TopicSpec, 0, 2)
-	for _, name := range []string{PostsTopic, SignalsTopic} {
+	specs := make([]TopicSpec, 0, 3)
+	for _, name := range []string{PostsTopic, SignalsTopic, IncidentsTopic} {
 		specs = append(specs, TopicSpec{
 			Name:              name,
 			Partitions:        o.Partitions,

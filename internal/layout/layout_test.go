@@ -21,7 +21,7 @@ var stage = map[string]int{
 	// Consumers of downsignal.signals.
 	"index": 3, "detect": 3,
 	// Delivery of what the detector found.
-	"webhook": 4,
+	"webhook": 4, "notify": 4,
 	// Serving.
 	"api": 5, "web": 5,
 	// Wiring, test harnesses and tools.
