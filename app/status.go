@@ -9,6 +9,7 @@ import (
 	"github.com/downsignal/downsignal/broker"
 	"github.com/downsignal/downsignal/health"
 	"github.com/downsignal/downsignal/record"
+	"github.com/downsignal/downsignal/webhook"
 )
 
 // newSource starts following the post source's health. A process that
@@ -160,14 +161,16 @@ func (a *App) stageStatus(ctx context.Context) []health.StageStatus {
 }
 
 // watchSource logs the source's changes of state and tells webhooks when
-// a live source stalls and when it recovers (at most one of each per
-// stall). A replay never stalls.
+// a live source stalls and when it recovers: one source.stalled and one
+// source.recovered per stall, retried until the outbox took them. A
+// replay never stalls.
 func (a *App) watchSource(ctx context.Context) error {
 	every := min(time.Second, a.source.StallAfter()/4)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	prev := a.source.Status()
-	var stalled *health.SourceStatus
+	var stall *health.SourceStatus // the stall under way: its first status
+	var queue []webhook.SourceChange
 	for {
 		select {
 		case <-ctx.Done():
@@ -179,21 +182,45 @@ func (a *App) watchSource(ctx context.Context) error {
 			a.log.Info("source state", "source", st.Name, "state", st.State, "was", prev.State, "last_error", st.LastError)
 		}
 		switch {
-		case st.State == health.Stalled && stalled == nil:
+		case st.State == health.Stalled && stall == nil:
 			a.log.Warn("source stalled: no post arrived, results are incomplete", "source", st.Name,
 				"stall_after", a.source.StallAfter(), "last_event_at", st.LastEventAt, "last_error", st.LastError)
-			stalled = &st
-			a.notifySource(ctx, true, st, st)
-		case stalled != nil && st.State == health.Live:
-			a.log.Info("source recovered", "source", st.Name, "away", st.Since.Sub(stalled.Since)+a.source.StallAfter())
-			a.notifySource(ctx, false, *stalled, st)
-			stalled = nil
+			stall = &st
+			queue = append(queue, a.sourceChange(webhook.EventSourceStalled, *stall, st))
+		case stall != nil && st.State == health.Live:
+			a.log.Info("source recovered", "source", st.Name, "away", time.Since(stall.Since)+a.source.StallAfter())
+			queue = append(queue, a.sourceChange(webhook.EventSourceRecovered, *stall, st))
+			stall = nil
+		}
+		for len(queue) > 0 && a.webhooks != nil {
+			if err := a.webhooks.SourceChanged(ctx, queue[0]); err != nil {
+				a.log.Warn("source change for webhooks not stored yet; retrying", "type", queue[0].Type, "err", err)
+				break
+			}
+			queue = queue[1:]
+		}
+		if a.webhooks == nil {
+			queue = queue[:0]
 		}
 		prev = st
 	}
 }
 
-// notifySource hands a stall or a recovery to the webhooks, if this
-// process sends them. stall is the stall's first status (its identity).
-func (a *App) notifySource(ctx context.Context, stalled bool, stall, now health.SourceStatus) {
+// sourceChange is the webhook event for a stall (stall: its first status)
+// noticed as now.
+func (a *App) sourceChange(typ string, stall, now health.SourceStatus) webhook.SourceChange {
+	c := webhook.SourceChange{
+		Type: typ, Source: stall.Name, At: time.Now().UTC(), LastError: stall.LastError,
+		// The stall began StallAfter after the last post: that post's
+		// arrival is the stall's identity.
+		Since:      stall.Since.Add(-a.source.StallAfter()),
+		StallAfter: a.source.StallAfter(),
+	}
+	if stall.LastEventTime != nil {
+		c.LastEventTime = *stall.LastEventTime
+	}
+	if typ == webhook.EventSourceRecovered && now.LastError != "" {
+		c.LastError = now.LastError
+	}
+	return c
 }

@@ -45,7 +45,9 @@ func TestSourceHealthThroughOutage(t *testing.T) {
 	t.Cleanup(js.Close)
 	js.Down()
 	const stallAfter = 2 * time.Second
-	p := apptest.Start(t, app.Options{JetstreamURL: js.URL(), StallAfter: stallAfter})
+	rc := newHookReceiver(t)
+	p := apptest.Start(t, app.Options{JetstreamURL: js.URL(), StallAfter: stallAfter,
+		WebhookURLs: []string{"native=" + rc.URL}, WebhookSecret: testSecret, WebhookAllowNets: []string{"127.0.0.0/8"}})
 
 	// No network from the start: never "live", stalled after stall-after,
 	// with the dial error and the time away.
@@ -114,6 +116,27 @@ func TestSourceHealthThroughOutage(t *testing.T) {
 	}
 	js.Post("did:plc:bob", "3kqback", "Teams is back")
 	waitStatus(t, p, "live again", 60*time.Second, sourceIs(health.Live))
+
+	// Webhooks, signed and verified by the receiver: each stall once, its
+	// recovery once, in order.
+	var types []string
+	deadline := time.Now().Add(60 * time.Second)
+	for len(types) < 4 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		types = types[:0]
+		for _, ev := range rc.got() {
+			types = append(types, ev.Type)
+		}
+	}
+	want := []string{"source.stalled", "source.recovered", "source.stalled", "source.recovered"}
+	if strings.Join(types, " ") != strings.Join(want, " ") {
+		t.Fatalf("webhooks %v, want %v", types, want)
+	}
+	second := rc.got()[2]
+	if d := second.Timestamp.Sub(died); d < 0 || d > 30*time.Second {
+		t.Errorf("the second source.stalled says %s, the source died at %s", second.Timestamp, died)
+	}
+	t.Logf("source.stalled webhook stamped %s after the source died", second.Timestamp.Sub(died).Round(10*time.Millisecond))
 }
 
 // TestStatusOfReplay: a replay is replaying, then done, never stalled; its
