@@ -31,11 +31,13 @@ type Options struct {
 	// Floor is the smallest expected count per minute, so a quiet series
 	// does not turn one post into an infinite anomaly. Default 0.05.
 	Floor float64
-	// TrimZ leaves out of the EWMA each minute above the median of the
-	// minutes it reads plus TrimZ robust spreads (see trimLimit), so the
-	// minutes of a surge that no incident covers (its onset, its tail, a
-	// series no detector watches) do not raise the level. Default 4.
-	TrimZ float64
+	// TrimZ and TrimBlock: the EWMA leaves out each block of TrimBlock
+	// minutes whose sum is above the median block plus TrimZ robust
+	// spreads (see trim), so the minutes of a surge that no incident
+	// covers (its onset, its tail, a series no detector watches) do not
+	// raise the level. Defaults 4 and 15.
+	TrimZ     float64
+	TrimBlock int
 	// MinHistory is how many minutes of a series the EWMA must reach
 	// back over before its level is trusted: before that the Estimate is
 	// Learning. Default 60, one half-life: the detector's warm-up.
@@ -63,6 +65,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.TrimZ <= 0 {
 		o.TrimZ = 4
+	}
+	if o.TrimBlock <= 0 {
+		o.TrimBlock = 15
 	}
 	if o.MinHistory <= 0 {
 		o.MinHistory = 60
@@ -118,7 +123,7 @@ func NewBaseline(o Options) *Baseline { return &Baseline{o: o.withDefaults()} }
 // the trends' expected and anomaly, the dashboard's band): minutes the
 // series does not know are left out (Without hides incident spans that
 // way), and the EWMA leaves out the minutes far above the level of what it
-// reads (trimLimit). The seasonal median needs no trimming: it is already
+// reads (trim). The seasonal median needs no trimming: it is already
 // robust to a surge that fills less than half of its slots.
 func (b *Baseline) Expected(series Counts, minute int64) Estimate {
 	o := b.o
@@ -146,14 +151,10 @@ func (b *Baseline) Expected(series Counts, minute int64) Estimate {
 }
 
 // ewma averages the minutes before minute with exponentially decaying
-// weights; minutes the series does not know, and those above trimLimit,
-// are skipped.
+// weights; minutes the series does not know, and the blocks of minutes far
+// above the level (trim), are skipped.
 func (b *Baseline) ewma(series Counts, minute int64) Estimate {
 	o := b.o
-	type seen struct {
-		ago int64
-		c   float64
-	}
 	var known []seen
 	for ago := int64(1); ago <= int64(o.EWMASpan); ago++ {
 		if c, ok := series(minute - ago); ok {
@@ -165,24 +166,17 @@ func (b *Baseline) ewma(series Counts, minute int64) Estimate {
 		e.Learning = true
 		return e
 	}
-	vals := make([]float64, len(known))
-	for i, k := range known {
-		vals[i] = k.c
-	}
-	limit := trimLimit(vals, o.TrimZ)
 	decay := math.Log(0.5) / float64(o.HalfLife)
 	var sum, sumSq, weight float64
-	for _, k := range known {
-		if k.c > limit {
-			continue
+	for _, blk := range trim(known, int64(o.TrimBlock), o.TrimZ) {
+		for _, k := range blk {
+			w := math.Exp(decay * float64(k.ago))
+			sum += w * k.c
+			sumSq += w * k.c * k.c
+			weight += w
 		}
-		w := math.Exp(decay * float64(k.ago))
-		c := k.c
-		sum += w * c
-		sumSq += w * c * c
-		weight += w
 	}
-	if weight == 0 { // cannot happen: at least half the minutes are at most the median
+	if weight == 0 { // cannot happen: at least half the blocks are at most the median
 		weight = 1
 	}
 	mean := sum / weight
@@ -193,19 +187,61 @@ func (b *Baseline) ewma(series Counts, minute int64) Estimate {
 	return e
 }
 
-// trimLimit is the most one minute may count and still feed an EWMA over
-// vals: their median plus z robust spreads, the spread at least the
-// Poisson noise of the median (and of one post a minute, so a quiet series
-// whose median is 0 keeps its occasional posts). A surge that fills less
-// than half of the minutes read moves neither the median nor the MAD, so
-// its minutes are left out; a lasting change of level becomes the median
-// and is learned, as it should be. Capping such minutes at the limit
-// (winsorizing) instead was tried: a two-hour surge at 25 times a level of
-// 2 still read 3.4 times the level an hour later.
-func trimLimit(vals []float64, z float64) float64 {
-	med := median(vals)
-	spread := max(1.4826*medianAbsDev(vals, med), math.Sqrt(max(med, 1)))
-	return med + z*spread
+// seen is a known minute, ago minutes before the evaluated one.
+type seen struct {
+	ago int64
+	c   float64
+}
+
+// trim cuts known (newest first) into blocks of size minutes counted back
+// from the evaluated minute and returns the blocks that may feed the EWMA:
+// those whose sum is at most the median block sum plus z robust spreads,
+// the spread at least the Poisson noise of the median (and of one post,
+// so a quiet series whose median is 0 keeps its occasional posts). A
+// block with fewer known minutes than the fullest is judged against that
+// share of the median.
+//
+// Minutes are judged in blocks because an outage is many minutes above
+// the level, each of which alone may look like noise (two posts a minute
+// on a series that sees one an hour). A surge that fills less than half
+// of the blocks read moves neither the median nor the MAD, so its blocks
+// are left out; a lasting change of level becomes the median and is
+// learned, as it should be. Capping such minutes at the limit instead
+// (winsorizing) was tried: a two-hour surge at 25 times a level of 2
+// still read 3.4 times the level an hour later.
+func trim(known []seen, size int64, z float64) [][]seen {
+	var blocks [][]seen
+	for i := 0; i < len(known); {
+		j := i + 1
+		for j < len(known) && (known[j].ago-1)/size == (known[i].ago-1)/size {
+			j++
+		}
+		blocks = append(blocks, known[i:j])
+		i = j
+	}
+	full := 0
+	for _, blk := range blocks {
+		full = max(full, len(blk))
+	}
+	sums := make([]float64, len(blocks))
+	scaled := make([]float64, len(blocks))
+	for i, blk := range blocks {
+		for _, k := range blk {
+			sums[i] += k.c
+		}
+		scaled[i] = sums[i] * float64(full) / float64(len(blk))
+	}
+	med := median(scaled)
+	mad := 1.4826 * medianAbsDev(scaled, med)
+	keep := blocks[:0:0]
+	for i, blk := range blocks {
+		f := float64(len(blk)) / float64(full)
+		limit := med*f + z*max(mad*math.Sqrt(f), math.Sqrt(max(med*f, 1)))
+		if sums[i] <= limit {
+			keep = append(keep, blk)
+		}
+	}
+	return keep
 }
 
 func finish(expected, spread float64, m Method, floor float64) Estimate {

@@ -108,3 +108,24 @@ func TestLearning(t *testing.T) {
 		t.Errorf("Times(5): %+v", w)
 	}
 }
+
+// The first quarter hour of a small outage on a series that sees almost
+// nothing: each minute's two posts could be noise, the block of them is
+// not, so it stays out of the level.
+func TestTrimJudgesBlocks(t *testing.T) {
+	series := func(m int64) (float64, bool) {
+		switch {
+		case m < 0 || m >= 75:
+			return 0, false
+		case m >= 60:
+			return 2, true
+		}
+		return 0, true
+	}
+	if e := NewBaseline(Options{}).Expected(series, 75); e.Expected > 0.05 {
+		t.Errorf("after 15 minutes of 2 posts on a silent series: expected %.3f, want the floor 0.05", e.Expected)
+	}
+	if raw := NewBaseline(Options{TrimZ: 1e9}).Expected(series, 75); raw.Expected < 0.3 {
+		t.Errorf("without trimming: expected %.3f, want the outage learned (>= 0.3)", raw.Expected)
+	}
+}
