@@ -38,8 +38,11 @@ export function duration(ms) {
   return hrs % 24 ? `${d} d ${hrs % 24} h` : `${d} d`;
 }
 
-// ratio says how far observed is above expected: "24× normal".
+// ratio says how far observed is above expected: "24× normal". With no
+// expected level (null: the API's baseline has under an hour of history)
+// it says "learning" rather than a ratio against a guess.
 export function ratio(observed, expected) {
+  if (expected === null || expected === undefined) return 'learning';
   if (!observed) return 'none';
   if (expected < 0.05) return 'new (none expected)';
   const r = observed / expected;

@@ -199,7 +199,7 @@ function serviceCard(s, trend, code, parents, silence, at) {
     h('div', { class: 'nums' },
       h('span', null, h('b', null, fmt.int(s.authors)), ' people'),
       h('span', null, h('b', null, fmt.int(s.posts)), ' reports'),
-      h('span', { class: 'ratio', title: `expected ${fmt.dec(s.expected)} in 15 minutes; anomaly score ${fmt.dec(s.anomaly)}` }, h('b', null, fmt.ratio(s.posts, s.expected)))),
+      h('span', { class: s.learning ? 'ratio learning' : 'ratio', title: s.learning ? 'under an hour of history: the normal level is still being learned' : `expected ${fmt.dec(s.expected)} in 15 minutes; anomaly score ${fmt.dec(s.anomaly)}` }, h('b', null, fmt.ratio(s.posts, s.expected)))),
     code ? h('div', { class: 'small' }, 'Top code ', h('code', { class: 'chip' }, code.code), code.meaning ? h('span', { class: 'muted' }, ' ', code.meaning) : null) : null,
     s.openIncident ? h('div', { class: 'small' }, h('a', { href: link(['incidents', s.openIncident.id]) }, `${s.openIncident.state === 'firing' ? 'Firing' : 'Pending'} incident: ${s.openIncident.title || s.openIncident.service}`)) : null,
     silence ? h('div', { class: 'small' }, mutedTag(silence)) : null,
