@@ -3,6 +3,7 @@ package baseline
 import (
 	"math"
 	"slices"
+	"sync"
 )
 
 // MinutesPerWeek is the season of the baseline.
@@ -112,6 +113,9 @@ func (e Estimate) Times(n float64) Estimate {
 // Baseline estimates normal levels of a series.
 type Baseline struct {
 	o Options
+	// scratch holds the EWMA's buffers between estimates: a trend asks
+	// for thousands, each reading hundreds of minutes.
+	scratch sync.Pool
 }
 
 // NewBaseline returns a baseline with the given options.
@@ -155,26 +159,40 @@ func (b *Baseline) Expected(series Counts, minute int64) Estimate {
 // above the level (trim), are skipped.
 func (b *Baseline) ewma(series Counts, minute int64) Estimate {
 	o := b.o
-	var known []seen
+	sc, _ := b.scratch.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{}
+	}
+	defer b.scratch.Put(sc)
+	known := sc.known[:0]
 	for ago := int64(1); ago <= int64(o.EWMASpan); ago++ {
 		if c, ok := series(minute - ago); ok {
 			known = append(known, seen{ago, c})
 		}
 	}
+	sc.known = known
 	if len(known) == 0 {
 		e := finish(0, 0, EWMA, o.Floor)
 		e.Learning = true
 		return e
 	}
-	decay := math.Log(0.5) / float64(o.HalfLife)
+	sc.trim(int64(o.TrimBlock), o.TrimZ)
+	decay := math.Pow(0.5, 1/float64(o.HalfLife))
 	var sum, sumSq, weight float64
-	for _, blk := range trim(known, int64(o.TrimBlock), o.TrimZ) {
-		for _, k := range blk {
-			w := math.Exp(decay * float64(k.ago))
-			sum += w * k.c
-			sumSq += w * k.c * k.c
-			weight += w
+	w, at := 1.0, int64(0) // w = decay^at, walked forward with the minutes
+	for i, k := range known {
+		if !sc.keep[sc.block[i]] {
+			continue
 		}
+		if k.ago-at == 1 {
+			w *= decay
+		} else {
+			w *= math.Pow(decay, float64(k.ago-at))
+		}
+		at = k.ago
+		sum += w * k.c
+		sumSq += w * k.c * k.c
+		weight += w
 	}
 	if weight == 0 { // cannot happen: at least half the blocks are at most the median
 		weight = 1
@@ -193,8 +211,20 @@ type seen struct {
 	c   float64
 }
 
-// trim cuts known (newest first) into blocks of size minutes counted back
-// from the evaluated minute and returns the blocks that may feed the EWMA:
+// scratch is the EWMA's working memory: the known minutes, newest first,
+// the block of each, and per block its sum, how many minutes it has and
+// whether it feeds the EWMA.
+type scratch struct {
+	known        []seen
+	block        []int
+	sums, scaled []float64
+	n            []int
+	keep         []bool
+	tmp          []float64
+}
+
+// trim cuts the known minutes into blocks of size minutes counted back
+// from the evaluated minute and marks the blocks that may feed the EWMA:
 // those whose sum is at most the median block sum plus z robust spreads,
 // the spread at least the Poisson noise of the median (and of one post,
 // so a quiet series whose median is 0 keeps its occasional posts). A
@@ -209,39 +239,36 @@ type seen struct {
 // learned, as it should be. Capping such minutes at the limit instead
 // (winsorizing) was tried: a two-hour surge at 25 times a level of 2
 // still read 3.4 times the level an hour later.
-func trim(known []seen, size int64, z float64) [][]seen {
-	var blocks [][]seen
-	for i := 0; i < len(known); {
-		j := i + 1
-		for j < len(known) && (known[j].ago-1)/size == (known[i].ago-1)/size {
-			j++
+func (sc *scratch) trim(size int64, z float64) {
+	sc.block, sc.sums, sc.n = sc.block[:0], sc.sums[:0], sc.n[:0]
+	last := int64(-1)
+	for _, k := range sc.known {
+		if id := (k.ago - 1) / size; id != last {
+			last = id
+			sc.sums, sc.n = append(sc.sums, 0), append(sc.n, 0)
 		}
-		blocks = append(blocks, known[i:j])
-		i = j
+		i := len(sc.sums) - 1
+		sc.sums[i] += k.c
+		sc.n[i]++
+		sc.block = append(sc.block, i)
 	}
-	full := 0
-	for _, blk := range blocks {
-		full = max(full, len(blk))
+	full := slices.Max(sc.n)
+	sc.scaled = sc.scaled[:0]
+	for i, s := range sc.sums {
+		sc.scaled = append(sc.scaled, s*float64(full)/float64(sc.n[i]))
 	}
-	sums := make([]float64, len(blocks))
-	scaled := make([]float64, len(blocks))
-	for i, blk := range blocks {
-		for _, k := range blk {
-			sums[i] += k.c
-		}
-		scaled[i] = sums[i] * float64(full) / float64(len(blk))
+	sc.tmp = append(sc.tmp[:0], sc.scaled...)
+	med := medianInPlace(sc.tmp)
+	for i, s := range sc.scaled {
+		sc.tmp[i] = math.Abs(s - med)
 	}
-	med := median(scaled)
-	mad := 1.4826 * medianAbsDev(scaled, med)
-	keep := blocks[:0:0]
-	for i, blk := range blocks {
-		f := float64(len(blk)) / float64(full)
+	mad := 1.4826 * medianInPlace(sc.tmp)
+	sc.keep = sc.keep[:0]
+	for i, s := range sc.sums {
+		f := float64(sc.n[i]) / float64(full)
 		limit := med*f + z*max(mad*math.Sqrt(f), math.Sqrt(max(med*f, 1)))
-		if sums[i] <= limit {
-			keep = append(keep, blk)
-		}
+		sc.keep = append(sc.keep, s <= limit)
 	}
-	return keep
 }
 
 func finish(expected, spread float64, m Method, floor float64) Estimate {
@@ -250,11 +277,13 @@ func finish(expected, spread float64, m Method, floor float64) Estimate {
 	return Estimate{Expected: expected, Spread: spread, Method: m}
 }
 
-func median(v []float64) float64 {
-	if len(v) == 0 {
+func median(v []float64) float64 { return medianInPlace(slices.Clone(v)) }
+
+// medianInPlace is the median of s, which it sorts.
+func medianInPlace(s []float64) float64 {
+	if len(s) == 0 {
 		return 0
 	}
-	s := slices.Clone(v)
 	slices.Sort(s)
 	n := len(s)
 	if n%2 == 1 {
