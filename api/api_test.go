@@ -40,6 +40,7 @@ type options struct {
 	admin     string
 	rate      float64
 	incidents api.IncidentStates
+	spans     api.BaselineSpans
 }
 
 func newFixture(t *testing.T, o options) *fixture {
@@ -61,7 +62,7 @@ func newFixture(t *testing.T, o options) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	srv, err := api.New(api.Options{Addr: "127.0.0.1:0", Searcher: x, Catalog: cat, Now: func() time.Time { return now },
-		AdminToken: o.admin, RateLimit: o.rate, RateBurst: 3, Incidents: o.incidents, Labels: st})
+		AdminToken: o.admin, RateLimit: o.rate, RateBurst: 3, Incidents: o.incidents, Spans: o.spans, Labels: st})
 	if err != nil {
 		t.Fatal(err)
 	}
