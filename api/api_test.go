@@ -42,6 +42,7 @@ type options struct {
 	rate      float64
 	incidents api.IncidentStates
 	status    func(context.Context) health.Status
+	spans     api.BaselineSpans
 }
 
 func newFixture(t *testing.T, o options) *fixture {
@@ -63,7 +64,7 @@ func newFixture(t *testing.T, o options) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	srv, err := api.New(api.Options{Addr: "127.0.0.1:0", Searcher: x, Catalog: cat, Now: func() time.Time { return now },
-		AdminToken: o.admin, RateLimit: o.rate, RateBurst: 3, Incidents: o.incidents, Labels: st, Status: o.status})
+		AdminToken: o.admin, RateLimit: o.rate, RateBurst: 3, Incidents: o.incidents, Spans: o.spans, Labels: st, Status: o.status})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/downsignal/downsignal/baseline"
 	"github.com/downsignal/downsignal/catalog"
 	"github.com/downsignal/downsignal/index"
 )
@@ -39,7 +40,7 @@ type TrendReader interface {
 	Trend(r index.TrendRequest) ([]index.Point, error)
 	TopServices(r index.TopRequest) ([]index.Rising, error)
 	TopCodes(r index.TopRequest) ([]index.Rising, error)
-	ServiceLevels(at time.Time) map[string]index.ServiceLevel
+	ServiceLevels(at time.Time, exclude index.SpansFunc) map[string]index.ServiceLevel
 }
 
 // Catalog resolves a service name, ID or alias to the catalog's entry.
@@ -54,6 +55,13 @@ type Catalog interface {
 // have none.
 type IncidentStates interface {
 	IncidentStates(ctx context.Context, at time.Time) map[string]string
+}
+
+// BaselineSpans returns the minutes the detector keeps out of a service's
+// baseline (its group's incidents), so the levels the API shows follow the
+// detector's rule.
+type BaselineSpans interface {
+	BaselineSpans(service string) []baseline.Span
 }
 
 // Options configures the server.
@@ -92,6 +100,10 @@ type Options struct {
 	CORSOrigins []string
 	// Incidents adds incident states to /v1/services; optional.
 	Incidents IncidentStates
+	// Spans leaves each service's incidents out of the expected levels of
+	// the trends and /v1/services; nil leaves out only what the baseline
+	// trims.
+	Spans BaselineSpans
 	// Registerer takes the API's metrics; nil registers none.
 	Registerer prometheus.Registerer
 	// Dashboard, when set, serves the web dashboard: its page at "/" and

@@ -145,9 +145,7 @@ func (e *Engine) evalScope(svc, grp string, m int64) scopeEval {
 		}
 		return 0, true
 	}
-	est := e.baseline.Expected(series, from)
-	w := float64(o.Window)
-	win := baseline.Estimate{Expected: w * est.Expected, Spread: math.Sqrt(w) * est.Spread, Method: est.Method}
+	win := e.baseline.Expected(series, from).Times(float64(o.Window))
 	se.expected = win.Expected
 	se.score = baseline.Score(float64(se.voices), win)
 	se.hot = se.voices >= o.MinAuthors && float64(se.voices) >= o.Ratio*win.Expected && se.score >= o.FireScore
@@ -252,7 +250,9 @@ func (e *Engine) step(d *dirty, name string, ses []scopeEval, m int64, at time.T
 		e.stepFiring(d, in, &g)
 	}
 	if gs.Open != "" {
-		gs.exclude(m)
+		// The incident's minutes, from its first window on, feed no
+		// baseline (the group's, and the trends' through BaselineSpans).
+		gs.exclude(gs.Window, m)
 	}
 	d.groups[name] = true
 	if in != nil && st.incidents[in.ID] != nil {
