@@ -466,15 +466,16 @@ func TestMiddleware(t *testing.T) {
 	if res.Header.Get("X-Request-Id") != "abc-123" {
 		t.Errorf("request id not echoed: %v", res.Header)
 	}
-	if res := do("POST", "/v1/search", nil); res.StatusCode != 401 {
+	label := "/v1/posts/" + url.PathEscape("at://did:plc:nobody/app.bsky.feed.post/x") + "/label"
+	if res := do("POST", label, nil); res.StatusCode != 401 {
 		t.Errorf("POST without token: %d, want 401", res.StatusCode)
 	}
-	if res := do("DELETE", "/v1/search", map[string]string{"Authorization": "Bearer wrong"}); res.StatusCode != 401 {
-		t.Errorf("DELETE with a wrong token: %d, want 401", res.StatusCode)
+	if res := do("POST", label, map[string]string{"Authorization": "Bearer wrong"}); res.StatusCode != 401 {
+		t.Errorf("POST with a wrong token: %d, want 401", res.StatusCode)
 	}
-	// The right token gets through to the routes (none takes POST here).
-	if res := do("POST", "/v1/search", map[string]string{"Authorization": "Bearer s3cret"}); res.StatusCode != 404 {
-		t.Errorf("POST with the token: %d, want 404 from the routes", res.StatusCode)
+	// The right token gets through to the route (an empty body is a 400).
+	if res := do("POST", label, map[string]string{"Authorization": "Bearer s3cret"}); res.StatusCode != 400 {
+		t.Errorf("POST with the token: %d, want 400 from the route", res.StatusCode)
 	}
 	// Rate limit: a burst of 3, then 429 with Retry-After.
 	limited := 0
@@ -496,7 +497,8 @@ func TestMiddleware(t *testing.T) {
 
 func TestStateChangesRefusedWithoutAdminToken(t *testing.T) {
 	f := newFixture(t, options{})
-	res, err := http.Post(f.base+"/v1/search", "application/json", nil)
+	label := "/v1/posts/" + url.PathEscape("at://did:plc:nobody/app.bsky.feed.post/x") + "/label"
+	res, err := http.Post(f.base+label, "application/json", strings.NewReader(`{"outage":true}`))
 	if err != nil {
 		t.Fatal(err)
 	}

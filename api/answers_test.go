@@ -1,0 +1,165 @@
+package api_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/downsignal/downsignal/index"
+)
+
+// noRedirect is a client that shows redirects instead of following them.
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// call sends one request and returns the status, headers and body.
+func (f *fixture) call(method, path string, hdr map[string]string, body io.Reader) (int, http.Header, []byte) {
+	f.t.Helper()
+	req, err := http.NewRequest(method, f.base+path, body)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	res, err := noRedirect.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return res.StatusCode, res.Header, b
+}
+
+// jsonError reads an error body, failing the test unless it is JSON
+// {"error": ...}.
+func jsonError(t *testing.T, what string, hdr http.Header, body []byte) string {
+	t.Helper()
+	var e struct{ Error string }
+	if ct := hdr.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s: Content-Type %q, want application/json (body %q)", what, ct, body)
+	}
+	if err := json.Unmarshal(body, &e); err != nil || e.Error == "" {
+		t.Errorf("%s: body %q is not a JSON error", what, body)
+	}
+	return e.Error
+}
+
+func TestWrongMethodIs405WithAllow(t *testing.T) {
+	f := newFixture(t, options{admin: "s3cret"})
+	for _, tc := range []struct {
+		method, path, token, allow string
+	}{
+		{"DELETE", "/v1/search", "", "GET, HEAD"},
+		{"DELETE", "/v1/search", "s3cret", "GET, HEAD"},
+		{"POST", "/v1/trends", "wrong", "GET, HEAD"},
+		{"PUT", "/v1/posts/" + url.PathEscape("at://did:plc:a/app.bsky.feed.post/b"), "", "GET, HEAD, POST"},
+	} {
+		code, hdr, body := f.call(tc.method, tc.path, map[string]string{"Authorization": "Bearer " + tc.token}, nil)
+		msg := jsonError(t, tc.method+" "+tc.path, hdr, body)
+		if code != 405 || hdr.Get("Allow") != tc.allow || !strings.Contains(msg, tc.method) {
+			t.Errorf("%s %s: %d Allow %q %q, want 405 Allow %q naming the method", tc.method, tc.path, code, hdr.Get("Allow"), msg, tc.allow)
+		}
+	}
+	code, hdr, body := f.call("GET", "/v1/nosuch", nil, nil)
+	if msg := jsonError(t, "GET /v1/nosuch", hdr, body); code != 404 || !strings.Contains(msg, "/v1/nosuch") {
+		t.Errorf("GET /v1/nosuch: %d %q, want 404 naming the path", code, msg)
+	}
+	if code, hdr, _ := f.call("OPTIONS", "/v1/search", nil, nil); code != 204 || hdr.Get("Allow") != "GET, HEAD, OPTIONS" {
+		t.Errorf("OPTIONS /v1/search: %d Allow %q, want 204 listing the methods", code, hdr.Get("Allow"))
+	}
+}
+
+func TestPostByRawAtURI(t *testing.T) {
+	f := newFixture(t, options{admin: "s3cret"})
+	incident(f)
+	uri := "at://did:plc:user4/app.bsky.feed.post/3o004"
+	for _, path := range []string{"/v1/posts/" + uri, "/v1/posts/" + url.PathEscape(uri), "/v1/posts/at:/did:plc:user4/app.bsky.feed.post/3o004"} {
+		code, _, body := f.call("GET", path, nil, nil)
+		var h index.Hit
+		if err := json.Unmarshal(body, &h); code != 200 || err != nil || h.URI != uri {
+			t.Errorf("GET %s: %d %q, want 200 with the post", path, code, body)
+			continue
+		}
+		f.checkSchema("/v1/posts/{uri}", code, body)
+	}
+	// A label, the at-URI raw too.
+	code, _, body := f.call("POST", "/v1/posts/"+uri+"/label", map[string]string{"Authorization": "Bearer s3cret"},
+		strings.NewReader(`{"outage":false}`))
+	if code != 200 || !strings.Contains(string(body), uri) {
+		t.Errorf("POST raw label: %d %q, want 200", code, body)
+	}
+}
+
+func TestBodyOverLimitIs413(t *testing.T) {
+	f := newFixture(t, options{admin: "s3cret"})
+	incident(f)
+	path := "/v1/posts/" + url.PathEscape("at://did:plc:user4/app.bsky.feed.post/3o004") + "/label"
+	big := `{"outage":true,"services":["` + strings.Repeat("x", 70<<10) + `"]}`
+	auth := map[string]string{"Authorization": "Bearer s3cret"}
+	for name, body := range map[string]io.Reader{
+		"with a length": strings.NewReader(big),
+		"chunked":       io.MultiReader(strings.NewReader(big)), // no length: sent chunked
+	} {
+		code, hdr, b := f.call("POST", path, auth, body)
+		if msg := jsonError(t, name, hdr, b); code != 413 || !strings.Contains(msg, "65536 bytes") {
+			t.Errorf("%s: %d %q, want 413 naming the limit", name, code, msg)
+		}
+	}
+}
+
+// rawHTTP writes req on a fresh connection and reads the answer.
+func rawHTTP(t *testing.T, addr, req string) (*http.Response, []byte) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, body
+}
+
+func TestServerOwnErrorsAreJSON(t *testing.T) {
+	f := newFixture(t, options{})
+	addr := strings.TrimPrefix(f.base, "http://")
+	for _, tc := range []struct {
+		name, req string
+		status    int
+		says      string
+	}{
+		{"headers over the limit", "GET /v1/search HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 80<<10) + "\r\n\r\n", 431, "65536 bytes"},
+		{"malformed header", "GET /v1/search HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n", 400, "malformed"},
+		{"no Host", "GET /v1/search HTTP/1.1\r\n\r\n", 400, "Host"},
+		{"unknown transfer encoding", "POST /v1/search HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: rot13\r\n\r\n", 501, "transfer encoding"},
+	} {
+		res, body := rawHTTP(t, addr, tc.req)
+		if msg := jsonError(t, tc.name, res.Header, body); res.StatusCode != tc.status || !strings.Contains(msg, tc.says) {
+			t.Errorf("%s: %d %q, want %d saying %q", tc.name, res.StatusCode, msg, tc.status, tc.says)
+		}
+	}
+	// An ordinary request on the same listener is untouched.
+	res, body := rawHTTP(t, addr, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	if res.StatusCode != 200 || !strings.Contains(string(body), `"ok"`) || res.Header.Get("Date") == "" {
+		t.Errorf("healthz: %d %v %q", res.StatusCode, res.Header, body)
+	}
+}
