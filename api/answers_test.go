@@ -163,3 +163,73 @@ func TestServerOwnErrorsAreJSON(t *testing.T) {
 		t.Errorf("healthz: %d %v %q", res.StatusCode, res.Header, body)
 	}
 }
+
+func TestRegexpErrorsAre400(t *testing.T) {
+	f := newFixture(t, options{})
+	incident(f)
+	for _, tc := range []struct {
+		q, limit, says string
+	}{
+		{"/[/", "", "missing closing ]"},
+		{"text:/[z-a]/", "", "invalid character class range"},
+		{"outlook /a$/", "", "no anchors"},
+		{"/" + strings.Repeat("a", 70) + "/", "max_regexp", "at most 64"},
+		{"/.*x.{0,30}/", "max_regexp", "repeat count 30"},
+		{`/\pL+/`, "max_regexp", "ranges"},
+		{"/(a|b)*a(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)/", "max_regexp", "states"},
+		{"outl*k" + strings.Repeat("?", 60), "max_regexp", "at most 64"},
+	} {
+		for _, path := range []string{"/v1/search", "/v1/search/export"} {
+			code, hdr, body := f.call("GET", path+"?q="+url.QueryEscape(tc.q), nil, nil)
+			msg := jsonError(t, tc.q, hdr, body)
+			var e struct{ Limit string }
+			json.Unmarshal(body, &e)
+			if code != 400 || e.Limit != tc.limit || !strings.Contains(msg, tc.says) {
+				t.Errorf("%s q=%s: %d %s, want 400 with limit %q saying %q", path, tc.q, code, body, tc.limit, tc.says)
+			}
+		}
+	}
+	// A sound one still searches.
+	var page searchBody
+	if code := f.get("/v1/search?q="+url.QueryEscape("text:/bounc.*/"), "/v1/search", &page); code != 200 || page.Total != 40 {
+		t.Errorf("text:/bounc.*/: %d, %d posts, want 200 and 40", code, page.Total)
+	}
+}
+
+func TestWordsAreAllRequired(t *testing.T) {
+	f := newFixture(t, options{})
+	incident(f) // 60 "Outlook calendar is handy", 40 "Outlook down again #i, mail bounces with 451 4.3.2 ..."
+	for _, tc := range []struct {
+		q    string
+		want int
+	}{
+		{"outlook down", 40},
+		{"outlook AND down", 40},
+		{"calendar down", 0},
+		{"calendar OR bounces", 100},
+		{"handy OR bounces outlook", 100},
+		{"outlook NOT calendar", 40},
+		{"outlook -calendar", 40},
+		{"+outlook down", 40},
+		{`"outlook down" mail`, 40},
+		{"outlook — down", 40},
+		{"text:down services:Outlook", 40},
+	} {
+		var page searchBody
+		if code := f.get("/v1/search?q="+url.QueryEscape(tc.q), "/v1/search", &page); code != 200 || page.Total != tc.want {
+			t.Errorf("q=%s: %d, %d posts, want %d", tc.q, code, page.Total, tc.want)
+		}
+	}
+	for _, q := range []string{"outlook OR", "OR outlook", "outlook NOT", "AND"} {
+		code, hdr, body := f.call("GET", "/v1/search?q="+url.QueryEscape(q), nil, nil)
+		if msg := jsonError(t, q, hdr, body); code != 400 || msg == "" {
+			t.Errorf("q=%s: %d %q, want 400", q, code, msg)
+		}
+	}
+	// Relevance is one parameter away and keeps every word required.
+	var rel searchBody
+	f.get("/v1/search?q="+url.QueryEscape("outlook bounces")+"&sort=relevance", "/v1/search", &rel)
+	if rel.Total != 40 || len(rel.Hits) == 0 || rel.Hits[0].Relevance <= 0 {
+		t.Errorf("relevance: %d posts, hits %+v", rel.Total, rel.Hits)
+	}
+}

@@ -555,9 +555,9 @@ func (p *prepared) hit(h *search.DocumentMatch) Hit {
 func buildQuery(r SearchRequest) (base, timeQ query.Query, err error) {
 	var must []query.Query
 	if s := strings.TrimSpace(r.Query); s != "" {
-		qs, err := bleve.NewQueryStringQuery(s).Parse()
+		qs, err := parseUserQuery(s)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: query: %v", ErrBadRequest, err)
+			return nil, nil, err
 		}
 		must = append(must, qs)
 	}
