@@ -233,3 +233,55 @@ func TestWordsAreAllRequired(t *testing.T) {
 		t.Errorf("relevance: %d posts, hits %+v", rel.Total, rel.Hits)
 	}
 }
+
+// exportLines reads an NDJSON export.
+func exportLines(t *testing.T, body []byte) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(string(body)))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestExportSaysWhatMaxLeftOut(t *testing.T) {
+	f := newFixture(t, options{admin: "s3cret"})
+	incident(f) // 100 posts name Outlook
+	code, hdr, body := f.call("GET", "/v1/search/export?service=Outlook&max=30", nil, nil)
+	lines := exportLines(t, body)
+	if code != 200 || len(lines) != 31 || hdr.Get("X-Export-Matched") != "100" || hdr.Get("X-Export-Max") != "30" || hdr.Get("X-Export-Left-Out") != "70" {
+		t.Fatalf("max=30: %d, %d lines, headers %v; want 200, 30 posts and a trailer, matched 100, left out 70", code, len(lines), hdr)
+	}
+	last := lines[30]
+	if last["truncated"] != true || last["exported"] != 30.0 || last["matched"] != 100.0 || last["left_out"] != 70.0 || last["max"] != 30.0 {
+		t.Errorf("trailer %v", last)
+	}
+	if err := f.doc.Components.Schemas["ExportTruncated"].Value.VisitJSON(map[string]any(last)); err != nil {
+		t.Errorf("trailer does not match ExportTruncated: %v", err)
+	}
+	// Everything that matches, when max does not cut: no trailer.
+	code, hdr, body = f.call("GET", "/v1/search/export?service=Outlook", nil, nil)
+	if lines := exportLines(t, body); code != 200 || len(lines) != 100 || lines[99]["uri"] == nil || hdr.Get("X-Export-Left-Out") != "" || hdr.Get("X-Export-Max") != "10000" {
+		t.Errorf("default max: %d, %d lines, headers %v", code, len(lines), hdr)
+	}
+	// max=all is the admin's, and streams every match.
+	if code, hdr, body := f.call("GET", "/v1/search/export?service=Outlook&max=all", nil, nil); code != 401 {
+		t.Errorf("max=all without the token: %d %q, want 401", code, body)
+	} else {
+		jsonError(t, "max=all without the token", hdr, body)
+	}
+	code, hdr, body = f.call("GET", "/v1/search/export?service=Outlook&max=all&format=csv", map[string]string{"Authorization": "Bearer s3cret"}, nil)
+	if n := strings.Count(string(body), "\nat://"); code != 200 || n != 100 || hdr.Get("X-Export-Max") != "all" || strings.Contains(string(body), "#truncated") {
+		t.Errorf("max=all: %d, %d posts, headers %v", code, n, hdr)
+	}
+	code, hdr, body = f.call("GET", "/v1/search/export?max=0", nil, nil)
+	if msg := jsonError(t, "max=0", hdr, body); code != 400 || !strings.Contains(msg, "all") {
+		t.Errorf("max=0: %d %q, want 400 naming all", code, msg)
+	}
+}

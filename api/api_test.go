@@ -347,8 +347,10 @@ func TestExportStreamsNDJSONAndCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 51 || rows[0][0] != "uri" || !strings.HasPrefix(rows[1][0], "at://") {
-		t.Fatalf("csv export: %d rows, first %v", len(rows), rows[0])
+	// 100 match: 50 rows after the header, then the row saying 50 were left out.
+	if len(rows) != 52 || rows[0][0] != "uri" || !strings.HasPrefix(rows[50][0], "at://") || rows[51][0] != "#truncated" ||
+		!strings.Contains(rows[51][len(rows[51])-1], "50 left out") || res2.Header.Get("X-Export-Left-Out") != "50" {
+		t.Fatalf("csv export: %d rows, first %v, last %v, headers %v", len(rows), rows[0], rows[len(rows)-1], res2.Header)
 	}
 }
 

@@ -313,6 +313,8 @@ func (g *gzipWriter) Write(b []byte) (int, error) {
 	return g.gz.Write(b)
 }
 
+func (g *gzipWriter) Unwrap() http.ResponseWriter { return g.ResponseWriter }
+
 func (g *gzipWriter) Flush() {
 	if g.gz != nil {
 		_ = g.gz.Flush()

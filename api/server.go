@@ -27,7 +27,7 @@ type Searcher interface {
 type PostSearcher interface {
 	Search(ctx context.Context, r index.SearchRequest) (*index.SearchResult, error)
 	Get(ctx context.Context, uri string) (*index.Hit, error)
-	Export(ctx context.Context, r index.SearchRequest, max int, fn func(index.Hit) error) (int, error)
+	Export(ctx context.Context, r index.ExportRequest, fn func(index.Hit) error) (int, error)
 }
 
 // TrendReader reads the per-minute counters.
