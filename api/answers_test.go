@@ -285,3 +285,33 @@ func TestExportSaysWhatMaxLeftOut(t *testing.T) {
 		t.Errorf("max=0: %d %q, want 400 naming all", code, msg)
 	}
 }
+
+func TestTrendsWithoutFilterIsTheAllPostsSeries(t *testing.T) {
+	f := newFixture(t, options{})
+	incident(f) // 18:30-20:00: 100 posts naming Outlook, 40 of them outage reports
+	var all, outlook struct {
+		Series  string
+		Service string
+		Points  []index.Point
+	}
+	window := "&step=1h&since=2026-01-22T18:00:00Z&until=2026-01-22T20:00:00Z"
+	if code := f.get("/v1/trends?"+window[1:], "/v1/trends", &all); code != 200 || all.Series != "all" || all.Service != "" || len(all.Points) != 2 {
+		t.Fatalf("no filter: %d %+v, want the all-posts series", code, all)
+	}
+	f.get("/v1/trends?service=Outlook"+window, "/v1/trends", &outlook)
+	if outlook.Series != "filtered" {
+		t.Errorf("service=Outlook: series %q, want filtered", outlook.Series)
+	}
+	sum := func(ps []index.Point) (posts, mentions int) {
+		for _, p := range ps {
+			posts, mentions = posts+p.Posts, mentions+p.Mentions
+		}
+		return posts, mentions
+	}
+	ap, am := sum(all.Points)
+	op, om := sum(outlook.Points)
+	t.Logf("all posts %d mentions %d; outlook %d %d", ap, am, op, om)
+	if ap != 40 || am != 100 {
+		t.Errorf("all-posts series: %d outage posts, %d posts; want 40 and 100", ap, am)
+	}
+}
