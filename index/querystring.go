@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp/syntax"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/blevesearch/bleve/v2"
@@ -171,10 +172,39 @@ func checkPatterns(q query.Query) error {
 var wildcardRegexp = strings.NewReplacer("+", `\+`, "(", `\(`, ")", `\)`, "^", `\^`, "$", `\$`, ".", `\.`, "{", `\{`, "}", `\}`,
 	"[", `\[`, "]", `\]`, `|`, `\|`, `\`, `\\`, "*", ".*", "?", ".")
 
+// checkedPatterns remembers the verdicts on recent patterns: the check
+// builds the automaton, and paging or exporting a search repeats it.
+var checkedPatterns patternCache
+
+type patternCache struct {
+	mu sync.Mutex
+	m  map[string]error
+}
+
+const maxCheckedPatterns = 1024
+
 // checkRegexp checks one pattern (written is how the user wrote it) the
 // way Bleve will compile it: Go's regexp/syntax in Perl mode, then Bleve's
 // automaton, which refuses anchors, lazy repeats and word boundaries.
 func checkRegexp(written, re string) error {
+	c := &checkedPatterns
+	c.mu.Lock()
+	err, ok := c.m[written+"\x00"+re]
+	c.mu.Unlock()
+	if ok {
+		return err
+	}
+	err = checkRegexpOnce(written, re)
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCheckedPatterns {
+		c.m = make(map[string]error)
+	}
+	c.m[written+"\x00"+re] = err
+	c.mu.Unlock()
+	return err
+}
+
+func checkRegexpOnce(written, re string) error {
 	limit := func(format string, args ...any) error {
 		return &LimitError{Limit: "max_regexp", Msg: quoteWritten(written) + ": " + fmt.Sprintf(format, args...)}
 	}
