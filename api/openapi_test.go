@@ -12,6 +12,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/downsignal/downsignal/health"
 	"github.com/downsignal/downsignal/index"
 	"github.com/downsignal/downsignal/labels"
 )
@@ -32,6 +33,7 @@ func fullServer(t *testing.T) *Server {
 	t.Cleanup(func() { st.Close() })
 	o := base.o
 	o.Searcher, o.Labels, o.Pprof, o.Dashboard = x, st, true, http.NotFoundHandler()
+	o.Status = func(context.Context) health.Status { return health.Status{} }
 	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)

@@ -47,6 +47,9 @@ func (s *Server) routes() []route {
 	}
 	rs = append(rs, s.alertRoutes()...)
 	rs = append(rs, s.webhookRoutes()...)
+	if o.Status != nil {
+		rs = append(rs, get("/v1/status", s.status))
+	}
 	rs = append(rs,
 		get("/v1/openapi.json", serveOpenAPI),
 		get("/healthz", func(w http.ResponseWriter, r *http.Request) {

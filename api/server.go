@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/downsignal/downsignal/health"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/downsignal/downsignal/catalog"
@@ -93,6 +95,9 @@ type Options struct {
 	// Dashboard, when set, serves the web dashboard: its page at "/" and
 	// its files under "/assets/" (package web).
 	Dashboard http.Handler
+	// Status serves GET /v1/status: whether the stream of posts is whole
+	// (package health). nil leaves it out.
+	Status func(ctx context.Context) health.Status
 	// Pprof serves Go's profiles under /debug/pprof/. They reveal
 	// internals and cost CPU: only on a private address.
 	Pprof bool
