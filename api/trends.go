@@ -17,6 +17,9 @@ type trendResponse struct {
 	Since   time.Time     `json:"since"`
 	Until   time.Time     `json:"until"`
 	Points  []index.Point `json:"points"`
+	// Series is "all" when no service, code or region narrows it: the
+	// whole stream's volume, whose drops show ingest trouble.
+	Series string `json:"series"`
 }
 
 var steps = map[string]time.Duration{
@@ -61,8 +64,12 @@ func (s *Server) trends(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	series := "filtered"
+	if req.Service == "" && req.Code == "" && req.Region == "" {
+		series = "all"
+	}
 	writeJSON(w, http.StatusOK, trendResponse{Service: req.Service, Code: req.Code, Region: req.Region, Step: stepName,
-		Since: req.Since, Until: req.Until, Points: points})
+		Since: req.Since, Until: req.Until, Points: points, Series: series})
 }
 
 // topResponse is the body of GET /v1/trends/top and /v1/codes/top.
