@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/downsignal/downsignal/ingest"
@@ -75,12 +76,16 @@ func DecodeKind(b []byte, source string) (record.Event, int64, string, error) {
 	var m message
 	err := json.Unmarshal(b, &m)
 	var typeErr *json.UnmarshalTypeError
+	// A type error inside commit.record is a record of another collection
+	// that does not look like a post (ignored), or a broken post (an
+	// error). Anywhere else the message itself is broken: a commit body
+	// that is not an object still leaves m.Commit allocated, empty.
+	inRecord := errors.As(err, &typeErr) && strings.HasPrefix(typeErr.Field, "commit.record")
 	switch {
 	case err == nil:
-	case errors.As(err, &typeErr) && m.Kind == "commit" && m.Commit != nil && m.Commit.Collection != record.PostCollection:
-		// A record of another collection that does not look like a post.
+	case inRecord && m.Kind == "commit" && m.Commit != nil && m.Commit.Collection != record.PostCollection:
 		return record.Event{}, max(m.TimeUS, 0), m.Kind, ErrIgnored
-	case errors.As(err, &typeErr) && m.Kind == "commit" && m.Commit != nil && m.Commit.Record != nil:
+	case inRecord && m.Kind == "commit" && m.Commit != nil && m.Commit.Record != nil:
 		return record.Event{}, max(m.TimeUS, 0), m.Kind, fmt.Errorf("post record %s: %w", record.Bounded(record.PostURI(m.DID, m.Commit.RKey)), err)
 	default:
 		return record.Event{}, 0, kindUnknown, fmt.Errorf("jetstream message: %w", err)

@@ -1,0 +1,81 @@
+package app_test
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/downsignal/downsignal/app"
+	"github.com/downsignal/downsignal/internal/apptest"
+	"github.com/downsignal/downsignal/record"
+)
+
+// Bad input through the whole run pipeline: a post dated in the year 5138
+// and a commit whose body is not an object are refused, each counted and
+// logged with its line; a post whose createdAt is far after its event time
+// is kept, placed by its event time, without the implausible createdAt.
+func TestRunRefusesBadTimesAndBodies(t *testing.T) {
+	future := apptest.JetstreamPost("did:plc:zed", "3fut", eventTime, "Outlook down again, from the far future")
+	future = strings.Replace(future, `"time_us":`+itoa(eventTime.UnixMicro()), `"time_us":99999999999999999`, 1)
+	lateCreated := apptest.JetstreamLine(record.Event{DID: "did:plc:yan", URI: record.PostURI("did:plc:yan", "3cre"), CID: "bafy3cre",
+		Time: eventTime.Add(time.Minute), CreatedAt: time.UnixMicro(99999999999999999), Text: "Outlook is down for me too", Langs: []string{"en"}})
+	replay := apptest.WriteReplay(t,
+		apptest.JetstreamPost("did:plc:bob", "3bbb", eventTime, outagePost),
+		future,
+		`{"did":"did:plc:xav","time_us":1769110300000000,"kind":"commit","commit":"x"}`,
+		lateCreated,
+	)
+	p := apptest.Start(t, app.Options{DataDir: t.TempDir(), Source: "replay:" + replay})
+	p.WaitReplayed(t)
+
+	var all searchResponse
+	p.GetJSON(t, "/v1/search?limit=100&sort=time", &all)
+	if all.Total != 2 {
+		t.Fatalf("indexed %d posts %+v, want 2 (the year-5138 post refused)", all.Total, all.Hits)
+	}
+	for _, h := range all.Hits {
+		if h.Author == "did:plc:yan" && !h.CreatedAt.IsZero() {
+			t.Errorf("post with createdAt in 5138: created_at %v, want none", h.CreatedAt)
+		}
+	}
+	var late searchResponse
+	p.GetJSON(t, "/v1/search?since=2026-01-22T19:32:00Z&until=2026-01-22T19:33:00Z", &late)
+	if late.Total != 1 || late.Hits[0].Author != "did:plc:yan" {
+		t.Errorf("posts in the minute after the outage post: %+v, want the one with the implausible createdAt", late.Hits)
+	}
+
+	logs := p.Logs.String()
+	for _, want := range []string{"line=2 err=\"event time 5138-11-16T09:46:39Z is in the future", "line=3 err=\"jetstream message: json: cannot unmarshal string"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q", want)
+		}
+	}
+	if got, want := metricLine(t, p, `downsignal_ingest_decode_errors_total{reason="json",source="replay"}`), "2"; got != want {
+		t.Errorf("decode errors counted: %q, want %q", got, want)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// metricLine returns the value of one series on /metrics, or "" when absent.
+func metricLine(t *testing.T, p *apptest.Process, series string) string {
+	t.Helper()
+	res, err := http.Get(p.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
