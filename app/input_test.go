@@ -3,6 +3,7 @@ package app_test
 import (
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -78,4 +79,52 @@ func metricLine(t *testing.T, p *apptest.Process, series string) string {
 		}
 	}
 	return ""
+}
+
+// A replay's cursor is a line number in one file: another capture written
+// to the same path is replayed from the start with a warning, not cut by
+// the old file's length; the same file again adds nothing.
+func TestReplayOfARewrittenFileStartsOver(t *testing.T) {
+	dataDir := t.TempDir()
+	path := apptest.WriteReplay(t,
+		apptest.JetstreamPost("did:plc:a1", "3a1", eventTime, "first capture, post one"),
+		apptest.JetstreamPost("did:plc:a2", "3a2", eventTime.Add(time.Second), "first capture, post two"),
+		apptest.JetstreamPost("did:plc:a3", "3a3", eventTime.Add(2*time.Second), "first capture, post three"),
+	)
+	opts := app.Options{DataDir: dataDir, Source: "replay:" + path}
+	total := func(p *apptest.Process) uint64 {
+		var res searchResponse
+		p.GetJSON(t, "/v1/search?limit=100", &res)
+		return res.Total
+	}
+	p := apptest.Start(t, opts)
+	p.WaitReplayed(t)
+	if n := total(p); n != 3 {
+		t.Fatalf("first capture: %d posts, want 3", n)
+	}
+	p.Stop(t)
+
+	second := strings.Join([]string{
+		apptest.JetstreamPost("did:plc:b1", "3b1", eventTime.Add(time.Hour), "second capture, post one"),
+		apptest.JetstreamPost("did:plc:b2", "3b2", eventTime.Add(time.Hour+time.Second), "second capture, post two"),
+	}, "\n") + "\n"
+	if err := os.WriteFile(path, []byte(second), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p = apptest.Start(t, opts)
+	p.WaitReplayed(t)
+	if n := total(p); n != 5 {
+		t.Errorf("after the second capture: %d posts, want 5", n)
+	}
+	if !strings.Contains(p.Logs.String(), "level=WARN msg=\"input changed since its cursor was saved; reading it from the start\"") {
+		t.Errorf("no warning that the file changed; logs:\n%s", p.Logs.Tail(3000))
+	}
+	p.Stop(t)
+
+	p = apptest.Start(t, opts)
+	p.WaitReplayed(t)
+	logs := p.Logs.String()
+	if n := total(p); n != 5 || strings.Contains(logs, "input changed") || !strings.Contains(logs, "replay resumes after the lines an earlier run produced") {
+		t.Errorf("the same file again: %d posts, want 5, resumed without a warning; logs:\n%s", n, p.Logs.Tail(3000))
+	}
 }
