@@ -1,0 +1,199 @@
+package app
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/downsignal/downsignal/broker"
+	"github.com/downsignal/downsignal/health"
+	"github.com/downsignal/downsignal/record"
+)
+
+// newSource starts following the post source's health. A process that
+// runs ingest follows its source; one that does not (classify, serve
+// against a cluster) follows the posts it consumes, named "kafka", fed by
+// its first consuming stage.
+func (a *App) newSource() {
+	o := health.SourceOptions{Name: "kafka", StallAfter: a.o.StallAfter}
+	if a.o.runs(ModeIngest) {
+		o.Name = a.o.Source
+		if path, ok := strings.CutPrefix(a.o.Source, "replay:"); ok {
+			o.Name, o.Replay = "replay:"+path, true
+		}
+	}
+	a.source = health.NewSource(o)
+}
+
+// observe wraps a consuming stage's handle so that, once a batch is
+// handled, the stage's watermark moves to its newest event and, in a
+// process without ingest, the first stage reports the posts it saw as the
+// source's.
+func observe[T any](a *App, handle func(context.Context, []record.Delivery[T]) error) (func(context.Context, []record.Delivery[T]) error, *health.Watermark) {
+	wm := new(health.Watermark)
+	feeds := !a.o.runs(ModeIngest) && !a.fed
+	a.fed = true
+	return func(ctx context.Context, batch []record.Delivery[T]) error {
+		if err := handle(ctx, batch); err != nil {
+			return err
+		}
+		var posts []time.Time
+		newest := time.Time{}
+		for i := range batch {
+			ev := eventOf(&batch[i].Value)
+			if ev == nil || batch[i].Invalid {
+				continue
+			}
+			if ev.Time.After(newest) {
+				newest = ev.Time
+			}
+			if feeds && ev.Kind == record.KindPost {
+				posts = append(posts, ev.Time)
+			}
+		}
+		wm.Advance(newest)
+		if feeds {
+			a.source.Posts(posts)
+		}
+		return nil
+	}, wm
+}
+
+// sourceLive says whether a collapse of the stream can be Bluesky's: the
+// source is a replay (its gaps are the stream's), a network source with a
+// session open (connected, yet nothing comes), or Kafka in a process
+// without ingest (it cannot see the source's connection). A network
+// source that is disconnected is our outage, not Bluesky's.
+func (a *App) sourceLive() bool {
+	switch st := a.source.Status(); {
+	case st.State == health.Replaying || st.State == health.Done:
+		return true
+	case !a.o.runs(ModeIngest):
+		return true
+	}
+	return a.source.Connected()
+}
+
+// sourceConnected says whether the source is a network source with an
+// open session: a silent stream is then Bluesky's silence.
+func (a *App) sourceConnected() bool { return a.source.Connected() }
+
+// tickAlerts lets the detector evaluate minutes that pass with no post
+// while the source is connected (detect.Engine.Tick).
+func (a *App) tickAlerts(ctx context.Context) error {
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case now := <-tick.C:
+			if err := a.alerts.Tick(ctx, now); err != nil && ctx.Err() == nil {
+				a.log.Warn("detector clock tick", "err", err)
+			}
+		}
+	}
+}
+
+// eventOf is the event a record carries: the record itself on
+// downsignal.posts, the classified event on downsignal.signals.
+func eventOf(v any) *record.Event {
+	switch r := v.(type) {
+	case *record.Event:
+		return r
+	case *record.Signal:
+		return &r.Event
+	}
+	return nil
+}
+
+// statusCache keeps the last /v1/status for a second: every open
+// dashboard polls it, and each answer asks the brokers for offsets.
+type statusCache struct {
+	mu   sync.Mutex
+	at   time.Time
+	last []health.StageStatus
+}
+
+// status answers GET /v1/status.
+func (a *App) status(ctx context.Context) health.Status {
+	st := health.Status{Now: time.Now().UTC(), Source: a.source.Status()}
+	st.Stages = a.stageStatus(ctx)
+	stream := st.Source.NewestEventTime
+	for _, s := range st.Stages {
+		if s.Watermark != nil && s.Watermark.After(stream) {
+			stream = *s.Watermark
+		}
+	}
+	if !stream.IsZero() {
+		stream = stream.UTC()
+		st.StreamTime = &stream
+	}
+	return st
+}
+
+func (a *App) stageStatus(ctx context.Context) []health.StageStatus {
+	c := &a.statusCache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.at) < time.Second {
+		return c.last
+	}
+	var out []health.StageStatus
+	for _, comp := range a.comps {
+		if comp.hop == nil {
+			continue
+		}
+		lag, err := broker.Lag(ctx, a.brokers, comp.hop.group, comp.hop.topic)
+		if err != nil {
+			lag = -1
+		}
+		s := health.StageStatus{Name: comp.name, Topic: comp.hop.topic, Lag: lag}
+		if wm := comp.wm.Time(); !wm.IsZero() {
+			s.Watermark = &wm
+		}
+		out = append(out, s)
+	}
+	c.at, c.last = time.Now(), out
+	return out
+}
+
+// watchSource logs the source's changes of state and tells webhooks when
+// a live source stalls and when it recovers (at most one of each per
+// stall). A replay never stalls.
+func (a *App) watchSource(ctx context.Context) error {
+	every := min(time.Second, a.source.StallAfter()/4)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	prev := a.source.Status()
+	var stalled *health.SourceStatus
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		st := a.source.Status()
+		if st.State != prev.State {
+			a.log.Info("source state", "source", st.Name, "state", st.State, "was", prev.State, "last_error", st.LastError)
+		}
+		switch {
+		case st.State == health.Stalled && stalled == nil:
+			a.log.Warn("source stalled: no post arrived, results are incomplete", "source", st.Name,
+				"stall_after", a.source.StallAfter(), "last_event_at", st.LastEventAt, "last_error", st.LastError)
+			stalled = &st
+			a.notifySource(ctx, true, st, st)
+		case stalled != nil && st.State == health.Live:
+			a.log.Info("source recovered", "source", st.Name, "away", st.Since.Sub(stalled.Since)+a.source.StallAfter())
+			a.notifySource(ctx, false, *stalled, st)
+			stalled = nil
+		}
+		prev = st
+	}
+}
+
+// notifySource hands a stall or a recovery to the webhooks, if this
+// process sends them. stall is the stall's first status (its identity).
+func (a *App) notifySource(ctx context.Context, stalled bool, stall, now health.SourceStatus) {
+}
