@@ -65,12 +65,14 @@ func MicrosoftOutage(start time.Time) *Incident {
 }
 
 // Demo is the capture the README replays and capturegen writes by default:
-// four hours of 22 January 2026 from 17:00 UTC at one post a second on
-// average (about 22,000 posts), with MicrosoftOutage from 19:30, long
-// after the detector's one-hour warm-up.
+// four hours of 22 January 2026 from 17:00 UTC at a post every two seconds
+// on average (11,734 lines, 1,311 of them the outage's), with
+// MicrosoftOutage from 19:30, long after the detector's one-hour warm-up.
+// The rate is low so that the whole pipeline replays it in seconds, also
+// in tests under the race detector.
 func Demo() Options {
 	return Options{
-		Seed: 1, Duration: 4 * time.Hour, PerSecond: 1,
+		Seed: 1, Duration: 4 * time.Hour, PerSecond: 0.5,
 		Start:    time.Date(2026, 1, 22, 17, 0, 0, 0, time.UTC),
 		Incident: MicrosoftOutage(time.Date(2026, 1, 22, 19, 30, 0, 0, time.UTC)),
 	}
