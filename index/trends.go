@@ -149,6 +149,8 @@ func (s *state) trend(key seriesKey, since, until time.Time, step time.Duration,
 		default:
 			p.Authors = hllCount(&regs)
 		}
+		// A sketch's estimate can overshoot; an author wrote at least one post.
+		p.Authors = min(p.Authors, p.Posts)
 		e := base.Expected(counts, start)
 		p.Learning = e.Learning
 		p.Expected, p.Anomaly = level(e, float64(p.Posts))
@@ -343,7 +345,7 @@ func (s *state) window(base *baseline.Baseline, minutes map[int64]*bucket, r Top
 		b.authors.mergeInto(&regs)
 	}
 	if rs.Posts > 0 {
-		rs.Authors = hllCount(&regs)
+		rs.Authors = min(hllCount(&regs), rs.Posts)
 	}
 	w := base.Expected(baseline.Without(s.stepCounts(minutes, 1, 1), spans), lo).Times(float64(n))
 	rs.Learning = w.Learning
