@@ -41,8 +41,8 @@ type options struct {
 	admin     string
 	rate      float64
 	incidents api.IncidentStates
-	spans     api.BaselineSpans
 	status    func(context.Context) health.Status
+	spans     api.BaselineSpans
 }
 
 func newFixture(t *testing.T, o options) *fixture {

@@ -110,13 +110,22 @@ func (e *Engine) checkGap(d *dirty, m int64) bool {
 		return false // a drop minute stays out of the average, not a gap yet
 	}
 	alpha := 1 - math.Pow(0.5, 1/float64(max(e.o.Baseline.HalfLife, 60)))
-	if st.TotalEWMA == 0 {
+	switch {
+	case st.TotalEWMA == 0:
 		st.TotalEWMA = x
-	} else {
+	case m-st.First >= int64(e.o.Warmup):
+		// Winsorized: a surge of posts (an outage's own reports, a bot)
+		// lifts the stream's level slowly, so its end is no volume drop.
+		st.TotalEWMA += alpha * (min(x, surgeCap*st.TotalEWMA) - st.TotalEWMA)
+	default:
 		st.TotalEWMA += alpha * (x - st.TotalEWMA)
 	}
 	return false
 }
+
+// surgeCap bounds the minute a warm stream's moving average takes in, as
+// a multiple of the average.
+const surgeCap = 1.5
 
 // evalScope scores one service's window ending at minute m.
 func (e *Engine) evalScope(svc, grp string, m int64) scopeEval {
