@@ -34,7 +34,9 @@ func TestReplayedDayWithTwoOutages(t *testing.T) {
 	p.WaitReplayed(t)
 
 	var list incidentList
-	if code := p.Get(t, "/v1/incidents", &list); code != http.StatusOK || len(list.Incidents) != 2 {
+	// Microsoft 365's incidents: the stream's own volume is another
+	// detector's matter (volume_drop).
+	if code := p.Get(t, "/v1/incidents?service="+url.QueryEscape("Microsoft 365"), &list); code != http.StatusOK || len(list.Incidents) != 2 {
 		t.Fatalf("GET /v1/incidents: %d, %d incidents %+v, want two", code, len(list.Incidents), list.Incidents)
 	}
 	a, b := list.Incidents[1], list.Incidents[0] // newest first

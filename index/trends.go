@@ -234,11 +234,12 @@ func (x *Index) TopServices(r TopRequest) ([]Rising, error) {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
 	var out []Rising
+	base := baselineFor(1) // one for all series: it keeps its buffers
 	for k, minutes := range st.series {
 		if k.Service == "" || k.Code != "" || k.Region != "" {
 			continue
 		}
-		rs := st.window(minutes, r, r.Exclude.Of(k.Service))
+		rs := st.window(base, minutes, r, r.Exclude.Of(k.Service))
 		if rs.Posts == 0 {
 			continue
 		}
@@ -258,11 +259,12 @@ func (x *Index) TopCodes(r TopRequest) ([]Rising, error) {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
 	var out []Rising
+	base := baselineFor(1) // one for all series: it keeps its buffers
 	for k, minutes := range st.series {
 		if k.Code == "" || k.Service != "" || k.Region != "" {
 			continue
 		}
-		rs := st.window(minutes, r, nil) // a code has no incidents of its own
+		rs := st.window(base, minutes, r, nil) // a code has no incidents of its own
 		if rs.Mentions == 0 {
 			continue
 		}
@@ -324,7 +326,7 @@ func (r *TopRequest) check() error {
 // window measures one series over [At-Window, At) against the baseline
 // of the window's first minute, read from the minutes before it but those
 // of spans.
-func (s *state) window(minutes map[int64]*bucket, r TopRequest, spans []baseline.Span) Rising {
+func (s *state) window(base *baseline.Baseline, minutes map[int64]*bucket, r TopRequest, spans []baseline.Span) Rising {
 	n := int64(r.Window / time.Minute)
 	// The window ends with the minute under way at r.At, so a post counts
 	// the moment it is indexed, not once its minute is over; at a whole
@@ -345,7 +347,7 @@ func (s *state) window(minutes map[int64]*bucket, r TopRequest, spans []baseline
 	if rs.Posts > 0 {
 		rs.Authors = min(hllCount(&regs), rs.Posts)
 	}
-	w := baselineFor(1).Expected(baseline.Without(s.stepCounts(minutes, 1, 1), spans), lo).Times(float64(n))
+	w := base.Expected(baseline.Without(s.stepCounts(minutes, 1, 1), spans), lo).Times(float64(n))
 	rs.Learning = w.Learning
 	rs.Expected, rs.Anomaly = level(w, float64(rs.Posts))
 	if rs.Expected != nil {
@@ -395,11 +397,12 @@ func (x *Index) ServiceLevels(at time.Time, exclude SpansFunc) map[string]Servic
 	st.mu.RLock()
 	defer st.mu.RUnlock()
 	out := make(map[string]ServiceLevel)
+	base := baselineFor(1)
 	for k, minutes := range st.series {
 		if k.Service == "" || k.Code != "" || k.Region != "" {
 			continue
 		}
-		rs := st.window(minutes, r, exclude.Of(k.Service))
+		rs := st.window(base, minutes, r, exclude.Of(k.Service))
 		rs.Service = k.Service
 		lvl := ServiceLevel{Rising: rs, State: "normal"}
 		if rs.Anomaly >= ElevatedAnomaly {
