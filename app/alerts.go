@@ -31,6 +31,9 @@ func (a *App) buildAlerts(ctx context.Context) error {
 		Path:    filepath.Join(dir, "alerts.db"),
 		Logger:  logger,
 		Metrics: detect.NewMetrics(a.o.Registry),
+		// A collapse of the stream while our own source is down is ours.
+		SourceLive:  a.sourceLive,
+		FollowClock: a.sourceConnected,
 		EndOffsets: func() (map[int]int64, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
@@ -48,6 +51,7 @@ func (a *App) buildAlerts(ctx context.Context) error {
 		a.alerts.Close()
 		return err
 	}
+	a.add(component{name: "alert clock", run: a.tickAlerts})
 
 	wlog := a.o.Logger.With("component", "webhook")
 	allow, err := parsePrefixes("--webhook-allow-net", a.o.WebhookAllowNets)

@@ -184,3 +184,21 @@ func CaughtUp(committed, end map[int]int64) bool {
 	}
 	return true
 }
+
+// Lag is how many records of topic the group has not committed yet, over
+// every partition. A partition the group never committed counts whole.
+func Lag(ctx context.Context, brokers []string, group, topic string) (int64, error) {
+	end, err := EndOffsets(ctx, brokers, topic)
+	if err != nil {
+		return 0, err
+	}
+	committed, err := CommittedOffsets(ctx, brokers, group, topic)
+	if err != nil {
+		return 0, err
+	}
+	var lag int64
+	for p, off := range end {
+		lag += max(off-max(committed[p], 0), 0)
+	}
+	return lag, nil
+}
