@@ -80,6 +80,10 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 		kfake.BrokerConfigs(map[string]string{
 			"log.cleaner.backoff.ms": strconv.FormatInt(o.RetentionCheck.Milliseconds(), 10),
 			"message.max.bytes":      strconv.Itoa(maxBatchBytes + 1024),
+			// Every offset commit appends to kfake's groups.log, which it
+			// rewrites from the live state once it reaches this size
+			// (default 10 MiB): a few MiB an hour of commits, bounded.
+			"state.log.compact.bytes": strconv.Itoa(1 << 20),
 		}),
 		kfake.WithLogger(kfakeLogger{logger}),
 	)
