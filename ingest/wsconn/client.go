@@ -32,7 +32,8 @@ type Options struct {
 	// HealthyMaxBackoff caps the delay instead of MaxBackoff for
 	// HealthyWindow after a session that read messages: a source that was
 	// streaming is usually back within seconds, and is then rejoined
-	// within this cap. Defaults 5s (at most MaxBackoff) and 10m.
+	// within this cap. Defaults 3s (at most MaxBackoff: with the dial, a
+	// return is rejoined within 5s) and 10m.
 	HealthyMaxBackoff, HealthyWindow time.Duration
 	// MaxMessageBytes is the largest message handed to the Handler. A
 	// larger one is drained, counted (decode_errors_total{reason=oversize})
@@ -166,7 +167,7 @@ func New(o Options) (*Client, error) {
 		return nil, fmt.Errorf("%s: max backoff %s below min backoff %s", o.Source, o.MaxBackoff, o.MinBackoff)
 	}
 	if o.HealthyMaxBackoff <= 0 {
-		o.HealthyMaxBackoff = 5 * time.Second
+		o.HealthyMaxBackoff = 3 * time.Second
 	}
 	o.HealthyMaxBackoff = min(max(o.HealthyMaxBackoff, o.MinBackoff), o.MaxBackoff)
 	if o.HealthyWindow <= 0 {
