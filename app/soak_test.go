@@ -57,9 +57,9 @@ type soakSample struct {
 	at                       time.Duration
 	made                     int64
 	cpu                      time.Duration // user+system since start
-	rss, heapInuse           uint64
-	retainedRecords          float64 // both topics
-	retainedBytes, diskBytes float64 // embedded broker
+	rss, rssFile, heapInuse  uint64        // rss: anonymous
+	retainedRecords          float64       // both topics
+	retainedBytes, diskBytes float64       // embedded broker
 	indexBytes               int64
 }
 
@@ -74,7 +74,7 @@ type soakSample struct {
 // The short form (CI) takes about three minutes. The long one reports each
 // phase and is run by hand:
 //
-//	go test -run Soak -soak=30m -soak.rate=25 -soak.topic-retention=5m -timeout 0 -v ./app/
+//	go test -run TestSoak -timeout 0 -v ./app/ -soak=30m -soak.rate=25 -soak.topic-retention=5m
 func TestSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak: minutes long")
@@ -120,10 +120,14 @@ func TestSoak(t *testing.T) {
 		t.Logf("source killed for %s: ingest resumed %s after its return", plan.outage, resumed.Round(time.Millisecond))
 	}
 	soakWaitAllSearchable(t, p, src.made.Load())
-	sample()
-	checkSoakBounds(t, plan, samples)
+	final := takeSample(t, reg, dir, start)
+	final.made = src.made.Load()
+	t.Logf("%s (all searchable)", final)
+	checkSoakBounds(t, plan, append(samples, final))
 }
 
+// checkSoakBounds judges the samples; the last one was taken once every
+// post was searchable, after the source stopped.
 func checkSoakBounds(t *testing.T, plan soakPlan, samples []soakSample) {
 	t.Helper()
 	// Retained records expire within a retention check (a tenth of the
@@ -169,13 +173,33 @@ func checkSoakBounds(t *testing.T, plan soakPlan, samples []soakSample) {
 	if per := float64(last.indexBytes) / float64(last.made); per > plan.indexBytesPerPost {
 		t.Errorf("index: %d bytes for %d posts, %.0f a post, want at most %.0f", last.indexBytes, last.made, per, plan.indexBytesPerPost)
 	}
-	first := late[0]
-	t.Logf("after the retention window (%s to %s): broker retained records %+.0f, broker disk %+.2f MiB, heap in use %+.1f MiB, index %+.2f MiB for %d more posts",
-		first.at.Round(time.Second), last.at.Round(time.Second), last.retainedRecords-first.retainedRecords,
-		(last.diskBytes-first.diskBytes)/(1<<20), (float64(last.heapInuse)-float64(first.heapInuse))/(1<<20),
-		float64(last.indexBytes-first.indexBytes)/(1<<20), last.made-first.made)
+	first, late := late[0], late[:len(late)-1] // slopes while posts come
+	mib := func(f func(soakSample) float64) float64 { return slopePerMinute(late, f) / (1 << 20) }
+	t.Logf("after the retention window (%s to %s), least-squares slopes per minute: anonymous RSS %+.2f MiB, file-backed RSS %+.2f MiB, heap in use %+.2f MiB, broker retained %+.0f records and %+.3f MiB, broker disk %+.3f MiB, index %+.2f MiB (%.0f bytes a post)",
+		first.at.Round(time.Second), late[len(late)-1].at.Round(time.Second),
+		mib(func(s soakSample) float64 { return float64(s.rss) }),
+		mib(func(s soakSample) float64 { return float64(s.rssFile) }),
+		mib(func(s soakSample) float64 { return float64(s.heapInuse) }),
+		slopePerMinute(late, func(s soakSample) float64 { return s.retainedRecords }),
+		mib(func(s soakSample) float64 { return s.retainedBytes }),
+		mib(func(s soakSample) float64 { return s.diskBytes }),
+		mib(func(s soakSample) float64 { return float64(s.indexBytes) }),
+		float64(last.indexBytes-first.indexBytes)/float64(max(last.made-first.made, 1)))
 	cpu := last.cpu - samples[0].cpu
 	t.Logf("CPU: %.1f%% of one core at %d posts/s (%s over %s)", 100*cpu.Seconds()/(last.at-samples[0].at).Seconds(), plan.rate, cpu.Round(time.Millisecond), (last.at - samples[0].at).Round(time.Second))
+}
+
+// slopePerMinute is the least-squares slope of f over the samples.
+func slopePerMinute(samples []soakSample, f func(soakSample) float64) float64 {
+	var n, sx, sy, sxx, sxy float64
+	for _, s := range samples {
+		x, y := s.at.Minutes(), f(s)
+		n, sx, sy, sxx, sxy = n+1, sx+x, sy+y, sxx+x*x, sxy+x*y
+	}
+	if d := n*sxx - sx*sx; d != 0 {
+		return (n*sxy - sx*sy) / d
+	}
+	return 0
 }
 
 // soakWaitAllSearchable waits until every post the source made is
@@ -200,11 +224,11 @@ func soakWaitAllSearchable(t *testing.T, p *apptest.Process, made int64) {
 	t.Errorf("%d of %d posts searchable two minutes after the source stopped", total, made)
 }
 
-const soakHeader = "   at   posts  cpu_s   rss_MiB  heap_MiB  broker_records  broker_KiB  broker_disk_MiB  index_MiB"
+const soakHeader = "   at   posts  cpu_s  anon_MiB  file_MiB  heap_MiB  broker_records  broker_KiB  broker_disk_MiB  index_MiB"
 
 func (s soakSample) String() string {
-	return fmt.Sprintf("%5.0fs %7d %6.1f %9.1f %9.1f %15.0f %11.0f %16.2f %10.2f",
-		s.at.Seconds(), s.made, s.cpu.Seconds(), float64(s.rss)/(1<<20), float64(s.heapInuse)/(1<<20),
+	return fmt.Sprintf("%5.0fs %7d %6.1f %9.1f %9.1f %9.1f %15.0f %11.0f %16.2f %10.2f",
+		s.at.Seconds(), s.made, s.cpu.Seconds(), float64(s.rss)/(1<<20), float64(s.rssFile)/(1<<20), float64(s.heapInuse)/(1<<20),
 		s.retainedRecords, s.retainedBytes/1024, s.diskBytes/(1<<20), float64(s.indexBytes)/(1<<20))
 }
 
@@ -218,7 +242,7 @@ func takeSample(t *testing.T, reg *prometheus.Registry, dir string, start time.T
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	s.heapInuse = ms.HeapInuse
-	s.rss = residentBytes()
+	s.rss, s.rssFile = residentBytes()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatalf("gather metrics: %v", err)
@@ -239,18 +263,28 @@ func takeSample(t *testing.T, reg *prometheus.Registry, dir string, start time.T
 	return s
 }
 
-// residentBytes is the process's resident set (Linux; 0 elsewhere).
-func residentBytes() uint64 {
-	b, err := os.ReadFile("/proc/self/statm")
+// residentBytes is the process's resident set, anonymous and file-backed
+// (Bleve maps its segment files: their pages count as resident when read,
+// and the kernel drops them under pressure). Linux; zeros elsewhere.
+func residentBytes() (anon, file uint64) {
+	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return 0
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseUint(f[1], 10, 64)
+		switch f[0] {
+		case "RssAnon:":
+			anon = kb << 10
+		case "RssFile:":
+			file = kb << 10
+		}
 	}
-	pages, _ := strconv.ParseUint(f[1], 10, 64)
-	return pages * uint64(os.Getpagesize())
+	return anon, file
 }
 
 func dirBytes(dir string) int64 {
