@@ -108,7 +108,9 @@ func TestSoak(t *testing.T) {
 			time.Sleep(plan.outageAt - time.Since(start))
 			src.kill()
 			killed = true
-			time.Sleep(plan.outage)
+			time.Sleep(plan.outage / 2)
+			checkSoakStatus(t, p, "reconnecting", plan.outage/2-2*time.Second)
+			time.Sleep(plan.outage - plan.outage/2)
 			src.start(src.addr)
 			continue
 		}
@@ -123,6 +125,7 @@ func TestSoak(t *testing.T) {
 	} else {
 		t.Logf("source killed for %s: ingest resumed %s after its return", plan.outage, resumed.Round(time.Millisecond))
 	}
+	checkSoakStatus(t, p, "live", 0)
 	soakWaitAllSearchable(t, p, src.made.Load())
 	final := takeSample(t, reg, dir, start)
 	final.made = src.made.Load()
@@ -204,6 +207,29 @@ func slopePerMinute(samples []soakSample, f func(soakSample) float64) float64 {
 		return (n*sxy - sx*sy) / d
 	}
 	return 0
+}
+
+// checkSoakStatus checks what GET /v1/status says of the source: its
+// state, and while it is away, for at least how long.
+func checkSoakStatus(t *testing.T, p *apptest.Process, state string, away time.Duration) {
+	t.Helper()
+	var st struct {
+		Source struct {
+			State       string  `json:"state"`
+			AwaySeconds float64 `json:"away_seconds"`
+			LastError   string  `json:"last_error"`
+		} `json:"source"`
+	}
+	if code := p.Get(t, "/v1/status", &st); code != 200 {
+		t.Errorf("GET /v1/status: %d", code)
+		return
+	}
+	src := st.Source
+	if src.State != state || src.AwaySeconds < away.Seconds() || (state != "live" && src.LastError == "") {
+		t.Errorf("/v1/status source %+v, want state %s, away at least %s and, while away, the last error", src, state, away)
+		return
+	}
+	t.Logf("/v1/status: source %s, away %.0fs, last error %q", src.State, src.AwaySeconds, src.LastError)
 }
 
 // soakWaitAllSearchable waits until every post the source made is
