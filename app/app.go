@@ -142,17 +142,33 @@ func (a *App) build(ctx context.Context) error {
 func (a *App) startEmbedded() error {
 	dir := filepath.Join(a.o.DataDir, "broker")
 	e, err := broker.StartEmbedded(broker.EmbeddedOptions{
-		DataDir: dir,
-		Addr:    a.o.BrokerListen,
-		Logger:  a.o.Logger.With("component", "broker"),
+		DataDir:        dir,
+		Addr:           a.o.BrokerListen,
+		RetentionCheck: retentionCheck(a.o.TopicRetention),
+		Logger:         a.o.Logger.With("component", "broker"),
 	})
 	if err != nil {
 		return err
+	}
+	if err := e.RegisterMetrics(a.o.Registry, []string{broker.PostsTopic, broker.SignalsTopic}); err != nil {
+		e.Close()
+		return fmt.Errorf("embedded broker metrics: %w", err)
 	}
 	a.embedded = e
 	a.brokers = []string{e.Addr()}
 	a.log.Info("embedded broker started", "addr", e.Addr(), "dir", dir)
 	return nil
+}
+
+// retentionCheck is how often the embedded broker drops expired records:
+// a tenth of the topic retention, so the topics overshoot it by at most
+// 10%, between 1s and 5m (each check reads every retained batch's index
+// entry, so it is not run more often than needed).
+func retentionCheck(topicRetention time.Duration) time.Duration {
+	if topicRetention <= 0 {
+		return 5 * time.Minute // the 7-day default
+	}
+	return min(max(topicRetention/10, time.Second), 5*time.Minute)
 }
 
 // buildAPI binds the HTTP server. Only a process that serves the read model
@@ -212,10 +228,16 @@ func (a *App) ensureTopics(ctx context.Context) error {
 		Partitions:        a.o.TopicPartitions,
 		ReplicationFactor: a.o.TopicReplication,
 		Retention:         a.o.TopicRetention,
+		SegmentBytes:      a.o.TopicSegmentBytes,
 	})
 	deadline := time.Now().Add(2 * time.Minute)
 	for wait := 500 * time.Millisecond; ; wait = min(wait*2, 10*time.Second) {
 		err := broker.EnsureTopics(ctx, a.brokers, specs)
+		if err == nil && a.embedded != nil {
+			// The embedded broker is ours: its topics follow the flags
+			// even when an earlier run created them.
+			err = broker.SetRetention(ctx, a.brokers, specs)
+		}
 		if err == nil {
 			return nil
 		}

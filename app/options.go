@@ -69,6 +69,10 @@ type Options struct {
 	TopicPartitions  int
 	TopicReplication int
 	TopicRetention   time.Duration
+	// TopicSegmentBytes is the log segment size of the embedded broker's
+	// topics (retention deletes whole segments); 0 means 8 MiB. A real
+	// cluster's topics keep the cluster's own setting.
+	TopicSegmentBytes int64
 
 	ClassifyGroup string
 	// IndexGroup defaults to one group per index directory, so a new
@@ -151,6 +155,9 @@ func (o *Options) validate() error {
 	}
 	if o.ReplaySpeed < 0 {
 		return fmt.Errorf("negative replay speed %v", o.ReplaySpeed)
+	}
+	if o.TopicSegmentBytes <= 0 && len(o.Brokers) == 0 {
+		o.TopicSegmentBytes = 8 << 20
 	}
 	if o.ClassifyGroup == "" {
 		o.ClassifyGroup = "downsignal-classify"

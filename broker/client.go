@@ -63,6 +63,13 @@ type ReaderOptions struct {
 // NewReader returns a consumer-group reader that starts at the beginning of
 // the topic when the group has no committed offset and commits only when
 // told to (CommitMessages), so a stage commits after its output is durable.
+//
+// MaxWait is kafka-go's socket deadline for a fetch; it asks the broker to
+// answer by MaxWait minus a round trip it assumes (a quarter of MaxWait
+// below 1 s, else 1 s). 1250ms keeps the broker's long poll at 250ms, so
+// Close stays quick, with a second of slack. 250ms left 62ms: a GC pause or
+// the embedded broker busy during an index merge overran it, and every
+// partition reader logged "i/o timeout" and redialled, idle topics too.
 func NewReader(o ReaderOptions) *kafka.Reader {
 	cfg := kafka.ReaderConfig{
 		Brokers:               o.Brokers,
@@ -70,7 +77,7 @@ func NewReader(o ReaderOptions) *kafka.Reader {
 		GroupID:               o.GroupID,
 		MinBytes:              1,
 		MaxBytes:              16 << 20,
-		MaxWait:               250 * time.Millisecond,
+		MaxWait:               1250 * time.Millisecond,
 		QueueCapacity:         1000,
 		ReadBatchTimeout:      5 * time.Second,
 		StartOffset:           kafka.FirstOffset,

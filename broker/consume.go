@@ -200,7 +200,12 @@ func (c *Consumer[T]) handle(ctx context.Context, batch []kafka.Message, decoded
 	return err
 }
 
+// The commit runs under a context that shutdown does not cancel (bounded
+// by DrainTimeout): the batch is durable, and a SIGTERM that arrives
+// between Handle and the commit must not turn it into a redelivery.
 func (c *Consumer[T]) commit(ctx context.Context, batch []kafka.Message) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.o.DrainTimeout)
+	defer cancel()
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		// The first commit after a broker restart can fail on a stale

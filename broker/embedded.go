@@ -1,9 +1,12 @@
 package broker
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -17,7 +20,8 @@ type EmbeddedOptions struct {
 	DataDir string
 	// Addr is host:port to listen on. Port 0 picks a free port (tests).
 	Addr string
-	// RetentionCheck is how often expired segments are dropped. Default 5m.
+	// RetentionCheck is how often the broker drops records older than
+	// their topic's retention.ms. Default 5m.
 	RetentionCheck time.Duration
 	Logger         *slog.Logger
 }
@@ -25,9 +29,19 @@ type EmbeddedOptions struct {
 // Embedded is a single-node Kafka-protocol broker running inside this
 // process (franz-go's kfake). It is the default for one machine; a real
 // cluster replaces it through --brokers.
+//
+// What bounds it (kfake, read from its source): records live in segment
+// files under DataDir; memory holds one index entry (72 bytes) per record
+// batch still retained. Every RetentionCheck the broker moves a partition's
+// start past the batches older than retention.ms, drops their index
+// entries and deletes each segment file all of whose batches expired. It
+// rolls a segment only by size (segment.bytes; it ignores segment.ms), so
+// topics meant to shrink need a segment size well under what a partition
+// receives within the retention: [TopicSpec.SegmentBytes].
 type Embedded struct {
 	cluster *kfake.Cluster
 	addr    string
+	dir     string
 }
 
 // StartEmbedded starts the broker and returns once it accepts connections.
@@ -66,6 +80,10 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 		kfake.BrokerConfigs(map[string]string{
 			"log.cleaner.backoff.ms": strconv.FormatInt(o.RetentionCheck.Milliseconds(), 10),
 			"message.max.bytes":      strconv.Itoa(maxBatchBytes + 1024),
+			// Every offset commit appends to kfake's groups.log, which it
+			// rewrites from the live state once it reaches this size
+			// (default 10 MiB): a few MiB an hour of commits, bounded.
+			"state.log.compact.bytes": strconv.Itoa(1 << 20),
 		}),
 		kfake.WithLogger(kfakeLogger{logger}),
 	)
@@ -77,7 +95,7 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 		cluster.Close()
 		return nil, fmt.Errorf("embedded broker: %d listeners, want 1", len(addrs))
 	}
-	return &Embedded{cluster: cluster, addr: addrs[0]}, nil
+	return &Embedded{cluster: cluster, addr: addrs[0], dir: o.DataDir}, nil
 }
 
 // Addr is the host:port clients connect to.
@@ -95,4 +113,48 @@ func (k kfakeLogger) Logf(level kfake.LogLevel, format string, args ...any) {
 	case kfake.LogLevelWarn:
 		k.l.Warn(fmt.Sprintf(format, args...))
 	}
+}
+
+// Retained is what the broker holds of one topic: the records between the
+// partitions' start and end offsets and their bytes.
+type Retained struct {
+	Records, Bytes int64
+}
+
+// Retained reports what the broker holds of topic now.
+func (e *Embedded) Retained(topic string) Retained {
+	var r Retained
+	for _, p := range e.cluster.PartitionInfos(topic) {
+		r.Records += p.HighWatermark - p.LogStartOffset
+		r.Bytes += p.NumBytes
+	}
+	return r
+}
+
+// DiskBytes is the size of the files in the broker's data directory.
+func (e *Embedded) DiskBytes() (int64, error) {
+	var n int64
+	err := filepath.WalkDir(e.dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // a segment deleted by retention while we walk
+			}
+			return err
+		}
+		if d.Type().IsRegular() {
+			info, err := d.Info()
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil
+				}
+				return err
+			}
+			n += info.Size()
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("embedded broker disk use: %w", err)
+	}
+	return n, nil
 }

@@ -30,6 +30,11 @@ type TopicSpec struct {
 	// MaxMessageBytes caps one record batch; it must stay at or above the
 	// writers' BatchBytes.
 	MaxMessageBytes int
+	// SegmentBytes is the size at which a partition's log rolls to a new
+	// file; 0 leaves the broker's default. Retention deletes whole files,
+	// so a partition's disk use overshoots its retention by up to one
+	// segment.
+	SegmentBytes int64
 }
 
 // TopicOptions sizes the topics. Zero values take the defaults.
@@ -37,6 +42,7 @@ type TopicOptions struct {
 	Partitions        int           // default 6
 	ReplicationFactor int           // default 1 (3 is right for a real cluster)
 	Retention         time.Duration // default 7 days
+	SegmentBytes      int64         // default: the broker's
 }
 
 // Topics returns the specs of every topic the pipeline uses.
@@ -58,6 +64,7 @@ func Topics(o TopicOptions) []TopicSpec {
 			ReplicationFactor: o.ReplicationFactor,
 			Retention:         o.Retention,
 			MaxMessageBytes:   maxBatchBytes,
+			SegmentBytes:      o.SegmentBytes,
 		})
 	}
 	return specs
@@ -77,11 +84,10 @@ func EnsureTopics(ctx context.Context, brokers []string, specs []TopicSpec) erro
 			Topic:             s.Name,
 			NumPartitions:     s.Partitions,
 			ReplicationFactor: s.ReplicationFactor,
-			ConfigEntries: []kafka.ConfigEntry{
-				{ConfigName: "retention.ms", ConfigValue: strconv.FormatInt(s.Retention.Milliseconds(), 10)},
+			ConfigEntries: append([]kafka.ConfigEntry{
 				{ConfigName: "cleanup.policy", ConfigValue: "delete"},
 				{ConfigName: "max.message.bytes", ConfigValue: strconv.Itoa(s.MaxMessageBytes)},
-			},
+			}, s.retentionConfigs()...),
 		})
 	}
 	res, err := client.CreateTopics(ctx, req)
@@ -91,6 +97,46 @@ func EnsureTopics(ctx context.Context, brokers []string, specs []TopicSpec) erro
 	for name, err := range res.Errors {
 		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
 			return fmt.Errorf("create topic %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// retentionConfigs are the topic configs that bound its size.
+func (s TopicSpec) retentionConfigs() []kafka.ConfigEntry {
+	c := []kafka.ConfigEntry{{ConfigName: "retention.ms", ConfigValue: strconv.FormatInt(s.Retention.Milliseconds(), 10)}}
+	if s.SegmentBytes > 0 {
+		c = append(c, kafka.ConfigEntry{ConfigName: "segment.bytes", ConfigValue: strconv.FormatInt(s.SegmentBytes, 10)})
+	}
+	return c
+}
+
+// SetRetention sets the retention (and segment size) of existing topics to
+// their specs'. EnsureTopics leaves existing topics alone; the embedded
+// broker, which downsignal owns, calls this too so that a changed
+// --topic-retention holds after a restart.
+func SetRetention(ctx context.Context, brokers []string, specs []TopicSpec) error {
+	if len(brokers) == 0 {
+		return errors.New("set retention: no brokers")
+	}
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	req := &kafka.IncrementalAlterConfigsRequest{}
+	for _, s := range specs {
+		res := kafka.IncrementalAlterConfigsRequestResource{ResourceType: kafka.ResourceTypeTopic, ResourceName: s.Name}
+		for _, c := range s.retentionConfigs() {
+			res.Configs = append(res.Configs, kafka.IncrementalAlterConfigsRequestConfig{
+				Name: c.ConfigName, Value: c.ConfigValue, ConfigOperation: kafka.ConfigOperationSet,
+			})
+		}
+		req.Resources = append(req.Resources, res)
+	}
+	res, err := client.IncrementalAlterConfigs(ctx, req)
+	if err != nil {
+		return fmt.Errorf("set retention: %w", err)
+	}
+	for _, r := range res.Resources {
+		if r.Error != nil {
+			return fmt.Errorf("set retention of %s: %w", r.ResourceName, r.Error)
 		}
 	}
 	return nil

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -27,6 +29,12 @@ type Options struct {
 	// MinBackoff and MaxBackoff bound the jittered reconnect delay.
 	// Defaults 1s and 2m.
 	MinBackoff, MaxBackoff time.Duration
+	// HealthyMaxBackoff caps the delay instead of MaxBackoff for
+	// HealthyWindow after a session that read messages: a source that was
+	// streaming is usually back within seconds, and is then rejoined
+	// within this cap. Defaults 3s (at most MaxBackoff: with the dial, a
+	// return is rejoined within 5s) and 10m.
+	HealthyMaxBackoff, HealthyWindow time.Duration
 	// MaxMessageBytes is the largest message handed to the Handler. A
 	// larger one is drained, counted (decode_errors_total{reason=oversize})
 	// and skipped; the connection survives it. Required.
@@ -111,6 +119,38 @@ type Ended struct {
 // Client reads one WebSocket stream and reconnects when it breaks.
 type Client struct {
 	o Options
+
+	mu     sync.Mutex
+	status Status
+}
+
+// Status is the stream's state, for status pages and operators.
+type Status struct {
+	// Streaming says a session is open and has read a message.
+	Streaming bool
+	// AwaySince is when the stream went away while not Streaming: the end
+	// of the last session that read messages, or when Run started if none
+	// has. Zero while Streaming.
+	AwaySince time.Time
+	// Attempt counts the sessions since the last one that read messages.
+	Attempt int
+	// LastError is why the last session ended; empty before any did.
+	LastError string
+	// NextDial is when the next dial is due while not Streaming.
+	NextDial time.Time
+}
+
+// Status reports the stream's state now. It is safe to call while Run runs.
+func (c *Client) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status
+}
+
+func (c *Client) setStatus(f func(*Status)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f(&c.status)
 }
 
 // New validates the options and fills in the defaults.
@@ -133,6 +173,13 @@ func New(o Options) (*Client, error) {
 	if o.MaxBackoff < o.MinBackoff {
 		return nil, fmt.Errorf("%s: max backoff %s below min backoff %s", o.Source, o.MaxBackoff, o.MinBackoff)
 	}
+	if o.HealthyMaxBackoff <= 0 {
+		o.HealthyMaxBackoff = 3 * time.Second
+	}
+	o.HealthyMaxBackoff = min(max(o.HealthyMaxBackoff, o.MinBackoff), o.MaxBackoff)
+	if o.HealthyWindow <= 0 {
+		o.HealthyWindow = 10 * time.Minute
+	}
 	if o.Metrics == nil {
 		o.Metrics = noMetrics{}
 	}
@@ -143,12 +190,18 @@ func New(o Options) (*Client, error) {
 // only error it returns. A session that ends (dial failure, read error,
 // stall, or h's own error) is counted by reason and followed by the next
 // endpoint; once every endpoint failed in a row the client waits a
-// jittered, exponentially growing delay. A session that read any message
-// resets that delay: the next failure is a fresh one.
+// jittered, exponentially growing delay (see HealthyMaxBackoff for its
+// cap). A session that read any message resets that delay: the next
+// failure is a fresh one. A refused connection after a long wait is
+// retried at once: the host is up and its server is starting, so the
+// stream is back in moments, and waiting another long step would only
+// keep it away.
 func (c *Client) Run(ctx context.Context, h Handler) error {
-	bo := newBackoff(c.o.MinBackoff, c.o.MaxBackoff)
+	bo := newBackoff(c.o)
 	urls := c.o.URLs
 	idx, failures := 0, 0
+	var lastWait time.Duration
+	c.setStatus(func(st *Status) { *st = Status{AwaySince: time.Now()} })
 	for attempt := 1; ; attempt++ {
 		u := urls[idx]
 		var s session
@@ -156,6 +209,7 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		now := time.Now()
 		e := Ended{Err: err, URL: u, Connected: s.connected, Messages: s.messages}
 		switch {
 		case isTimeout(err):
@@ -166,16 +220,25 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 			e.Reason = "read"
 		}
 		if s.messages > 0 {
-			bo.reset()
+			bo.healthy(now)
 			failures, attempt = 0, 1
 		}
 		failures++
 		idx = (idx + 1) % len(urls)
-		if failures >= len(urls) {
+		switch {
+		case errors.Is(err, syscall.ECONNREFUSED) && lastWait > c.o.HealthyMaxBackoff:
+			bo.restart()
+		case failures >= len(urls):
 			// Every endpoint failed in a row: back off before the next round.
-			e.Wait = bo.next()
+			e.Wait = bo.next(now)
 		}
 		e.Next, e.Attempt = urls[idx], attempt
+		c.setStatus(func(st *Status) {
+			if st.Streaming {
+				st.AwaySince = now
+			}
+			st.Streaming, st.Attempt, st.LastError, st.NextDial = false, attempt, err.Error(), now.Add(e.Wait)
+		})
 		c.o.Metrics.Reconnect(c.o.Source, h.Ended(e))
 		if o, ok := c.o.Metrics.(Observer); ok {
 			o.SessionEnded(c.o.Source, err)
@@ -183,6 +246,7 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 		if err := sleep(ctx, e.Wait); err != nil {
 			return err
 		}
+		lastWait = e.Wait
 	}
 }
 
@@ -229,6 +293,9 @@ func (c *Client) session(ctx context.Context, u *url.URL, h Handler, s *session)
 			return fmt.Errorf("read: %w", err)
 		}
 		s.messages++
+		if s.messages == 1 {
+			c.setStatus(func(st *Status) { st.Streaming, st.AwaySince, st.NextDial = true, time.Time{}, time.Time{} })
+		}
 		if err := h.Message(ctx, b, mt == websocket.BinaryMessage); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package wsconn_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -302,5 +304,156 @@ func TestClientWithoutMetrics(t *testing.T) {
 	ingesttest.WaitFor(t, "two sessions", 5*time.Second, func() bool { return len(srv.dials()) >= 2 })
 	if e := h.endings(); len(e) == 0 || e[0].Reason != "read" {
 		t.Errorf("endings %+v, want a read error first", e)
+	}
+}
+
+// restartable is a WebSocket endpoint that can be killed (every connection
+// and the listener closed: dials are refused) and brought back on the same
+// port. Each connection gets one message, its cursor, then stays open.
+type restartable struct {
+	t     *testing.T
+	addr  string
+	mu    sync.Mutex
+	srv   *httptest.Server
+	conns map[*websocket.Conn]bool // hijacked: Close does not end them
+}
+
+func newRestartable(t *testing.T) *restartable {
+	r := &restartable{t: t, conns: map[*websocket.Conn]bool{}}
+	r.start("127.0.0.1:0")
+	t.Cleanup(r.kill)
+	return r
+}
+
+func (r *restartable) start(addr string) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		r.t.Fatalf("listen %s: %v", addr, err)
+	}
+	up := websocket.Upgrader{}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		c, err := up.Upgrade(w, req, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r.mu.Lock()
+		r.conns[c] = true
+		r.mu.Unlock()
+		if err := c.WriteMessage(websocket.TextMessage, []byte("7")); err != nil {
+			return
+		}
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}))
+	srv.Listener = l
+	srv.Start()
+	r.mu.Lock()
+	r.srv, r.addr = srv, l.Addr().String()
+	r.mu.Unlock()
+}
+
+func (r *restartable) kill() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.srv != nil {
+		r.srv.Listener.Close() // refuse dials from now on
+		for c := range r.conns {
+			c.Close()
+			delete(r.conns, c)
+		}
+		r.srv.Close()
+		r.srv = nil
+	}
+}
+
+func (r *restartable) url() *url.URL { return &url.URL{Scheme: "ws", Host: r.addr, Path: "/"} }
+
+// A source that was streaming is rejoined within HealthyMaxBackoff of its
+// return however long it was away (within HealthyWindow); the delay still
+// grows while it keeps failing; Status says since when it is away.
+func TestClientRejoinsAHealthySourceWithinTheCap(t *testing.T) {
+	src := newRestartable(t)
+	const capWait = 100 * time.Millisecond
+	c, err := wsconn.New(wsconn.Options{Source: "test", URLs: []*url.URL{src.url()}, MaxMessageBytes: 100,
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 10 * time.Second, HealthyMaxBackoff: capWait, HealthyWindow: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &handler{}
+	run(t, c, h)
+	ingesttest.WaitFor(t, "the first message", 5*time.Second, func() bool { return len(h.seen()) == 1 })
+	if st := c.Status(); !st.Streaming || !st.AwaySince.IsZero() {
+		t.Errorf("status while streaming %+v, want Streaming and no AwaySince", st)
+	}
+
+	killed := time.Now()
+	src.kill()
+	// With the cap at MaxBackoff, 1.5s of failures would grow the wait
+	// past 600ms.
+	time.Sleep(1500 * time.Millisecond)
+	st := c.Status()
+	if st.Streaming || st.AwaySince.Before(killed.Add(-time.Second)) || st.AwaySince.After(killed.Add(time.Second)) || st.LastError == "" {
+		t.Errorf("status while away %+v, want away since about %s with the last error", st, killed.Format(time.StampMilli))
+	}
+	src.start(src.addr)
+	ingesttest.WaitFor(t, "the message after the source returned", 5*time.Second, func() bool { return len(h.seen()) == 2 })
+	if st := c.Status(); !st.Streaming || !st.AwaySince.IsZero() {
+		t.Errorf("status after rejoining %+v, want Streaming", st)
+	}
+
+	var longest time.Duration
+	for _, e := range h.endings() {
+		if e.Wait > capWait {
+			t.Errorf("waited %s after a %s failure (attempt %d), want at most %s", e.Wait, e.Reason, e.Attempt, capWait)
+		}
+		longest = max(longest, e.Wait)
+	}
+	if longest < capWait/2 {
+		t.Errorf("longest wait %s over %d failures, want it grown toward %s", longest, len(h.endings()), capWait)
+	}
+}
+
+// A refused dial after a long wait is retried at once: the server's host
+// is up and the server is starting.
+func TestClientRetriesARefusedDialAtOnceAfterALongWait(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &url.URL{Scheme: "ws", Host: l.Addr().String(), Path: "/"}
+	l.Close() // nothing listens: every dial is refused
+	const healthyCap = 20 * time.Millisecond
+	c, err := wsconn.New(wsconn.Options{Source: "test", URLs: []*url.URL{u}, MaxMessageBytes: 100,
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, HealthyMaxBackoff: healthyCap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &handler{}
+	stop := run(t, c, h)
+	ingesttest.WaitFor(t, "a dozen refused dials", 10*time.Second, func() bool { return len(h.endings()) >= 12 })
+	stop()
+	e := h.endings()
+	at0 := 0
+	for i := 1; i < len(e); i++ {
+		if !errors.Is(e[i].Err, syscall.ECONNREFUSED) {
+			t.Fatalf("dial %d: %v, want connection refused", i, e[i].Err)
+		}
+		long := e[i-1].Wait > healthyCap
+		if long && e[i].Wait != 0 {
+			t.Errorf("refused after a %s wait: waited %s, want a retry at once", e[i-1].Wait, e[i].Wait)
+		}
+		if !long && e[i].Wait == 0 {
+			t.Errorf("refused after a %s wait: retried at once, want a wait (no spinning)", e[i-1].Wait)
+		}
+		if e[i].Wait == 0 {
+			at0++
+		}
+	}
+	if at0 == 0 {
+		t.Errorf("no refused dial was retried at once in %d", len(e))
 	}
 }

@@ -2,7 +2,10 @@
 // sources (ingest/jetstream, ingest/firehose) share: dial, read messages up
 // to a size limit, reconnect when nothing arrives for StallTimeout, and back
 // off with jitter between attempts, failing over between endpoints when a
-// source has several.
+// source has several. The delay grows while the stream keeps failing, but
+// for a stream that was healthy minutes ago only to a few seconds, so it is
+// rejoined within seconds of its return; a refused dial after a long wait
+// is retried at once. Client.Status says since when the stream is away.
 //
 // A message over the size limit is drained and skipped without losing the
 // connection, and so the stream's position. A read error, a stall or a
