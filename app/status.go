@@ -181,16 +181,18 @@ func (a *App) watchSource(ctx context.Context) error {
 		if st.State != prev.State {
 			a.log.Info("source state", "source", st.Name, "state", st.State, "was", prev.State, "last_error", st.LastError)
 		}
-		switch {
-		case st.State == health.Stalled && stall == nil:
+		// A post since the stall began ends it, even if the source failed
+		// again before the next tick saw it live.
+		if stall != nil && postedSince(stall, &st) {
+			a.log.Info("source recovered", "source", st.Name, "away", time.Since(stall.Since)+a.source.StallAfter())
+			queue = append(queue, a.sourceChange(webhook.EventSourceRecovered, *stall, st))
+			stall = nil
+		}
+		if stall == nil && st.State == health.Stalled {
 			a.log.Warn("source stalled: no post arrived, results are incomplete", "source", st.Name,
 				"stall_after", a.source.StallAfter(), "last_event_at", st.LastEventAt, "last_error", st.LastError)
 			stall = &st
 			queue = append(queue, a.sourceChange(webhook.EventSourceStalled, *stall, st))
-		case stall != nil && st.State == health.Live:
-			a.log.Info("source recovered", "source", st.Name, "away", time.Since(stall.Since)+a.source.StallAfter())
-			queue = append(queue, a.sourceChange(webhook.EventSourceRecovered, *stall, st))
-			stall = nil
 		}
 		for len(queue) > 0 && a.webhooks != nil {
 			if err := a.webhooks.SourceChanged(ctx, queue[0]); err != nil {
@@ -204,6 +206,11 @@ func (a *App) watchSource(ctx context.Context) error {
 		}
 		prev = st
 	}
+}
+
+// postedSince says whether a post arrived after the stall began.
+func postedSince(stall, now *health.SourceStatus) bool {
+	return now.LastEventAt != nil && (stall.LastEventAt == nil || now.LastEventAt.After(*stall.LastEventAt))
 }
 
 // sourceChange is the webhook event for a stall (stall: its first status)
