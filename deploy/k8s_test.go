@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"fmt"
 	"maps"
+	"os"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -358,4 +359,46 @@ func mebibytes(q string) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("memory quantity %q: want Mi or Gi", q)
+}
+
+// compose.yaml runs the same topology as the manifests and the split test.
+func TestComposeRunsTheTestedTopology(t *testing.T) {
+	b, err := os.ReadFile("compose.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compose struct {
+		Services map[string]struct {
+			Command []string `yaml:"command"`
+			Deploy  struct {
+				Replicas *int `yaml:"replicas"`
+			} `yaml:"deploy"`
+			Volumes []string `yaml:"volumes"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(b, &compose); err != nil {
+		t.Fatalf("compose.yaml: %v", err)
+	}
+	replicas := map[string]int{}
+	volumes := map[string]string{}
+	for name, s := range compose.Services {
+		if len(s.Command) == 0 {
+			continue
+		}
+		n := 1
+		if s.Deploy.Replicas != nil {
+			n = *s.Deploy.Replicas
+		}
+		replicas[s.Command[0]] += n
+		for _, v := range s.Volumes {
+			vol, _, _ := strings.Cut(v, ":")
+			if other, ok := volumes[vol]; ok {
+				t.Errorf("services %s and %s share volume %s: each serve replica and ingest owns its data", name, other, vol)
+			}
+			volumes[vol] = name
+		}
+	}
+	if !maps.Equal(replicas, topology) {
+		t.Errorf("compose runs %v, want the tested topology %v", replicas, topology)
+	}
 }
