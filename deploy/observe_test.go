@@ -16,9 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/downsignal/downsignal/app"
 	"github.com/downsignal/downsignal/detect/detecttest"
-	"github.com/downsignal/downsignal/internal/apptest"
 )
 
 // external are metrics the dashboard or the rules read that downsignal does
@@ -30,10 +28,10 @@ var external = map[string]bool{
 	"downsignal_ingest_last_event_timestamp_seconds": true,
 }
 
-// exported runs the whole pipeline in this process over a day with an
-// outage, delivering its incident to a webhook receiver that fails once,
-// and returns the names of every series /metrics then shows: what a
-// Prometheus scraping a busy deployment sees.
+// exported runs the built binary's whole pipeline (downsignal run) over
+// hours of a day with an outage, delivering its incident to a webhook
+// receiver that fails once, and returns the names of every series /metrics
+// then shows: what a Prometheus scraping a busy deployment sees.
 func exported(t *testing.T) map[string]bool {
 	t.Helper()
 	var calls atomic.Int32
@@ -46,30 +44,28 @@ func exported(t *testing.T) map[string]bool {
 	}))
 	t.Cleanup(rc.Close)
 	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1)
-	var lines []string
+	var buf strings.Builder
 	for _, p := range detecttest.Day(detecttest.DayOptions{Date: day, Seed: 16, From: 12, To: 22, Surge: true}) {
-		lines = append(lines, detecttest.JetstreamLine(p))
+		buf.WriteString(detecttest.JetstreamLine(p) + "\n")
 	}
-	p := apptest.Start(t, app.Options{Source: "replay:" + apptest.WriteReplay(t, lines...),
-		WebhookURLs: []string{"native=" + rc.URL}, WebhookAllowNets: []string{"127.0.0.0/8"},
-		WebhookSchedule: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}})
-	p.WaitReplayed(t)
-	waitFor(t, 60*time.Second, "the incident delivered after one failed attempt", func() (bool, string) {
-		n := calls.Load()
-		return n >= 2, fmt.Sprintf("receiver called %d times", n)
-	})
+	capture := filepath.Join(t.TempDir(), "capture.jsonl")
+	if err := os.WriteFile(capture, []byte(buf.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := stage(t, "run", "run", "--data-dir", t.TempDir(), "--broker-listen", freeAddr(t), "--source", "replay:"+capture,
+		"--webhook", "native="+rc.URL, "--webhook-allow-net", "127.0.0.0/8", "--webhook-max-age", "0")
 	names := map[string]bool{}
-	waitFor(t, 30*time.Second, "a scrape with every stage's series", func() (bool, string) {
-		ss, err := scrape(strings.TrimPrefix(p.URL(), "http://"))
+	// The incident is delivered at the second attempt, 5 s after the first.
+	waitFor(t, 120*time.Second, "the incident delivered after one failed attempt, and a scrape showing it", func() (bool, string) {
+		ss, err := scrape(p.addr)
 		if err != nil {
 			return false, err.Error()
 		}
 		for _, s := range ss {
 			names[s.name] = true
 		}
-		// The API measures a request once it is answered: the second
-		// scrape shows the first.
-		return names["downsignal_api_request_seconds_bucket"] && names["downsignal_webhook_attempts_total"], "api or webhook series missing"
+		_, delivered := sum(ss, "downsignal_webhook_attempts_total", `outcome="success"`)
+		return delivered > 0 && names["downsignal_api_request_seconds_bucket"], fmt.Sprintf("receiver called %d times", calls.Load())
 	})
 	return names
 }

@@ -50,7 +50,7 @@ type proc struct {
 }
 
 // start runs name (a binary of bin) with args. The process is stopped with
-// SIGTERM when the test ends (SIGKILL if it has not exited 30 s later); if
+// SIGTERM when the test ends (SIGKILL if it has not exited 60 s later); if
 // the test failed, the end of its output goes to the test log.
 func start(t *testing.T, label, name string, stdout io.Writer, args ...string) *proc {
 	t.Helper()
@@ -71,7 +71,7 @@ func start(t *testing.T, label, name string, stdout io.Writer, args ...string) *
 	t.Cleanup(func() {
 		p.stop(t)
 		if t.Failed() {
-			t.Logf("%s output (end):\n%s", label, p.logs.Tail(3000))
+			t.Logf("%s output (end):\n%s", label, p.tail())
 		}
 	})
 	return p
@@ -91,7 +91,7 @@ func stageAt(t *testing.T, label, addr string, args ...string) *proc {
 	waitFor(t, 60*time.Second, label+" ready", func() (bool, string) {
 		select {
 		case <-p.done:
-			t.Fatalf("%s exited: %v\n%s", label, p.err, p.logs.Tail(3000))
+			t.Fatalf("%s exited: %v\n%s", label, p.err, p.tail())
 		default:
 		}
 		code, body, err := get(p.addr, "/readyz")
@@ -100,8 +100,27 @@ func stageAt(t *testing.T, label, addr string, args ...string) *proc {
 	return p
 }
 
+// tail is the end of the process's output without the Kafka client's
+// retried warnings, which would crowd out everything else, and their count.
+func (p *proc) tail() string {
+	var keep []string
+	noisy := 0
+	for _, line := range strings.Split(p.logs.String(), "\n") {
+		if strings.Contains(line, `msg="kafka client"`) {
+			noisy++
+			continue
+		}
+		keep = append(keep, line)
+	}
+	out := strings.Join(keep, "\n")
+	if len(out) > 4000 {
+		out = out[len(out)-4000:]
+	}
+	return fmt.Sprintf("%s\n(%d Kafka client warnings left out)", out, noisy)
+}
+
 // stop ends the process with SIGTERM, as an orchestrator does, and returns
-// once it exited; after 30 s it is killed.
+// once it exited; after 60 s (the in-process tests' bound) it is killed.
 func (p *proc) stop(t *testing.T) {
 	select {
 	case <-p.done:
@@ -111,8 +130,8 @@ func (p *proc) stop(t *testing.T) {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
-	case <-time.After(30 * time.Second):
-		t.Errorf("%s did not stop within 30s of SIGTERM", p.name)
+	case <-time.After(60 * time.Second):
+		t.Errorf("%s did not stop within 60s of SIGTERM", p.name)
 		_ = p.cmd.Process.Kill()
 		<-p.done
 	}
