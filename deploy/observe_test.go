@@ -149,7 +149,12 @@ func TestDashboardAndAlertsReadRealMetrics(t *testing.T) {
 		}
 		names[m] = true
 	}
+	checkDashboard(t, names)
+	checkRules(t, names)
+}
 
+func checkDashboard(t *testing.T, names map[string]bool) {
+	t.Helper()
 	var dash struct {
 		UID    string `json:"uid"`
 		Panels []struct {
@@ -186,6 +191,10 @@ func TestDashboardAndAlertsReadRealMetrics(t *testing.T) {
 	if dash.UID == "" || queries < 10 {
 		t.Errorf("dashboard uid %q with %d queries: not the dashboard deploy/ describes", dash.UID, queries)
 	}
+}
+
+func checkRules(t *testing.T, names map[string]bool) {
+	t.Helper()
 
 	var rules struct {
 		Groups []struct {
@@ -199,7 +208,7 @@ func TestDashboardAndAlertsReadRealMetrics(t *testing.T) {
 			} `yaml:"rules"`
 		} `yaml:"groups"`
 	}
-	b, err = os.ReadFile("prometheus/alerts.yaml")
+	b, err := os.ReadFile("prometheus/alerts.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -138,15 +138,10 @@ func TestSplitDeploymentSurvivesAWorkerDeathAndAReplicaRestart(t *testing.T) {
 	})
 	// The dead worker's partitions move to the live one after its session
 	// times out; then every group has committed everything.
-	caughtUp := []struct {
-		p     *proc
-		stage string
-	}{{work[1], "classify"}, {serve[0], "index"}, {serve[0], "alert"}, {serve[1], "index"}, {serve[1], "alert"}}
-	for _, cu := range caughtUp {
-		waitFor(t, 120*time.Second, cu.p.name+" "+cu.stage+" lag back to zero", func() (bool, string) {
-			v, status := metric(t, cu.p, "downsignal_consumer_lag_records", `stage="`+cu.stage+`"`)
-			return v == 0, status
-		})
+	waitLagZero(t, work[1], "classify")
+	for _, s := range serve {
+		waitLagZero(t, s, "index")
+		waitLagZero(t, s, "alert")
 	}
 
 	for _, s := range serve {
@@ -158,6 +153,16 @@ func TestSplitDeploymentSurvivesAWorkerDeathAndAReplicaRestart(t *testing.T) {
 			t.Logf("peak RSS %s: %.0f MiB", p.name, mib)
 		}
 	}
+}
+
+// waitLagZero waits until the consumer group of p's stage has committed
+// every record, as p's /metrics reports it from Kafka.
+func waitLagZero(t *testing.T, p *proc, stage string) {
+	t.Helper()
+	waitFor(t, 120*time.Second, p.name+" "+stage+" lag back to zero", func() (bool, string) {
+		v, status := metric(t, p, "downsignal_consumer_lag_records", `stage="`+stage+`"`)
+		return v == 0, status
+	})
 }
 
 // checkIndexedOnce exports everything a replica indexed for the day: each
