@@ -19,6 +19,7 @@ import (
 
 	"github.com/downsignal/downsignal/api"
 	"github.com/downsignal/downsignal/catalog"
+	"github.com/downsignal/downsignal/health"
 	"github.com/downsignal/downsignal/index"
 	"github.com/downsignal/downsignal/labels"
 	"github.com/downsignal/downsignal/record"
@@ -40,6 +41,7 @@ type options struct {
 	admin     string
 	rate      float64
 	incidents api.IncidentStates
+	status    func(context.Context) health.Status
 }
 
 func newFixture(t *testing.T, o options) *fixture {
@@ -61,7 +63,7 @@ func newFixture(t *testing.T, o options) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	srv, err := api.New(api.Options{Addr: "127.0.0.1:0", Searcher: x, Catalog: cat, Now: func() time.Time { return now },
-		AdminToken: o.admin, RateLimit: o.rate, RateBurst: 3, Incidents: o.incidents, Labels: st})
+		AdminToken: o.admin, RateLimit: o.rate, RateBurst: 3, Incidents: o.incidents, Labels: st, Status: o.status})
 	if err != nil {
 		t.Fatal(err)
 	}

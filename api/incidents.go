@@ -14,6 +14,7 @@ import (
 type Alerts interface {
 	Incidents(f detect.Filter) []detect.Incident
 	Incident(id string) (detect.Incident, bool)
+	IncidentAt(id string, at time.Time) (detect.Incident, bool, error)
 	AddSilence(s detect.Silence, now time.Time) (detect.Silence, error)
 	Silences() []detect.Silence
 	DeleteSilence(id string) (bool, error)
@@ -36,9 +37,9 @@ type incidentsResponse struct {
 	Incidents []detect.Incident `json:"incidents"`
 }
 
-// incidents: GET /v1/incidents?state=&service=&since=&until=&limit=
+// incidents: GET /v1/incidents?state=&service=&since=&until=&at=&limit=
 func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
-	p, err := newParams(r.URL, s.o.Now(), "state", "service", "since", "until", "limit")
+	p, err := newParams(r.URL, s.o.Now(), "state", "service", "since", "until", "at", "limit")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -57,7 +58,9 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.Since, err = p.time("since"); err == nil {
 		if f.Until, err = p.time("until"); err == nil {
-			f.Limit, err = p.int("limit", 50, 1, 500)
+			if f.At, err = p.time("at"); err == nil {
+				f.Limit, err = p.int("limit", 50, 1, 500)
+			}
 		}
 	}
 	if err != nil {
@@ -71,14 +74,34 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, incidentsResponse{Incidents: list})
 }
 
-// incident: GET /v1/incidents/{id}, with its timeline, samples, codes and regions.
+// incident: GET /v1/incidents/{id}?at=, with its timeline, samples, codes
+// and regions; with at, as it was then.
 func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
-	if _, err := newParams(r.URL, s.o.Now()); err != nil {
+	p, err := newParams(r.URL, s.o.Now(), "at")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	at, err := p.time("at")
+	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	id := r.PathValue("id")
-	in, ok := s.o.Alerts.Incident(id)
+	var in detect.Incident
+	var ok bool
+	if at.IsZero() {
+		in, ok = s.o.Alerts.Incident(id)
+	} else if in, ok, err = s.o.Alerts.IncidentAt(id, at); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !ok && !at.IsZero() {
+		if _, exists := s.o.Alerts.Incident(id); exists {
+			writeError(w, http.StatusNotFound, "incident "+quote(id)+" had not begun at "+at.UTC().Format(time.RFC3339))
+			return
+		}
+	}
 	if !ok {
 		writeError(w, http.StatusNotFound, "no incident "+quote(id))
 		return

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/downsignal/downsignal/health"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -95,6 +97,9 @@ type Options struct {
 	// Dashboard, when set, serves the web dashboard: its page at "/" and
 	// its files under "/assets/" (package web).
 	Dashboard http.Handler
+	// Status serves GET /v1/status: whether the stream of posts is whole
+	// (package health). nil leaves it out.
+	Status func(ctx context.Context) health.Status
 	// Pprof serves Go's profiles under /debug/pprof/. They reveal
 	// internals and cost CPU: only on a private address.
 	Pprof bool
@@ -161,6 +166,9 @@ func New(o Options) (*Server, error) {
 	}
 	s.alertRoutes(mux)
 	s.webhookRoutes(mux)
+	if o.Status != nil {
+		mux.HandleFunc("GET /v1/status", s.status)
+	}
 	mux.HandleFunc("GET /v1/openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -211,9 +211,9 @@ func (s *Server) webhookDeliveries(w http.ResponseWriter, r *http.Request) {
 	}
 	status := p.str("status")
 	switch status {
-	case "", webhook.StatusPending, webhook.StatusDelivered, webhook.StatusFailed:
+	case "", webhook.StatusPending, webhook.StatusDelivered, webhook.StatusFailed, webhook.StatusSuperseded:
 	default:
-		writeError(w, http.StatusBadRequest, "status="+quote(status)+": want pending, delivered or failed")
+		writeError(w, http.StatusBadRequest, "status="+quote(status)+": want pending, delivered, failed or superseded")
 		return
 	}
 	limit, err := p.int("limit", 50, 1, 500)

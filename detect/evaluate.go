@@ -30,7 +30,9 @@ func (e *Engine) evaluate(d *dirty, m int64) {
 	at := time.Unix((m+1)*60, 0).UTC() // the evaluation happens at the minute's end
 	warm := m-st.First >= int64(o.Warmup)
 
+	expectedVolume := st.TotalEWMA
 	gap := e.checkGap(d, m)
+	e.checkVolume(d, m, expectedVolume)
 	suppressedGap := gap
 	for k := m - int64(o.Window) + 1; k < m && !suppressedGap; k++ {
 		suppressedGap = st.gaps[k]
@@ -103,6 +105,9 @@ func (e *Engine) checkGap(d *dirty, m int64) bool {
 		e.log.Warn("ingest gap: suppressing new incidents", "minute", time.Unix(m*60, 0).UTC(),
 			"posts", st.totals[m], "expected", math.Round(expected))
 		return true
+	}
+	if e.isDrop(m, x, expected) {
+		return false // a drop minute stays out of the average, not a gap yet
 	}
 	alpha := 1 - math.Pow(0.5, 1/float64(max(e.o.Baseline.HalfLife, 60)))
 	if st.TotalEWMA == 0 {
@@ -223,6 +228,19 @@ func (e *Engine) step(d *dirty, name string, ses []scopeEval, m int64, at time.T
 	if gs.Open != "" {
 		in = st.incidents[gs.Open]
 	}
+	points := 0
+	if in != nil {
+		points = len(in.Timeline)
+	}
+	defer func() {
+		// Each point this minute added records the reports counted by then,
+		// for the incident as of a past moment (asof.go).
+		if in != nil {
+			for i := points; i < len(in.Timeline); i++ {
+				in.Timeline[i].Reports = in.Reports
+			}
+		}
+	}()
 	switch {
 	case in == nil:
 		if in = e.stepClosed(d, &g); in == nil {
@@ -398,7 +416,7 @@ func (e *Engine) openIncident(d *dirty, name string, gs *group, m int64, at time
 	from := m - int64(e.o.Window) + 1
 	id := slug(name) + "-" + time.Unix(m*60, 0).UTC().Format("20060102T1504")
 	in := &Incident{
-		ID: id, Service: name, State: Pending, Severity: Minor, Confidence: Low,
+		ID: id, Kind: KindReports, Service: name, State: Pending, Severity: Minor, Confidence: Low,
 		StartedAt: time.Unix(from*60, 0).UTC(), PendingAt: at, UpdatedAt: at,
 		Expected: round2(peak.expected), TopCodes: []CodeCount{}, Regions: []RegionCount{}, Samples: []Sample{},
 	}

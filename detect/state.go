@@ -109,6 +109,8 @@ type meta struct {
 	// TotalEWMA is the moving average of all posts per minute, for gaps.
 	TotalEWMA float64           `json:"total_ewma"`
 	Parents   map[string]string `json:"parents"`
+	// Volume is the volume-drop lifecycle (volume.go).
+	Volume volumeState `json:"volume"`
 }
 
 // state is everything the engine holds in memory.

@@ -127,6 +127,8 @@ func (s *state) trend(key seriesKey, since, until time.Time, step time.Duration)
 		default:
 			p.Authors = hllCount(&regs)
 		}
+		// A sketch's estimate can overshoot; an author wrote at least one post.
+		p.Authors = min(p.Authors, p.Posts)
 		e := expected(base, counts, start)
 		p.Expected = round2(e.Expected)
 		p.Anomaly = round2(baseline.Score(float64(p.Posts), e))
@@ -312,7 +314,7 @@ func (s *state) window(minutes map[int64]*bucket, r TopRequest) Rising {
 		b.authors.mergeInto(&regs)
 	}
 	if rs.Posts > 0 {
-		rs.Authors = hllCount(&regs)
+		rs.Authors = min(hllCount(&regs), rs.Posts)
 	}
 	e := expected(baselineFor(1), s.stepCounts(minutes, 1, 1), lo)
 	w := baseline.Estimate{Expected: e.Expected * float64(n), Spread: e.Spread * math.Sqrt(float64(n)), Method: e.Method}

@@ -131,3 +131,30 @@ func TestTrendBaselineAndTop(t *testing.T) {
 		t.Errorf("Microsoft 365 x HTTP 503: %+v", byCode)
 	}
 }
+
+// TestDistinctAuthorsNeverExceedPosts: the sketch's estimate of distinct
+// authors can overshoot; a point never says more people than posts.
+func TestDistinctAuthorsNeverExceedPosts(t *testing.T) {
+	x := openTest(t, t.TempDir())
+	defer x.Close()
+	res := func() *record.Result {
+		return &record.Result{Outage: true, Score: 0.9, Intent: "outage",
+			Services: []record.ServiceHit{{ID: "outlook", Name: "Outlook", Parent: "Microsoft 365"}}}
+	}
+	var sigs []record.Signal
+	for i := range 4000 {
+		sigs = append(sigs, post(fmt.Sprintf("did:plc:a%d", i), rk(i), day0.Add(time.Duration(i%60)*time.Second), "outlook down", res()))
+	}
+	for i := 0; i < len(sigs); i += 500 {
+		mustApply(t, x, feed(int64(i), sigs[i:min(i+500, len(sigs))]...))
+	}
+	for _, step := range []time.Duration{time.Minute, 5 * time.Minute} {
+		pts, err := x.Trend(TrendRequest{Service: "Outlook", Since: day0, Until: day0.Add(step), Step: step})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pts) != 1 || pts[0].Posts != 4000 || pts[0].Authors > pts[0].Posts || pts[0].Authors < 3800 {
+			t.Errorf("step %s: %+v, want 4000 posts by at most 4000 (about 4000) authors", step, pts)
+		}
+	}
+}

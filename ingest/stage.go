@@ -41,6 +41,9 @@ type Stage struct {
 	o    StageOptions
 	log  *slog.Logger
 	done chan struct{}
+	// times are the event times of the posts in the batch being encoded,
+	// for the source's health; reused batch to batch.
+	times []time.Time
 }
 
 // NewStage validates the options.
@@ -147,6 +150,7 @@ func (s *Stage) Run(ctx context.Context) error {
 		return fmt.Errorf("ingest %s: %w", name, perr)
 	case err == nil:
 		s.log.Info("source exhausted", "source", name)
+		s.o.Metrics.finished()
 		close(s.done)
 		<-ctx.Done()
 		return nil
@@ -230,9 +234,14 @@ func (s *Stage) encode(batch []Item, msgs []broker.Record) encodedBatch {
 	if n := len(batch); n > 0 && batch[n-1].Cursor > 0 {
 		eb.cursor, eb.hasCursor = batch[n-1].Cursor, true
 	}
+	s.times = s.times[:0]
+	defer func() { s.o.Metrics.posts(s.times) }()
 	for _, it := range batch {
 		if it.Event == nil {
 			continue
+		}
+		if it.Event.Kind == record.KindPost {
+			s.times = append(s.times, it.Event.Time)
 		}
 		var err error
 		if eb.msgs, err = broker.Encode(eb.msgs, it.Event); err != nil {
