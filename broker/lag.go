@@ -12,27 +12,6 @@ import (
 // its consumer group.
 type Hop struct{ Stage, Topic, Group string }
 
-// Lag is how many records of topic the group has not committed yet: the
-// end offsets minus the committed ones, summed over partitions. A partition
-// the group never committed counts from offset 0, so a group that has not
-// started reads as the whole topic behind (an overstatement once retention
-// has dropped the topic's oldest records).
-func Lag(ctx context.Context, brokers []string, group, topic string) (int64, error) {
-	committed, err := CommittedOffsets(ctx, brokers, group, topic)
-	if err != nil {
-		return 0, err
-	}
-	end, err := EndOffsets(ctx, brokers, topic)
-	if err != nil {
-		return 0, err
-	}
-	var lag int64
-	for p, off := range end {
-		lag += max(off-max(committed[p], 0), 0)
-	}
-	return lag, nil
-}
-
 // lagCollector reports each hop's Lag at scrape time. It asks Kafka rather
 // than counting in the consumer, so the figure is the whole group's, right
 // after a rebalance or after a member died, whichever member a scrape reaches.

@@ -19,13 +19,11 @@ import (
 	"github.com/downsignal/downsignal/detect/detecttest"
 )
 
-// external are metrics the dashboard or the rules read that downsignal does
-// not export: the kubelet's volume statistics, and the newest event time a
-// source read, which ingest does not export yet (its rule waits for it).
+// external are metrics the rules read that downsignal does not export: the
+// kubelet's volume statistics.
 var external = map[string]bool{
-	"kubelet_volume_stats_available_bytes":           true,
-	"kubelet_volume_stats_capacity_bytes":            true,
-	"downsignal_ingest_last_event_timestamp_seconds": true,
+	"kubelet_volume_stats_available_bytes": true,
+	"kubelet_volume_stats_capacity_bytes":  true,
 }
 
 // exported runs the built binary's whole pipeline (downsignal run) over
