@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -22,15 +24,17 @@ type Alerts interface {
 
 // alertRoutes adds the incident and silence endpoints when the process
 // runs the detector.
-func (s *Server) alertRoutes(mux *http.ServeMux) {
+func (s *Server) alertRoutes() []route {
 	if s.o.Alerts == nil {
-		return
+		return nil
 	}
-	mux.HandleFunc("GET /v1/incidents", s.incidents)
-	mux.HandleFunc("GET /v1/incidents/{id}", s.incident)
-	mux.HandleFunc("GET /v1/silences", s.silences)
-	mux.HandleFunc("POST /v1/silences", s.requireToken(s.createSilence))
-	mux.HandleFunc("DELETE /v1/silences/{id}", s.requireToken(s.deleteSilence))
+	return []route{
+		get("/v1/incidents", s.incidents),
+		get("/v1/incidents/{id}", s.incident),
+		get("/v1/silences", s.silences),
+		{pattern: "POST /v1/silences", h: s.requireToken(s.createSilence)},
+		{pattern: "DELETE /v1/silences/{id}", h: s.requireToken(s.deleteSilence)},
+	}
 }
 
 type incidentsResponse struct {
@@ -181,9 +185,25 @@ func (s *Server) deleteSilence(w http.ResponseWriter, r *http.Request) {
 const maxBody = 64 << 10
 
 // decodeBody reads one strict JSON object (unknown fields refused) or
-// answers 400 itself.
+// answers itself: 413 naming the limit for a body over maxBody, else 400.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody+1))
+	tooLarge := func() bool {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{
+			"error": fmt.Sprintf("body: larger than %d bytes, the limit of a request body", maxBody), "limit": "max_body_bytes"})
+		return false
+	}
+	if r.ContentLength > maxBody {
+		return tooLarge()
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		return tooLarge()
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "body: "+truncate(err.Error(), 200))
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		writeError(w, http.StatusBadRequest, "body: "+truncate(err.Error(), 200))

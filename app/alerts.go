@@ -145,6 +145,15 @@ func (a *App) incidentStates() api.IncidentStates {
 	return a.alerts
 }
 
+// baselineSpans gives the trends the detector's incident spans, or is nil
+// without alerting.
+func (a *App) baselineSpans() api.BaselineSpans {
+	if a.alerts == nil {
+		return nil
+	}
+	return a.alerts
+}
+
 // webhookMaxAge is the configured limit, lifted for a replay in run mode.
 func (a *App) webhookMaxAge() time.Duration {
 	if a.o.Mode == ModeRun && strings.HasPrefix(a.o.Source, "replay:") {

@@ -186,6 +186,7 @@ func (a *App) buildAPI(cat *catalog.Catalog) error {
 		Alerts:     a.alertsAPI(),
 		Webhooks:   a.webhooksAPI(),
 		Incidents:  a.incidentStates(),
+		Spans:      a.baselineSpans(),
 		AdminToken: o.AdminToken,
 		RateLimit:  o.RateLimit,
 		Pprof:      o.Pprof,

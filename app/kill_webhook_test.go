@@ -43,9 +43,10 @@ func TestWebhookChild(t *testing.T) {
 }
 
 // A run process is killed with SIGKILL while the incident's notifications
-// are still pending (the receiver has only failed or hung so far). After a
-// restart on the same data directory every notification arrives, and the
-// receiver accepts each webhook-id exactly once.
+// are still pending (the receiver has only failed so far: the firing was
+// retried, and the resolve waits behind it). After a restart on the same
+// data directory every notification arrives, in order, and the receiver
+// accepts each webhook-id exactly once.
 func TestKill9WithPendingDeliveries(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts a process")
@@ -111,15 +112,16 @@ func TestKill9WithPendingDeliveries(t *testing.T) {
 	}
 
 	cmd, out := child()
-	// Firing and resolved were both attempted and failed, and at least one
-	// was retried. (Five failures open the endpoint's circuit breaker for a
-	// minute, so a second attempt of each is not something to wait for.)
-	waitFor("firing and resolved attempted, one retried", 90*time.Second, func() bool {
-		retried := false
+	// The firing was attempted, failed and was retried; the resolve waits
+	// behind it, so nothing else is attempted. (Five failures open the
+	// endpoint's circuit breaker for a minute: not something to wait for.)
+	waitFor("the firing attempted and retried", 90*time.Second, func() bool {
 		for _, c := range seen {
-			retried = retried || c >= 2
+			if c >= 2 {
+				return true
+			}
 		}
-		return len(seen) >= 2 && retried
+		return false
 	}, out)
 	_ = cmd.Process.Kill() // SIGKILL: no shutdown, no flush
 	_ = cmd.Wait()
@@ -136,13 +138,13 @@ func TestKill9WithPendingDeliveries(t *testing.T) {
 	// The endpoint's circuit breaker survives the kill: after five failures
 	// it holds for a minute, after a sixth for two, so under load the first
 	// delivery after the restart may wait that long.
-	waitFor("every pending notification delivered", 3*time.Minute, func() bool {
+	waitFor("the firing and the resolve delivered", 3*time.Minute, func() bool {
 		for id := range pending {
 			if accepted[id] == 0 {
 				return false
 			}
 		}
-		return true
+		return len(accepted) >= 2
 	}, out)
 	time.Sleep(time.Second) // room for a wrong second delivery to show up
 	mu.Lock()
@@ -151,9 +153,9 @@ func TestKill9WithPendingDeliveries(t *testing.T) {
 		if n != 1 {
 			t.Errorf("webhook-id %s accepted %d times, want once", id, n)
 		}
-		if !pending[id] {
-			t.Errorf("webhook-id %s first attempted after the restart: not pending at the kill", id)
-		}
 	}
-	t.Logf("%d notifications pending at the kill, delivered after restart: %v", len(pending), kinds)
+	if len(kinds) != 2 || kinds[0] != "incident.firing" || kinds[1] != "incident.resolved" {
+		t.Errorf("accepted %v, want the firing, then the resolve", kinds)
+	}
+	t.Logf("%d notification attempted before the kill, delivered after restart: %v", len(pending), kinds)
 }

@@ -16,7 +16,7 @@ func TestReplayedGapIsBlueskyVolumeDrop(t *testing.T) {
 	gapFrom := replayDay.Add(14 * time.Hour)
 	gapTo := gapFrom.Add(20 * time.Minute)
 	var lines []string
-	for _, p := range detecttest.Day(detecttest.DayOptions{Date: replayDay, Seed: 9, From: 12, To: 15, ChatterPerMinute: 40}) {
+	for _, p := range detecttest.Day(detecttest.DayOptions{Date: replayDay, Seed: 9, From: 13, To: 15, ChatterPerMinute: 40}) {
 		if p.Time.Before(gapFrom) || !p.Time.Before(gapTo) {
 			lines = append(lines, detecttest.JetstreamLine(p))
 		}

@@ -78,7 +78,7 @@ func TestTrendBaselineAndTop(t *testing.T) {
 		t.Fatalf("%d points, want 15", len(pts))
 	}
 	quiet, hot := pts[5], pts[12]
-	if quiet.Posts != 1 || quiet.Authors != 1 || quiet.Anomaly > 1 || math.Abs(quiet.Expected-1) > 0.3 {
+	if quiet.Posts != 1 || quiet.Authors != 1 || quiet.Anomaly > 1 || quiet.Expected == nil || math.Abs(*quiet.Expected-1) > 0.3 {
 		t.Errorf("quiet minute: %+v, want 1 post, expected ~1, no anomaly", quiet)
 	}
 	if hot.Posts != 30 || hot.Authors != 30 || hot.Anomaly < 10 {
@@ -110,19 +110,19 @@ func TestTrendBaselineAndTop(t *testing.T) {
 	if len(codes) != 1 || codes[0].Code != "HTTP 503" || codes[0].Meaning != "service unavailable" || len(codes[0].Services) != 2 {
 		t.Fatalf("top codes: %+v", codes)
 	}
-	lv := x.ServiceLevels(at)
+	lv := x.ServiceLevels(at, nil)
 	if lv["Teams"].State != "elevated" {
 		t.Errorf("Teams level: %+v, want elevated", lv["Teams"])
 	}
-	if lv := x.ServiceLevels(spike.Add(-time.Hour)); lv["Teams"].State != "normal" {
+	if lv := x.ServiceLevels(spike.Add(-time.Hour), nil); lv["Teams"].State != "normal" {
 		t.Errorf("Teams an hour before: %+v, want normal", lv["Teams"])
 	}
 	// The minute under way counts: 30 seconds into the spike's first minute
 	// its 30 posts already show, at a whole minute only the minutes before.
-	if lv := x.ServiceLevels(spike.Add(30 * time.Second)); lv["Teams"].Posts != 14+30 || lv["Teams"].State != "elevated" {
+	if lv := x.ServiceLevels(spike.Add(30*time.Second), nil); lv["Teams"].Posts != 14+30 || lv["Teams"].State != "elevated" {
 		t.Errorf("Teams 30 s into the spike: %+v, want 14 quiet posts and the spike minute's 30, elevated", lv["Teams"])
 	}
-	if lv := x.ServiceLevels(spike); lv["Teams"].Posts != 15 {
+	if lv := x.ServiceLevels(spike, nil); lv["Teams"].Posts != 15 {
 		t.Errorf("Teams as the spike begins: %+v, want the 15 quiet posts before it", lv["Teams"])
 	}
 	// By code and by code with service share the counters.

@@ -124,7 +124,7 @@ func (s *source) InstanceID() string {
 }
 
 var incident = detect.Incident{
-	ID: "microsoft-365-20260122T1931", Service: "Microsoft 365", Services: []string{"Outlook", "Teams"},
+	ID: "microsoft-365-20260122T1931", Kind: detect.KindReports, Service: "Microsoft 365", Services: []string{"Outlook", "Teams"},
 	State: detect.Firing, Severity: detect.Major, Confidence: detect.High, Title: "Microsoft 365 outage reported: Outlook, Teams",
 	StartedAt: time.Date(2026, 1, 22, 19, 28, 0, 0, time.UTC), PendingAt: time.Date(2026, 1, 22, 19, 32, 0, 0, time.UTC),
 	FiringAt: time.Date(2026, 1, 22, 19, 33, 0, 0, time.UTC), UpdatedAt: time.Date(2026, 1, 22, 19, 33, 0, 0, time.UTC),

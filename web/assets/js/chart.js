@@ -217,13 +217,15 @@ export function timeChart(o) {
     const pw = W - m.l - m.r;
     const ph = H - m.t - m.b;
     const half = (o.step || 0) / 2;
-    const bands = rows.map((r) => (o.band ? poissonInterval(r.expected || 0) : [0, 0]));
+    // No band where the baseline is still learning (expected null).
+    const banded = o.band ? rows.filter((r) => r.expected !== null && r.expected !== undefined) : [];
+    const bands = banded.map((r) => poissonInterval(r.expected));
 
     let ymax = 4;
-    rows.forEach((r, i) => {
+    rows.forEach((r) => {
       for (const s of o.series) ymax = Math.max(ymax, r.values[s.key] || 0);
-      if (o.band) ymax = Math.max(ymax, bands[i][1], r.expected || 0);
     });
+    banded.forEach((r, i) => { ymax = Math.max(ymax, bands[i][1], r.expected); });
     const { ticks, top } = niceTicks(ymax, Math.max(3, Math.floor(ph / 50)));
     const x = linear(o.x0, o.x1, m.l, m.l + pw);
     const y = linear(0, top, m.t + ph, m.t);
@@ -254,12 +256,12 @@ export function timeChart(o) {
     }
     parts.push(spans);
 
-    if (o.band && rows.length) {
-      const upper = rows.map((r, i) => `${r2(px(r))},${r2(y(bands[i][1]))}`);
-      const lower = rows.map((r, i) => `${r2(px(r))},${r2(y(bands[i][0]))}`).reverse();
+    if (banded.length) {
+      const upper = banded.map((r, i) => `${r2(px(r))},${r2(y(bands[i][1]))}`);
+      const lower = banded.map((r, i) => `${r2(px(r))},${r2(y(bands[i][0]))}`).reverse();
       parts.push(svg('polygon', { class: 'band', points: upper.concat(lower).join(' ') }));
       parts.push(svg('polyline', { class: 'band-edge', points: upper.join(' ') }));
-      parts.push(svg('polyline', { class: 'expected', points: rows.map((r) => `${r2(px(r))},${r2(y(r.expected || 0))}`).join(' ') }));
+      parts.push(svg('polyline', { class: 'expected', points: banded.map((r) => `${r2(px(r))},${r2(y(r.expected))}`).join(' ') }));
     }
 
     // A series drawn as an area goes under the lines.
@@ -317,23 +319,26 @@ export function timeChart(o) {
 }
 
 // sparkline draws outage posts per step over their baseline band, small
-// enough for a card. points: [{t, posts, expected}].
+// enough for a card (no band where expected is null: still learning).
+// points: [{t, posts, expected}].
 export function sparkline(points, label) {
   const W = 240;
   const H = 44;
   const root = svg('svg', { class: 'spark', viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', role: 'img', 'aria-label': label });
   if (!points || points.length < 2) return root;
-  const bands = points.map((p) => poissonInterval(p.expected || 0));
+  const banded = [];
+  points.forEach((p, i) => { if (p.expected !== null && p.expected !== undefined) banded.push({ i, band: poissonInterval(p.expected) }); });
   let ymax = 3;
-  points.forEach((p, i) => { ymax = Math.max(ymax, p.posts, bands[i][1]); });
+  points.forEach((p) => { ymax = Math.max(ymax, p.posts); });
+  banded.forEach((b) => { ymax = Math.max(ymax, b.band[1]); });
   const x = linear(0, points.length - 1, 1, W - 1);
   const y = linear(0, ymax, H - 2, 2);
   const r2 = (v) => Math.round(v * 10) / 10;
-  const upper = points.map((p, i) => `${r2(x(i))},${r2(y(bands[i][1]))}`);
-  const lower = points.map((p, i) => `${r2(x(i))},${r2(y(bands[i][0]))}`).reverse();
-  root.append(
-    svg('polygon', { class: 'band', points: upper.concat(lower).join(' ') }),
-    svg('polyline', { class: 'line', 'vector-effect': 'non-scaling-stroke', points: points.map((p, i) => `${r2(x(i))},${r2(y(p.posts))}`).join(' ') }),
-  );
+  if (banded.length) {
+    const upper = banded.map((b) => `${r2(x(b.i))},${r2(y(b.band[1]))}`);
+    const lower = banded.map((b) => `${r2(x(b.i))},${r2(y(b.band[0]))}`).reverse();
+    root.append(svg('polygon', { class: 'band', points: upper.concat(lower).join(' ') }));
+  }
+  root.append(svg('polyline', { class: 'line', 'vector-effect': 'non-scaling-stroke', points: points.map((p, i) => `${r2(x(i))},${r2(y(p.posts))}`).join(' ') }));
   return root;
 }

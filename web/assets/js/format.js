@@ -126,8 +126,11 @@ export function stepWords(step) {
   return `${m[1]} ${{ m: 'min', h: 'h', d: 'day' }[m[2]]}`;
 }
 
-// ratio says how far observed is above expected: "24× normal".
+// ratio says how far observed is above expected: "24× normal". With no
+// expected level (null: the API's baseline has under an hour of history)
+// it says "learning" rather than a ratio against a guess.
 export function ratio(observed, expected) {
+  if (expected === null || expected === undefined) return 'learning';
   if (!observed) return 'none';
   if (expected < 0.05) return 'new (none expected)';
   const r = observed / expected;

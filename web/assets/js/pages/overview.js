@@ -238,7 +238,7 @@ function serviceCard(s, trend, code, parents, silence, at) {
     h('div', { class: 'nums', title: `Counted over the 15 minutes before ${at ? fmt.dateTime(at) : 'now'}` },
       h('span', null, h('b', null, fmt.int(s.authors)), ' people'),
       h('span', null, h('b', null, fmt.int(s.posts)), ' reports'),
-      h('span', { class: 'ratio', title: `expected ${fmt.dec(s.expected)} in 15 minutes; anomaly score ${fmt.dec(s.anomaly)}` }, h('b', null, fmt.ratio(s.posts, s.expected))),
+      h('span', { class: s.learning ? 'ratio learning' : 'ratio', title: s.learning ? 'under an hour of history: the normal level is still being learned' : `expected ${fmt.dec(s.expected)} in 15 minutes; anomaly score ${fmt.dec(s.anomaly)}` }, h('b', null, fmt.ratio(s.posts, s.expected))),
       h('span', { class: 'window' }, 'in 15 min')),
     code ? h('div', { class: 'small' }, 'Top code ', h('code', { class: 'chip' }, code.code), code.meaning ? h('span', { class: 'muted' }, ' ', code.meaning) : null) : null,
     inc ? h('div', { class: 'small' }, h('a', { href: link(['incidents', inc.id]) }, `${inc.state === 'firing' ? 'Firing' : 'Pending'}: ${inc.service} incident`)) : null,

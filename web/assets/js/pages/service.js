@@ -158,7 +158,8 @@ async function build(svc, range, signal) {
   const peak = rows.reduce((m, r) => (r.values.posts > m.values.posts ? r : m), rows[0] || { values: { posts: 0 }, t: x0 });
   const per = fmt.stepWords(trend.step);
   const label = `Outage posts and distinct authors for ${svc.name} per ${per} from ${fmt.dateTime(x0)} to ${fmt.dateTime(x1)}; ` +
-    `peak ${peak.values.posts} posts at ${fmt.time(peak.t)}, expected about ${fmt.dec(peak.expected || 0)}.`;
+    `peak ${peak.values.posts} posts at ${fmt.time(peak.t)}, ` +
+    (peak.expected === null || peak.expected === undefined ? 'normal level still being learned.' : `expected about ${fmt.dec(peak.expected)}.`);
   const chart = timeChart({
     id: 'trend-chart', cls: 'trend', label, rows, step, x0, x1, band: true, spans, height: 320,
     yLabel: `outage posts per ${per}`,
@@ -171,7 +172,7 @@ async function build(svc, range, signal) {
       `${fmt.int(r.values.posts)} outage posts`,
       `${fmt.int(r.values.authors)} distinct authors`,
       `${fmt.int(r.mentions)} mentions`,
-      `expected ${fmt.dec(r.expected)} · anomaly ${fmt.dec(r.anomaly)}`,
+      r.expected === null || r.expected === undefined ? 'normal level: learning (under an hour of history)' : `expected ${fmt.dec(r.expected)} · anomaly ${fmt.dec(r.anomaly)}`,
     ],
   });
 
@@ -189,7 +190,7 @@ async function build(svc, range, signal) {
   const out = [
     h('section', { class: 'panel', 'aria-labelledby': 'h-trend' },
       h('h2', { id: 'h-trend', class: 'visually-hidden' }, 'Trend'),
-      h('p', { class: 'muted small chart-note' }, `${fmt.int(totalPosts)} outage posts in range, drawn per ${per} · in the 15 min before ${until ? fmt.time(end) : 'now'}: ${fmt.int(lvl.authors || 0)} people, ${fmt.ratio(lvl.posts || 0, lvl.expected || 0)}`),
+      h('p', { class: 'muted small chart-note' }, `${fmt.int(totalPosts)} outage posts in range, drawn per ${per} · in the 15 min before ${until ? fmt.time(end) : 'now'}: ${fmt.int(lvl.authors || 0)} people, ${fmt.ratio(lvl.posts || 0, lvl.expected)}`),
       chart,
       h('ul', { class: 'legend' },
         h('li', null, h('span', { class: 'swatch posts' }), 'Outage posts'),
