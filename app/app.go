@@ -135,7 +135,23 @@ func (a *App) build(ctx context.Context) error {
 			return err
 		}
 	}
+	a.registerLag()
 	return a.buildAPI(clf.Catalog())
+}
+
+// registerLag exports each consuming stage's consumer lag, read from Kafka
+// at scrape time, so a dashboard sees a group fall behind whichever member
+// is scraped.
+func (a *App) registerLag() {
+	var hops []broker.Hop
+	for _, c := range a.comps {
+		if c.hop != nil {
+			hops = append(hops, broker.Hop{Stage: c.name, Topic: c.hop.topic, Group: c.hop.group})
+		}
+	}
+	if len(hops) > 0 {
+		a.o.Registry.MustRegister(broker.NewLagCollector(a.brokers, hops, a.log.With("component", "lag")))
+	}
 }
 
 // startEmbedded starts the embedded broker, which every stage then uses.

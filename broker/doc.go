@@ -17,8 +17,9 @@
 // commits only after Handle returned: durable, then commit; error, then
 // retry the batch. [Producer] writes encoded records and returns once every
 // in-sync replica acknowledged them. [Retry] is the one retry loop: until
-// it succeeds, then one bounded try after shutdown. Stages import this
-// package, never kafka-go.
+// it succeeds, then one bounded try after shutdown. [NewLagCollector]
+// exports each consuming stage's lag as Kafka counts it, at scrape time.
+// Stages import this package, never kafka-go.
 //
 // The package does not know what the records mean: their schemas live in
 // package record, which producers and consumers share.

@@ -207,10 +207,17 @@ func CommittedOffsets(ctx context.Context, brokers []string, group, topic string
 	if err != nil {
 		return nil, fmt.Errorf("offset fetch %s/%s: %w", group, topic, err)
 	}
+	out := make(map[int]int64, len(parts))
+	if errors.Is(res.Error, kafka.GroupIdNotFound) {
+		// Some brokers answer so for a group that never committed.
+		for _, p := range parts {
+			out[p] = -1
+		}
+		return out, nil
+	}
 	if res.Error != nil {
 		return nil, fmt.Errorf("offset fetch %s/%s: %w", group, topic, res.Error)
 	}
-	out := make(map[int]int64, len(parts))
 	for _, p := range res.Topics[topic] {
 		if p.Error != nil {
 			return nil, fmt.Errorf("offset fetch %s/%s/%d: %w", group, topic, p.Partition, p.Error)

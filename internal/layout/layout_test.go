@@ -25,7 +25,7 @@ var stage = map[string]int{
 	// Serving.
 	"api": 5, "web": 5,
 	// Wiring, test harnesses and tools.
-	"app": 6, "internal/apptest": 6, "internal/synthetic": 6, "internal/layout": 6,
+	"app": 6, "internal/apptest": 6, "internal/synthetic": 6, "internal/layout": 6, "internal/kafkacluster": 6,
 	"cmd": 7, "deploy": 7,
 }
 
