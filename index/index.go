@@ -35,8 +35,11 @@ type Options struct {
 	// Retention is how far back from the newest event the index keeps
 	// posts; whole days older than that are dropped. Default 30 days.
 	Retention time.Duration
-	Logger    *slog.Logger
-	Metrics   *Metrics
+	// Posts is which posts Bleve keeps: PostsRelevant (the default) or
+	// PostsAll. Every post is counted either way.
+	Posts   Posts
+	Logger  *slog.Logger
+	Metrics *Metrics
 	// Now is the clock (tombstone times, retention ticks); nil: time.Now.
 	Now func() time.Time
 }
@@ -50,6 +53,7 @@ type Index struct {
 	mapping mapping.IndexMapping
 	log     *slog.Logger
 	metrics *Metrics
+	keep    func(*record.Signal) bool // posts kept in Bleve
 
 	writeMu sync.Mutex // one writer; retention runs under it too
 
@@ -94,6 +98,11 @@ func Open(o Options) (*Index, error) {
 	if o.Retention < time.Hour {
 		return nil, fmt.Errorf("index: retention %s is shorter than an hour", o.Retention)
 	}
+	posts, err := ParsePosts(string(o.Posts))
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	o.Posts = posts
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -107,7 +116,7 @@ func Open(o Options) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
-	x := &Index{dir: o.Dir, o: o, state: st, mapping: newMapping(), log: o.Logger, metrics: o.Metrics, parts: map[int32]*partition{}}
+	x := &Index{dir: o.Dir, o: o, state: st, mapping: newMapping(), log: o.Logger, metrics: o.Metrics, keep: posts.keeper(), parts: map[int32]*partition{}}
 	if err := x.open(); err != nil {
 		x.Close()
 		return nil, err
@@ -305,7 +314,7 @@ func (x *Index) apply(ctx context.Context, batch []delivery) error {
 		return errors.New("index closed")
 	}
 	start := time.Now()
-	ops, err := x.state.plan(batch, x.authorDocs, x.o.Now())
+	ops, err := x.state.plan(batch, x.authorDocs, x.keep, x.o.Now())
 	if err != nil {
 		return err
 	}
