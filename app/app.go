@@ -321,6 +321,7 @@ func (a *App) buildIndex() error {
 	a.index, err = index.Open(index.Options{
 		Dir:       filepath.Join(a.o.DataDir, "index"),
 		Retention: a.o.Retention,
+		Posts:     index.Posts(a.o.IndexPosts),
 		Logger:    logger,
 		Metrics:   index.NewMetrics(a.o.Registry),
 	})
