@@ -589,9 +589,8 @@ func (x *Index) DocCount() (uint64, error) {
 	return n, nil
 }
 
-// document is what Bleve stores for a post.
+// document is what Bleve indexes for a post; its ID is the at-URI.
 type document struct {
-	URI       string    `json:"uri"`
 	Author    string    `json:"author"`
 	Text      string    `json:"text"`
 	Time      time.Time `json:"time"`
@@ -621,7 +620,7 @@ type detail struct {
 func newDoc(sig *record.Signal) *document {
 	ev, r := &sig.Event, sig.Result
 	d := &document{
-		URI: ev.URI, Author: ev.DID, Text: ev.Text, Time: ev.Time, CreatedAt: ev.CreatedAt,
+		Author: ev.DID, Text: ev.Text, Time: ev.Time, CreatedAt: ev.CreatedAt,
 		Langs: ev.Langs,
 	}
 	if r == nil {
