@@ -246,7 +246,20 @@ func (x *Index) createPartition(path string) error {
 // the map it is given (the store's path among others), so one map must
 // never serve two calls. bolt_timeout: a second process opening the same
 // index fails fast instead of blocking forever on the lock.
-func runtimeConfig() map[string]any { return map[string]any{"bolt_timeout": "5s"} }
+//
+// FloorSegmentSize suits a trickle. Scorch's merge planner treats every
+// segment under the floor (2,000 documents by default) as that size, so
+// at Bluesky's rate, a segment of a few posts per batch, every merge
+// rewrote the day's growing small segment again: three quarters of the
+// index stage's CPU. With a floor of 10 documents, small segments merge
+// with their like and a post is rewritten a few times in all. Bulk
+// batches of hundreds or thousands of posts are above either floor.
+func runtimeConfig() map[string]any {
+	return map[string]any{
+		"bolt_timeout":           "5s",
+		"scorchMergePlanOptions": map[string]any{"FloorSegmentSize": 10},
+	}
+}
 
 func syncPath(p string) error {
 	f, err := os.Open(p)
