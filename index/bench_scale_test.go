@@ -87,7 +87,7 @@ func benchScale(b *testing.B, n int) {
 	end := start.Add(time.Duration(n) * 500 * time.Millisecond)
 	fmt.Printf("applied %d posts from %s to %s in %d partitions at %.0f posts/s (index stage alone); compacted past days in %s\n",
 		n, start.Format(time.DateTime), end.Format(time.DateTime), len(x.Partitions()), float64(n)/applyTime.Seconds(), compactTime.Round(time.Millisecond))
-	bleveBytes, stateBytes := dirSize(dir+"/days"), dirSize(dir+"/state.db")
+	bleveBytes, stateBytes := dirSize(dir+"/days"), fileSize(b, dir+"/state.db")
 	fmt.Printf("kept %d of %d posts in Bleve (%.1f%%): %d bytes per indexed post; state store %d bytes per post\n",
 		kept, n, 100*float64(kept)/float64(n), bleveBytes/int64(max(kept, 1)), stateBytes/int64(n))
 	b.ReportMetric(float64(kept)/float64(n), "kept_fraction")
@@ -290,6 +290,14 @@ func memStatus() (rss, hwm int64) {
 		}
 	}
 	return rss, hwm
+}
+
+func fileSize(b *testing.B, path string) int64 {
+	info, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return info.Size()
 }
 
 func dirSize(dir string) int64 {
