@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"io/fs"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -25,7 +27,8 @@ import (
 // cpu: cpu_s/s is the process's CPU seconds (user and system, every
 // stage) per second of the stream, the fraction of one core the pipeline
 // keeps busy; index_batches/post is how many index batches (one bbolt
-// transaction and one Bleve batch each) a post costs. searchable: the
+// transaction and one Bleve batch each) a post costs; index_B/post is the
+// index directory's size (Bleve and state store) per post replayed. searchable: the
 // wait from the moment the replay emits a relevant post until the API
 // answers it, for every relevant post after the first 5 s (consumer
 // groups join then), polled every 10 ms; it runs apart from cpu, whose
@@ -51,7 +54,8 @@ func BenchmarkRealRate(b *testing.B) {
 	run := func(b *testing.B, probes []rateProbe) {
 		for b.Loop() {
 			reg := prometheus.NewRegistry()
-			p := apptest.Build(b, app.Options{Source: "replay:" + replay, ReplaySpeed: 1, RateLimit: -1, Registry: reg})
+			dataDir := b.TempDir()
+			p := apptest.Build(b, app.Options{DataDir: dataDir, Source: "replay:" + replay, ReplaySpeed: 1, RateLimit: -1, Registry: reg})
 			cpu0 := cpuTime()
 			t0 := time.Now()
 			p.Run()
@@ -63,6 +67,7 @@ func BenchmarkRealRate(b *testing.B) {
 				b.ReportMetric(cpu.Seconds()/stream.Seconds(), "cpu_s/s")
 				b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu_us/post")
 				b.ReportMetric(float64(indexBatches(b, reg))/float64(n), "index_batches/post")
+				b.ReportMetric(float64(treeSize(b, filepath.Join(dataDir, "index")))/float64(n), "index_B/post")
 			} else {
 				b.ReportMetric(float64(pct(waits, 0.5).Milliseconds()), "searchable_p50_ms")
 				b.ReportMetric(float64(pct(waits, 0.99).Milliseconds()), "searchable_p99_ms")
@@ -113,6 +118,25 @@ func indexBatches(b *testing.B, reg *prometheus.Registry) uint64 {
 	}
 	b.Fatal("no downsignal_index_batch_seconds metric")
 	return 0
+}
+
+// treeSize is the size of the files under dir.
+func treeSize(b *testing.B, dir string) int64 {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil {
+			n += info.Size()
+		}
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
 }
 
 func pct(d []time.Duration, q float64) time.Duration {
