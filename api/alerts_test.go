@@ -50,6 +50,7 @@ func do(t *testing.T, s *Server, method, path, token, body string) (int, map[str
 	}
 	rec := httptest.NewRecorder()
 	s.srv.Handler.ServeHTTP(rec, req)
+	checkAnswer(t, s, req.Pattern, rec.Code, rec.Body.Bytes())
 	var out map[string]any
 	if rec.Body.Len() > 0 {
 		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {

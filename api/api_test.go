@@ -19,6 +19,7 @@ import (
 
 	"github.com/downsignal/downsignal/api"
 	"github.com/downsignal/downsignal/catalog"
+	"github.com/downsignal/downsignal/health"
 	"github.com/downsignal/downsignal/index"
 	"github.com/downsignal/downsignal/labels"
 	"github.com/downsignal/downsignal/record"
@@ -40,6 +41,8 @@ type options struct {
 	admin     string
 	rate      float64
 	incidents api.IncidentStates
+	status    func(context.Context) health.Status
+	spans     api.BaselineSpans
 }
 
 func newFixture(t *testing.T, o options) *fixture {
@@ -61,7 +64,7 @@ func newFixture(t *testing.T, o options) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	srv, err := api.New(api.Options{Addr: "127.0.0.1:0", Searcher: x, Catalog: cat, Now: func() time.Time { return now },
-		AdminToken: o.admin, RateLimit: o.rate, RateBurst: 3, Incidents: o.incidents, Labels: st})
+		AdminToken: o.admin, RateLimit: o.rate, RateBurst: 3, Incidents: o.incidents, Spans: o.spans, Labels: st, Status: o.status})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,8 +350,10 @@ func TestExportStreamsNDJSONAndCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 51 || rows[0][0] != "uri" || !strings.HasPrefix(rows[1][0], "at://") {
-		t.Fatalf("csv export: %d rows, first %v", len(rows), rows[0])
+	// 100 match: 50 rows after the header, then the row saying 50 were left out.
+	if len(rows) != 52 || rows[0][0] != "uri" || !strings.HasPrefix(rows[50][0], "at://") || rows[51][0] != "#truncated" ||
+		!strings.Contains(rows[51][len(rows[51])-1], "50 left out") || res2.Header.Get("X-Export-Left-Out") != "50" {
+		t.Fatalf("csv export: %d rows, first %v, last %v, headers %v", len(rows), rows[0], rows[len(rows)-1], res2.Header)
 	}
 }
 
@@ -466,15 +471,16 @@ func TestMiddleware(t *testing.T) {
 	if res.Header.Get("X-Request-Id") != "abc-123" {
 		t.Errorf("request id not echoed: %v", res.Header)
 	}
-	if res := do("POST", "/v1/search", nil); res.StatusCode != 401 {
+	label := "/v1/posts/" + url.PathEscape("at://did:plc:nobody/app.bsky.feed.post/x") + "/label"
+	if res := do("POST", label, nil); res.StatusCode != 401 {
 		t.Errorf("POST without token: %d, want 401", res.StatusCode)
 	}
-	if res := do("DELETE", "/v1/search", map[string]string{"Authorization": "Bearer wrong"}); res.StatusCode != 401 {
-		t.Errorf("DELETE with a wrong token: %d, want 401", res.StatusCode)
+	if res := do("POST", label, map[string]string{"Authorization": "Bearer wrong"}); res.StatusCode != 401 {
+		t.Errorf("POST with a wrong token: %d, want 401", res.StatusCode)
 	}
-	// The right token gets through to the routes (none takes POST here).
-	if res := do("POST", "/v1/search", map[string]string{"Authorization": "Bearer s3cret"}); res.StatusCode != 404 {
-		t.Errorf("POST with the token: %d, want 404 from the routes", res.StatusCode)
+	// The right token gets through to the route (an empty body is a 400).
+	if res := do("POST", label, map[string]string{"Authorization": "Bearer s3cret"}); res.StatusCode != 400 {
+		t.Errorf("POST with the token: %d, want 400 from the route", res.StatusCode)
 	}
 	// Rate limit: a burst of 3, then 429 with Retry-After.
 	limited := 0
@@ -496,7 +502,8 @@ func TestMiddleware(t *testing.T) {
 
 func TestStateChangesRefusedWithoutAdminToken(t *testing.T) {
 	f := newFixture(t, options{})
-	res, err := http.Post(f.base+"/v1/search", "application/json", nil)
+	label := "/v1/posts/" + url.PathEscape("at://did:plc:nobody/app.bsky.feed.post/x") + "/label"
+	res, err := http.Post(f.base+label, "application/json", strings.NewReader(`{"outage":true}`))
 	if err != nil {
 		t.Fatal(err)
 	}

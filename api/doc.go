@@ -10,7 +10,10 @@
 //
 // It owns request parsing and validation (untrusted input gets a 400 with
 // {"error": "..."} that says what was wrong, and names the cost limit a
-// search exceeded), response shapes, the cross-cutting middleware (request
+// search exceeded; every other error is JSON too, the 431 and 400 that
+// net/http writes itself included, see conn.go), the one route list that
+// the server registers and the OpenAPI test reads (routes.go), response
+// shapes, the cross-cutting middleware (request
 // ids, access logs, metrics, CORS, gzip, per-client rate limits, the admin
 // token that every state-changing method needs) and the server's
 // lifecycle. It does not know how posts are stored: it talks to small

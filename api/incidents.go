@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -14,6 +16,7 @@ import (
 type Alerts interface {
 	Incidents(f detect.Filter) []detect.Incident
 	Incident(id string) (detect.Incident, bool)
+	IncidentAt(id string, at time.Time) (detect.Incident, bool, error)
 	AddSilence(s detect.Silence, now time.Time) (detect.Silence, error)
 	Silences() []detect.Silence
 	DeleteSilence(id string) (bool, error)
@@ -21,24 +24,26 @@ type Alerts interface {
 
 // alertRoutes adds the incident and silence endpoints when the process
 // runs the detector.
-func (s *Server) alertRoutes(mux *http.ServeMux) {
+func (s *Server) alertRoutes() []route {
 	if s.o.Alerts == nil {
-		return
+		return nil
 	}
-	mux.HandleFunc("GET /v1/incidents", s.incidents)
-	mux.HandleFunc("GET /v1/incidents/{id}", s.incident)
-	mux.HandleFunc("GET /v1/silences", s.silences)
-	mux.HandleFunc("POST /v1/silences", s.requireToken(s.createSilence))
-	mux.HandleFunc("DELETE /v1/silences/{id}", s.requireToken(s.deleteSilence))
+	return []route{
+		get("/v1/incidents", s.incidents),
+		get("/v1/incidents/{id}", s.incident),
+		get("/v1/silences", s.silences),
+		{pattern: "POST /v1/silences", h: s.requireToken(s.createSilence)},
+		{pattern: "DELETE /v1/silences/{id}", h: s.requireToken(s.deleteSilence)},
+	}
 }
 
 type incidentsResponse struct {
 	Incidents []detect.Incident `json:"incidents"`
 }
 
-// incidents: GET /v1/incidents?state=&service=&since=&until=&limit=
+// incidents: GET /v1/incidents?state=&service=&since=&until=&at=&limit=
 func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
-	p, err := newParams(r.URL, s.o.Now(), "state", "service", "since", "until", "limit")
+	p, err := newParams(r.URL, s.o.Now(), "state", "service", "since", "until", "at", "limit")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -57,7 +62,9 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.Since, err = p.time("since"); err == nil {
 		if f.Until, err = p.time("until"); err == nil {
-			f.Limit, err = p.int("limit", 50, 1, 500)
+			if f.At, err = p.time("at"); err == nil {
+				f.Limit, err = p.int("limit", 50, 1, 500)
+			}
 		}
 	}
 	if err != nil {
@@ -71,14 +78,34 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, incidentsResponse{Incidents: list})
 }
 
-// incident: GET /v1/incidents/{id}, with its timeline, samples, codes and regions.
+// incident: GET /v1/incidents/{id}?at=, with its timeline, samples, codes
+// and regions; with at, as it was then.
 func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
-	if _, err := newParams(r.URL, s.o.Now()); err != nil {
+	p, err := newParams(r.URL, s.o.Now(), "at")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	at, err := p.time("at")
+	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	id := r.PathValue("id")
-	in, ok := s.o.Alerts.Incident(id)
+	var in detect.Incident
+	var ok bool
+	if at.IsZero() {
+		in, ok = s.o.Alerts.Incident(id)
+	} else if in, ok, err = s.o.Alerts.IncidentAt(id, at); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !ok && !at.IsZero() {
+		if _, exists := s.o.Alerts.Incident(id); exists {
+			writeError(w, http.StatusNotFound, "incident "+quote(id)+" had not begun at "+at.UTC().Format(time.RFC3339))
+			return
+		}
+	}
 	if !ok {
 		writeError(w, http.StatusNotFound, "no incident "+quote(id))
 		return
@@ -158,9 +185,25 @@ func (s *Server) deleteSilence(w http.ResponseWriter, r *http.Request) {
 const maxBody = 64 << 10
 
 // decodeBody reads one strict JSON object (unknown fields refused) or
-// answers 400 itself.
+// answers itself: 413 naming the limit for a body over maxBody, else 400.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody+1))
+	tooLarge := func() bool {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{
+			"error": fmt.Sprintf("body: larger than %d bytes, the limit of a request body", maxBody), "limit": "max_body_bytes"})
+		return false
+	}
+	if r.ContentLength > maxBody {
+		return tooLarge()
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		return tooLarge()
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "body: "+truncate(err.Error(), 200))
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		writeError(w, http.StatusBadRequest, "body: "+truncate(err.Error(), 200))

@@ -18,11 +18,13 @@ import (
 )
 
 // middleware wraps every route, outermost first: request id, access log
-// and metrics, panic recovery, CORS, the per-client rate limit, the admin
-// token for state-changing methods, gzip.
-func (s *Server) middleware(next http.Handler) http.Handler {
-	h := gzipHandler(next)
+// and metrics, panic recovery, CORS, the per-client rate limit, 404 and
+// 405 for what no route takes, the admin token for state-changing
+// methods, gzip.
+func (s *Server) middleware(mux *http.ServeMux) http.Handler {
+	h := gzipHandler(mux)
 	h = RequireToken(s.o.AdminToken, s.metrics.refused.Inc, h)
+	h = dispatch(mux, h)
 	h = s.rateLimit(h)
 	h = s.cors(h)
 	return s.logged(h)
@@ -310,6 +312,8 @@ func (g *gzipWriter) Write(b []byte) (int, error) {
 	}
 	return g.gz.Write(b)
 }
+
+func (g *gzipWriter) Unwrap() http.ResponseWriter { return g.ResponseWriter }
 
 func (g *gzipWriter) Flush() {
 	if g.gz != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -104,8 +105,14 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request) {
 // DefaultExport is how many posts an export returns without max.
 const DefaultExport = 10_000
 
-// export: GET /v1/search/export?format=ndjson|csv&max=N plus the search
-// filters; streams posts in the search's order.
+// exportWindow is how long an export may take to write the next page:
+// the server's WriteTimeout would otherwise cut a long export off.
+const exportWindow = time.Minute
+
+// export: GET /v1/search/export?format=ndjson|csv&max=N|all plus the search
+// filters; streams posts in the search's order. max=all (the admin token
+// needed) exports every match; a capped export says what it left out in
+// X-Export-Left-Out and in a last record.
 func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 	p, err := newParams(r.URL, s.o.Now(), append(filterParams, "format", "max")...)
 	if err != nil {
@@ -114,19 +121,24 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 	}
 	req, err := s.searchRequest(p)
 	var format string
-	var max int
+	max := index.ExportAll
 	if err == nil {
-		if format, err = p.oneOf("format", "ndjson", "ndjson", "csv"); err == nil {
+		if format, err = p.oneOf("format", "ndjson", "ndjson", "csv"); err == nil && p.str("max") != "all" {
 			max, err = p.int("max", DefaultExport, 1, index.MaxExport)
+			if err != nil {
+				err = badParam("%v, or all (with the admin token) for every match", err)
+			}
 		}
 	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	ew := &exportWriter{s: s, w: w, csv: format == "csv"}
-	ew.flusher, _ = w.(http.Flusher)
-	_, err = s.o.Searcher.Export(r.Context(), req, max, ew.write)
+	if max == index.ExportAll && !checkToken(w, r, s.o.AdminToken) {
+		return
+	}
+	ew := &exportWriter{s: s, w: w, rc: http.NewResponseController(w), csv: format == "csv", max: max}
+	n, err := s.o.Searcher.Export(r.Context(), index.ExportRequest{SearchRequest: req, Max: max, Begin: ew.begin}, ew.write)
 	switch {
 	case err != nil && !ew.started:
 		s.fail(w, r, err)
@@ -135,33 +147,47 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("export cut short", "rows", ew.n, "err", err)
 		ew.cutShort(err)
 	default:
-		ew.finish()
+		ew.finish(n)
 	}
 }
 
 // exportWriter streams an export as NDJSON or CSV: the status and headers go
-// out with the first post, so an error before it can still be a 400 or 500.
+// out when the first page is read, so an error before it can still be a
+// 400 or 500.
 type exportWriter struct {
 	s       *Server
 	w       http.ResponseWriter
-	flusher http.Flusher
+	rc      *http.ResponseController
 	csv     bool
 	cw      *csv.Writer
 	enc     *json.Encoder
 	started bool
 	n       int
+	max     int    // index.ExportAll for no cap
+	matched uint64 // posts matching when the export began
 }
 
-func (e *exportWriter) begin() error {
-	e.started = true
+func (e *exportWriter) begin(matched uint64) error {
+	e.started, e.matched = true, matched
 	name := "downsignal-export-" + e.s.o.Now().UTC().Format("20060102T150405Z")
+	h := e.w.Header()
 	if e.csv {
-		e.w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		e.w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
+		h.Set("Content-Type", "text/csv; charset=utf-8")
+		h.Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
 	} else {
-		e.w.Header().Set("Content-Type", "application/x-ndjson")
-		e.w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.ndjson"`)
+		h.Set("Content-Type", "application/x-ndjson")
+		h.Set("Content-Disposition", `attachment; filename="`+name+`.ndjson"`)
 	}
+	h.Set("X-Export-Matched", strconv.FormatUint(matched, 10))
+	if e.max == index.ExportAll {
+		h.Set("X-Export-Max", "all")
+	} else {
+		h.Set("X-Export-Max", strconv.Itoa(e.max))
+		if matched > uint64(e.max) {
+			h.Set("X-Export-Left-Out", strconv.FormatUint(matched-uint64(e.max), 10))
+		}
+	}
+	_ = e.rc.SetWriteDeadline(time.Now().Add(exportWindow))
 	e.w.WriteHeader(http.StatusOK)
 	if e.csv {
 		e.cw = csv.NewWriter(e.w)
@@ -173,11 +199,6 @@ func (e *exportWriter) begin() error {
 }
 
 func (e *exportWriter) write(h index.Hit) error {
-	if !e.started {
-		if err := e.begin(); err != nil {
-			return err
-		}
-	}
 	var err error
 	if e.csv {
 		err = e.cw.Write(csvRow(h))
@@ -200,15 +221,34 @@ func (e *exportWriter) flush() {
 	if e.cw != nil {
 		e.cw.Flush()
 	}
-	if e.flusher != nil {
-		e.flusher.Flush()
-	}
+	_ = e.rc.Flush()
+	_ = e.rc.SetWriteDeadline(time.Now().Add(exportWindow))
 }
 
-// finish ends a complete export; one that matched nothing is its header.
-func (e *exportWriter) finish() {
-	if !e.started {
-		_ = e.begin()
+// exportTruncated is the last record of an export that max cut short.
+type exportTruncated struct {
+	Truncated bool   `json:"truncated"`
+	Exported  int    `json:"exported"`
+	Matched   uint64 `json:"matched"`
+	LeftOut   uint64 `json:"left_out"`
+	Max       int    `json:"max"`
+}
+
+// finish ends a complete export: one that max cut short ends with a record
+// saying how many matching posts it left out (in CSV, a row whose uri is
+// "#truncated" and whose text says it).
+func (e *exportWriter) finish(n int) {
+	if e.max != index.ExportAll && n == e.max && e.matched > uint64(n) {
+		t := exportTruncated{Truncated: true, Exported: n, Matched: e.matched, LeftOut: e.matched - uint64(n), Max: e.max}
+		if e.csv {
+			row := make([]string, len(csvHeader))
+			row[0] = "#truncated"
+			row[len(row)-1] = fmt.Sprintf("exported %d of %d matching posts, %d left out: max=%d; narrow the search or raise max (up to %d, or all with the admin token)",
+				n, t.Matched, t.LeftOut, e.max, index.MaxExport)
+			_ = e.cw.Write(row)
+		} else {
+			_ = e.enc.Encode(t)
+		}
 	}
 	e.flush()
 }

@@ -8,13 +8,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/downsignal/downsignal/health"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/downsignal/downsignal/baseline"
 	"github.com/downsignal/downsignal/catalog"
 	"github.com/downsignal/downsignal/index"
 )
@@ -29,7 +30,7 @@ type Searcher interface {
 type PostSearcher interface {
 	Search(ctx context.Context, r index.SearchRequest) (*index.SearchResult, error)
 	Get(ctx context.Context, uri string) (*index.Hit, error)
-	Export(ctx context.Context, r index.SearchRequest, max int, fn func(index.Hit) error) (int, error)
+	Export(ctx context.Context, r index.ExportRequest, fn func(index.Hit) error) (int, error)
 }
 
 // TrendReader reads the per-minute counters.
@@ -37,7 +38,7 @@ type TrendReader interface {
 	Trend(r index.TrendRequest) ([]index.Point, error)
 	TopServices(r index.TopRequest) ([]index.Rising, error)
 	TopCodes(r index.TopRequest) ([]index.Rising, error)
-	ServiceLevels(at time.Time) map[string]index.ServiceLevel
+	ServiceLevels(at time.Time, exclude index.SpansFunc) map[string]index.ServiceLevel
 }
 
 // Catalog resolves a service name, ID or alias to the catalog's entry.
@@ -52,6 +53,13 @@ type Catalog interface {
 // have none.
 type IncidentStates interface {
 	IncidentStates(ctx context.Context, at time.Time) map[string]string
+}
+
+// BaselineSpans returns the minutes the detector keeps out of a service's
+// baseline (its group's incidents), so the levels the API shows follow the
+// detector's rule.
+type BaselineSpans interface {
+	BaselineSpans(service string) []baseline.Span
 }
 
 // Options configures the server.
@@ -90,11 +98,18 @@ type Options struct {
 	CORSOrigins []string
 	// Incidents adds incident states to /v1/services; optional.
 	Incidents IncidentStates
+	// Spans leaves each service's incidents out of the expected levels of
+	// the trends and /v1/services; nil leaves out only what the baseline
+	// trims.
+	Spans BaselineSpans
 	// Registerer takes the API's metrics; nil registers none.
 	Registerer prometheus.Registerer
 	// Dashboard, when set, serves the web dashboard: its page at "/" and
 	// its files under "/assets/" (package web).
 	Dashboard http.Handler
+	// Status serves GET /v1/status: whether the stream of posts is whole
+	// (package health). nil leaves it out.
+	Status func(ctx context.Context) health.Status
 	// Pprof serves Go's profiles under /debug/pprof/. They reveal
 	// internals and cost CPU: only on a private address.
 	Pprof bool
@@ -144,43 +159,11 @@ func New(o Options) (*Server, error) {
 		}
 	}
 	mux := http.NewServeMux()
-	// Routes. Any method but GET/HEAD/OPTIONS needs the admin token (see
-	// middleware), so state-changing routes added here are protected.
-	if o.Searcher != nil {
-		mux.HandleFunc("GET /v1/search", s.search)
-		mux.HandleFunc("GET /v1/search/export", s.export)
-		mux.HandleFunc("GET /v1/posts/{uri...}", s.post)
-		if o.Labels != nil {
-			mux.HandleFunc("POST /v1/posts/{rest...}", s.postAction)
-			mux.HandleFunc("GET /v1/labels", s.labelsExport)
-		}
-		mux.HandleFunc("GET /v1/trends", s.trends)
-		mux.HandleFunc("GET /v1/trends/top", s.trendsTop)
-		mux.HandleFunc("GET /v1/codes/top", s.codesTop)
-		mux.HandleFunc("GET /v1/services", s.services)
+	// Any method but GET/HEAD/OPTIONS needs the admin token (see
+	// middleware), so state-changing routes added to routes are protected.
+	for _, rt := range s.routes() {
+		mux.Handle(rt.pattern, rt.h)
 	}
-	s.alertRoutes(mux)
-	s.webhookRoutes(mux)
-	mux.HandleFunc("GET /v1/openapi.json", serveOpenAPI)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
-	if o.Pprof {
-		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	}
-	if o.Dashboard != nil {
-		mux.Handle("GET /{$}", o.Dashboard)
-		mux.Handle("GET /assets/", o.Dashboard)
-	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
-	})
 	s.srv = &http.Server{
 		Handler:           s.middleware(mux),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -198,7 +181,7 @@ func (s *Server) Listen() error {
 	if err != nil {
 		return fmt.Errorf("api: listen %s: %w", s.o.Addr, err)
 	}
-	s.ln = ln
+	s.ln = jsonErrorListener{Listener: ln, maxHeaderBytes: s.srv.MaxHeaderBytes}
 	return nil
 }
 

@@ -17,6 +17,9 @@ type trendResponse struct {
 	Since   time.Time     `json:"since"`
 	Until   time.Time     `json:"until"`
 	Points  []index.Point `json:"points"`
+	// Series is "all" when no service, code or region narrows it: the
+	// whole stream's volume, whose drops show ingest trouble.
+	Series string `json:"series"`
 }
 
 var steps = map[string]time.Duration{
@@ -55,13 +58,18 @@ func (s *Server) trends(w http.ResponseWriter, r *http.Request) {
 	if req.Since.IsZero() {
 		req.Since = req.Until.Add(-60 * req.Step)
 	}
+	req.Exclude = s.spans().Of(req.Service)
 	points, err := s.o.Searcher.Trend(req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	series := "filtered"
+	if req.Service == "" && req.Code == "" && req.Region == "" {
+		series = "all"
+	}
 	writeJSON(w, http.StatusOK, trendResponse{Service: req.Service, Code: req.Code, Region: req.Region, Step: stepName,
-		Since: req.Since, Until: req.Until, Points: points})
+		Since: req.Since, Until: req.Until, Points: points, Series: series})
 }
 
 // topResponse is the body of GET /v1/trends/top and /v1/codes/top.
@@ -86,7 +94,7 @@ func (s *Server) topRequest(r *http.Request, def string) (index.TopRequest, stri
 	if err != nil || d < time.Minute || d > index.MaxTopWindow || d%time.Minute != 0 {
 		return index.TopRequest{}, "", badParam("window=%s: want whole minutes from 1m to 24h, like 15m or 1h", quote(win))
 	}
-	req := index.TopRequest{Window: d, At: now}
+	req := index.TopRequest{Window: d, At: now, Exclude: s.spans()}
 	if at, err := p.time("at"); err != nil {
 		return req, "", err
 	} else if !at.IsZero() {
@@ -126,6 +134,15 @@ func (s *Server) codesTop(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, topResponse{Window: win, At: req.At, Codes: nonNil(top)})
 }
 
+// spans reads the detector's incident spans for a service's baseline, or
+// is nil without a detector.
+func (s *Server) spans() index.SpansFunc {
+	if s.o.Spans == nil {
+		return nil
+	}
+	return s.o.Spans.BaselineSpans
+}
+
 func nonNil(r []index.Rising) []index.Rising {
 	if r == nil {
 		return []index.Rising{}
@@ -144,13 +161,16 @@ type serviceState struct {
 	// State is normal or elevated (outage posts in the last 15 minutes
 	// far above the baseline), or the alerting engine's incident state
 	// (pending, firing) when it has one.
-	State    string  `json:"state"`
-	Incident string  `json:"incident,omitempty"`
-	Posts    int     `json:"posts"`
-	Authors  int     `json:"authors"`
-	Mentions int     `json:"mentions"`
-	Expected float64 `json:"expected"`
-	Anomaly  float64 `json:"anomaly"`
+	State    string `json:"state"`
+	Incident string `json:"incident,omitempty"`
+	Posts    int    `json:"posts"`
+	Authors  int    `json:"authors"`
+	Mentions int    `json:"mentions"`
+	// Expected is null, and Learning true, while the service has less
+	// than an hour of history: its level would be a guess.
+	Expected *float64 `json:"expected"`
+	Learning bool     `json:"learning"`
+	Anomaly  float64  `json:"anomaly"`
 }
 
 // services: GET /v1/services
@@ -170,7 +190,7 @@ func (s *Server) services(w http.ResponseWriter, r *http.Request) {
 	if !at.IsZero() {
 		levelsAt = at
 	}
-	levels := s.o.Searcher.ServiceLevels(levelsAt)
+	levels := s.o.Searcher.ServiceLevels(levelsAt, s.spans())
 	var incidents map[string]string
 	if s.o.Incidents != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -182,8 +202,8 @@ func (s *Server) services(w http.ResponseWriter, r *http.Request) {
 		st := serviceState{ID: svc.ID, Name: svc.Name, Parent: svc.Parent, Category: svc.Category,
 			StatusPage: svc.StatusPage, Aliases: svc.Aliases, State: "normal"}
 		if lv, ok := levels[svc.Name]; ok {
-			st.State, st.Posts, st.Authors, st.Mentions, st.Expected, st.Anomaly =
-				lv.State, lv.Posts, lv.Authors, lv.Mentions, lv.Expected, lv.Anomaly
+			st.State, st.Posts, st.Authors, st.Mentions, st.Expected, st.Learning, st.Anomaly =
+				lv.State, lv.Posts, lv.Authors, lv.Mentions, lv.Expected, lv.Learning, lv.Anomaly
 		}
 		if inc := incidents[svc.Name]; inc != "" {
 			st.Incident, st.State = inc, inc

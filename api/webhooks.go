@@ -25,21 +25,23 @@ type Webhooks interface {
 }
 
 // webhookRoutes adds endpoint management; every route needs the admin token.
-func (s *Server) webhookRoutes(mux *http.ServeMux) {
+func (s *Server) webhookRoutes() []route {
 	if s.o.Webhooks == nil {
-		return
+		return nil
 	}
-	mux.HandleFunc("POST /v1/webhooks", s.requireToken(s.createWebhook))
-	mux.HandleFunc("GET /v1/webhooks", s.requireToken(s.listWebhooks))
-	mux.HandleFunc("GET /v1/webhooks/{id}", s.requireToken(s.getWebhook))
-	mux.HandleFunc("PATCH /v1/webhooks/{id}", s.requireToken(s.updateWebhook))
-	mux.HandleFunc("DELETE /v1/webhooks/{id}", s.requireToken(s.deleteWebhook))
-	mux.HandleFunc("GET /v1/webhooks/{id}/secret", s.requireToken(s.webhookSecret))
-	mux.HandleFunc("POST /v1/webhooks/{id}/rotate-secret", s.requireToken(s.rotateWebhook))
-	mux.HandleFunc("POST /v1/webhooks/{id}/test", s.requireToken(s.testWebhook))
-	mux.HandleFunc("GET /v1/webhooks/{id}/deliveries", s.requireToken(s.webhookDeliveries))
-	mux.HandleFunc("POST /v1/webhooks/{id}/deliveries/{delivery}/redeliver", s.requireToken(s.redeliver))
-	mux.HandleFunc("POST /v1/webhooks/{id}/replay", s.requireToken(s.replayWebhook))
+	return []route{
+		{pattern: "POST /v1/webhooks", h: s.requireToken(s.createWebhook)},
+		{pattern: "GET /v1/webhooks", h: s.requireToken(s.listWebhooks)},
+		{pattern: "GET /v1/webhooks/{id}", h: s.requireToken(s.getWebhook)},
+		{pattern: "PATCH /v1/webhooks/{id}", h: s.requireToken(s.updateWebhook)},
+		{pattern: "DELETE /v1/webhooks/{id}", h: s.requireToken(s.deleteWebhook)},
+		{pattern: "GET /v1/webhooks/{id}/secret", h: s.requireToken(s.webhookSecret)},
+		{pattern: "POST /v1/webhooks/{id}/rotate-secret", h: s.requireToken(s.rotateWebhook)},
+		{pattern: "POST /v1/webhooks/{id}/test", h: s.requireToken(s.testWebhook)},
+		{pattern: "GET /v1/webhooks/{id}/deliveries", h: s.requireToken(s.webhookDeliveries)},
+		{pattern: "POST /v1/webhooks/{id}/deliveries/{delivery}/redeliver", h: s.requireToken(s.redeliver)},
+		{pattern: "POST /v1/webhooks/{id}/replay", h: s.requireToken(s.replayWebhook)},
+	}
 }
 
 // endpointView is an endpoint as the API shows it: secrets only where
@@ -211,9 +213,9 @@ func (s *Server) webhookDeliveries(w http.ResponseWriter, r *http.Request) {
 	}
 	status := p.str("status")
 	switch status {
-	case "", webhook.StatusPending, webhook.StatusDelivered, webhook.StatusFailed:
+	case "", webhook.StatusPending, webhook.StatusDelivered, webhook.StatusFailed, webhook.StatusSuperseded:
 	default:
-		writeError(w, http.StatusBadRequest, "status="+quote(status)+": want pending, delivered or failed")
+		writeError(w, http.StatusBadRequest, "status="+quote(status)+": want pending, delivered, failed or superseded")
 		return
 	}
 	limit, err := p.int("limit", 50, 1, 500)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/downsignal/downsignal/api"
 	"github.com/downsignal/downsignal/broker"
 	"github.com/downsignal/downsignal/detect"
+	"github.com/downsignal/downsignal/notify"
 	"github.com/downsignal/downsignal/record"
 	"github.com/downsignal/downsignal/webhook"
 )
@@ -29,6 +31,9 @@ func (a *App) buildAlerts(ctx context.Context) error {
 		Path:    filepath.Join(dir, "alerts.db"),
 		Logger:  logger,
 		Metrics: detect.NewMetrics(a.o.Registry),
+		// A collapse of the stream while our own source is down is ours.
+		SourceLive:  a.sourceLive,
+		FollowClock: a.sourceConnected,
 		EndOffsets: func() (map[int]int64, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
@@ -46,6 +51,7 @@ func (a *App) buildAlerts(ctx context.Context) error {
 		a.alerts.Close()
 		return err
 	}
+	a.add(component{name: "alert clock", run: a.tickAlerts})
 
 	wlog := a.o.Logger.With("component", "webhook")
 	allow, err := parsePrefixes("--webhook-allow-net", a.o.WebhookAllowNets)
@@ -65,6 +71,9 @@ func (a *App) buildAlerts(ctx context.Context) error {
 		return err
 	}
 	a.add(component{name: "webhook", run: a.webhooks.Run, close: a.webhooks.Close})
+	if err := a.buildPublish(dir); err != nil {
+		return err
+	}
 	cfg, err := a.webhookConfig()
 	if err != nil {
 		return err
@@ -75,6 +84,22 @@ func (a *App) buildAlerts(ctx context.Context) error {
 	for _, c := range cfg {
 		wlog.Info("webhook configured", "name", c.Name, "id", webhook.ConfigID(c.Name), "format", c.Format)
 	}
+	return nil
+}
+
+// buildPublish produces the detector's incident changes to
+// downsignal.incidents, the topic the one notifier of several serve
+// replicas reads (notify's doc).
+func (a *App) buildPublish(dir string) error {
+	logger := a.o.Logger.With("component", "publish")
+	prod := broker.NewProducer(broker.WriterOptions{Brokers: a.brokers, Topic: broker.IncidentsTopic, Logger: logger})
+	pub, err := notify.OpenPublisher(notify.PublisherOptions{Path: filepath.Join(dir, "publish.db"), Log: a.alerts,
+		Producer: prod, Logger: logger, Metrics: notify.NewMetrics(a.o.Registry)})
+	if err != nil {
+		prod.Close()
+		return err
+	}
+	a.add(component{name: "publish", run: pub.Run, close: func() error { return errors.Join(prod.Close(), pub.Close()) }})
 	return nil
 }
 
@@ -114,6 +139,15 @@ func (a *App) webhooksAPI() api.Webhooks {
 // incidentStates lets /v1/services show pending and firing services, or
 // is nil without alerting.
 func (a *App) incidentStates() api.IncidentStates {
+	if a.alerts == nil {
+		return nil
+	}
+	return a.alerts
+}
+
+// baselineSpans gives the trends the detector's incident spans, or is nil
+// without alerting.
+func (a *App) baselineSpans() api.BaselineSpans {
 	if a.alerts == nil {
 		return nil
 	}

@@ -173,6 +173,7 @@ func TestReplayedOutageDayAlertsOnce(t *testing.T) {
 	if code := p.Get(t, "/v1/incidents?state=sleeping", nil); code != http.StatusBadRequest {
 		t.Errorf("bad state: %d, want 400", code)
 	}
+	checkAsOf(t, p, in.ID)
 
 	// The receiver: firing first, resolved last, one incident.
 	deadline := time.Now().Add(30 * time.Second)
@@ -438,4 +439,41 @@ func TestAdminAPI(t *testing.T) {
 	if code := p.Do(t, http.MethodDelete, "/v1/silences/"+sil.ID, adminToken, nil, nil); code != http.StatusNoContent {
 		t.Errorf("delete silence: %d", code)
 	}
+}
+
+// checkAsOf: as of a moment of the outage, the incident is what was known
+// then, in the list and alone; before it began it did not exist.
+func checkAsOf(t *testing.T, p *apptest.Process, id string) {
+	t.Helper()
+	type view struct {
+		ID          string    `json:"id"`
+		State       string    `json:"state"`
+		PendingAt   time.Time `json:"pending_at"`
+		FiringAt    time.Time `json:"firing_at"`
+		ResolvedAt  time.Time `json:"resolved_at"`
+		PeakAuthors int       `json:"peak_authors"`
+		Reports     int       `json:"reports"`
+	}
+	var final view
+	p.GetJSON(t, "/v1/incidents/"+id, &final)
+	at := final.FiringAt.Add(2 * time.Minute).Format(time.RFC3339)
+	var then view
+	p.GetJSON(t, "/v1/incidents/"+id+"?at="+at, &then)
+	var list struct{ Incidents []view }
+	p.GetJSON(t, "/v1/incidents?at="+at, &list)
+	if then.State != "firing" || !then.ResolvedAt.IsZero() || then.PeakAuthors >= final.PeakAuthors || then.Reports >= final.Reports {
+		t.Errorf("as of %s: %+v; final %+v", at, then, final)
+	}
+	if len(list.Incidents) != 1 || list.Incidents[0] != then {
+		t.Errorf("list as of %s: %+v, want %+v", at, list.Incidents, then)
+	}
+	before := final.PendingAt.Add(-time.Minute).Format(time.RFC3339)
+	if code := p.Get(t, "/v1/incidents/"+id+"?at="+before, nil); code != http.StatusNotFound {
+		t.Errorf("as of %s, before it began: %d, want 404", before, code)
+	}
+	p.GetJSON(t, "/v1/incidents?at="+before, &list)
+	if len(list.Incidents) != 0 {
+		t.Errorf("list as of %s, before it began: %+v", before, list.Incidents)
+	}
+	t.Logf("as of %s: %s, %d people, %d reports; final %d people, %d reports", at, then.State, then.PeakAuthors, then.Reports, final.PeakAuthors, final.Reports)
 }

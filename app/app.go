@@ -17,6 +17,7 @@ import (
 	"github.com/downsignal/downsignal/catalog"
 	"github.com/downsignal/downsignal/classify"
 	"github.com/downsignal/downsignal/detect"
+	"github.com/downsignal/downsignal/health"
 	"github.com/downsignal/downsignal/index"
 	"github.com/downsignal/downsignal/ingest"
 	"github.com/downsignal/downsignal/ingest/firehose"
@@ -48,6 +49,12 @@ type App struct {
 	alerts   *detect.Engine
 	webhooks *webhook.Dispatcher
 	api      *api.Server
+
+	// source follows the post source's health for /v1/status; fed is set
+	// once a consuming stage feeds it (see observe).
+	source      *health.Source
+	fed         bool
+	statusCache statusCache
 }
 
 // component is one long-running part of the process.
@@ -61,6 +68,8 @@ type component struct {
 	// hop is the topic and group of a consuming stage, which WaitReplayed
 	// waits on; nil for the others.
 	hop *hop
+	// wm is a consuming stage's watermark, for /v1/status.
+	wm *health.Watermark
 }
 
 // hop is a consuming stage's topic and consumer group, and how long its
@@ -123,6 +132,7 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.newSource()
 	if o.runs(ModeIngest) {
 		if err := a.buildIngest(); err != nil {
 			return err
@@ -176,10 +186,12 @@ func (a *App) buildAPI(cat *catalog.Catalog) error {
 		Alerts:     a.alertsAPI(),
 		Webhooks:   a.webhooksAPI(),
 		Incidents:  a.incidentStates(),
+		Spans:      a.baselineSpans(),
 		AdminToken: o.AdminToken,
 		RateLimit:  o.RateLimit,
 		Pprof:      o.Pprof,
 		Registerer: o.Registry,
+		Status:     a.status,
 	}
 	if o.runs(ModeServe) {
 		ao.Searcher = a.index
@@ -205,6 +217,7 @@ func (a *App) buildAPI(cat *catalog.Catalog) error {
 		return err
 	}
 	a.add(component{name: "api", run: a.api.Run})
+	a.add(component{name: "source health", run: a.watchSource})
 	return nil
 }
 
@@ -237,6 +250,7 @@ func (a *App) ensureTopics(ctx context.Context) error {
 func (a *App) buildIngest() error {
 	logger := a.o.Logger.With("component", "ingest")
 	metrics := ingest.NewMetrics(a.o.Registry)
+	metrics.Follow(a.source)
 	var src ingest.Source
 	var err error
 	if path, ok := strings.CutPrefix(a.o.Source, "replay:"); ok {
@@ -360,13 +374,14 @@ func (a *App) buildIndex() error {
 // batches, decoded by decode, go to handle. release is closed with it,
 // after its reader.
 func addConsumer[T any](a *App, name string, h hop, decode func([]byte) (T, error), handle func(context.Context, []record.Delivery[T]) error, invalid func(), logger *slog.Logger, release func() error) error {
+	handle, wm := observe(a, handle)
 	r := broker.NewReader(broker.ReaderOptions{Brokers: a.brokers, Topic: h.topic, GroupID: h.group, Logger: logger})
 	c, err := broker.NewConsumer(broker.ConsumerOptions[T]{Reader: r, Decode: decode, Handle: handle, OnInvalid: invalid, Linger: h.linger, Logger: logger})
 	if err != nil {
 		r.Close()
 		return err
 	}
-	a.add(component{name: name, run: c.Run, hop: &h, close: func() error {
+	a.add(component{name: name, run: c.Run, hop: &h, wm: wm, close: func() error {
 		return errors.Join(r.Close(), release())
 	}})
 	return nil

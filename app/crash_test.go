@@ -162,7 +162,7 @@ func TestKill9AnywhereLosesNothing(t *testing.T) {
 	}
 	defer x.Close()
 	got := map[string]int{}
-	if _, err := x.Export(context.Background(), index.SearchRequest{}, 0, func(h index.Hit) error {
+	if _, err := x.Export(context.Background(), index.ExportRequest{}, func(h index.Hit) error {
 		got[h.URI]++
 		return nil
 	}); err != nil {

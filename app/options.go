@@ -64,6 +64,10 @@ type Options struct {
 	// default (the PLC directory and did:web, cached).
 	Directory identity.Directory
 
+	// StallAfter is how long a live source may go without a post before
+	// it is reported stalled (default health.DefaultStallAfter).
+	StallAfter time.Duration
+
 	TopicPartitions  int
 	TopicReplication int
 	TopicRetention   time.Duration

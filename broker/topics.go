@@ -16,6 +16,9 @@ import (
 const (
 	PostsTopic   = "downsignal.posts"
 	SignalsTopic = "downsignal.signals"
+	// IncidentsTopic carries incident changes (record.Change) from every
+	// serve replica's detector, keyed by incident, to the one notifier.
+	IncidentsTopic = "downsignal.incidents"
 )
 
 // TopicSpec describes one topic downsignal creates.
@@ -47,8 +50,8 @@ func Topics(o TopicOptions) []TopicSpec {
 	if o.Retention <= 0 {
 		o.Retention = 7 * 24 * time.Hour
 	}
-	specs := make([]TopicSpec, 0, 2)
-	for _, name := range []string{PostsTopic, SignalsTopic} {
+	specs := make([]TopicSpec, 0, 3)
+	for _, name := range []string{PostsTopic, SignalsTopic, IncidentsTopic} {
 		specs = append(specs, TopicSpec{
 			Name:              name,
 			Partitions:        o.Partitions,
@@ -180,4 +183,22 @@ func CaughtUp(committed, end map[int]int64) bool {
 		}
 	}
 	return true
+}
+
+// Lag is how many records of topic the group has not committed yet, over
+// every partition. A partition the group never committed counts whole.
+func Lag(ctx context.Context, brokers []string, group, topic string) (int64, error) {
+	end, err := EndOffsets(ctx, brokers, topic)
+	if err != nil {
+		return 0, err
+	}
+	committed, err := CommittedOffsets(ctx, brokers, group, topic)
+	if err != nil {
+		return 0, err
+	}
+	var lag int64
+	for p, off := range end {
+		lag += max(off-max(committed[p], 0), 0)
+	}
+	return lag, nil
 }

@@ -8,6 +8,13 @@
 // gap or when many unrelated services spike at once, and it keeps
 // operator silences.
 //
+// A baseline forgets outages: the minutes a group spends in an incident,
+// from the start of its first window to its resolution, and ingest gaps
+// never feed its services' baselines, so after an outage the expected
+// level is what it was before, and a second outage the same evening fires
+// like the first. BaselineSpans hands those minutes to whoever else shows
+// a level (the trends), so both follow one rule.
+//
 // Everything is driven by event time through a watermark over the
 // partitions of downsignal.signals, so a replay of a recorded day yields
 // the incidents that the live stream did. State lives in one bbolt file,

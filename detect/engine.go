@@ -262,6 +262,9 @@ func (e *Engine) advance(d *dirty, now time.Time) {
 	}
 	if !waiting {
 		wm = globalMax
+		if e.followsClock(now) {
+			wm = max(wm, now.Add(-clockLag).Unix())
+		}
 	}
 	if wm > st.Watermark {
 		st.Watermark = wm
@@ -301,6 +304,34 @@ func clip(s string, n int) string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// clockLag is how far behind the wall clock a watermark that follows the
+// clock stays, for posts that arrive late.
+const clockLag = time.Minute
+
+// clockHorizon is how recent the watermark must be for it to follow the
+// clock: a stream that was live a moment ago, not a backlog.
+const clockHorizon = 10 * time.Minute
+
+// followsClock says whether an idle, caught-up stream's watermark may
+// follow the wall clock: only on a live source that is connected (so
+// minutes with no post at all are evaluated as they end, and a silent
+// Bluesky shows as a volume drop while it lasts), and only when the
+// watermark is near now. A disconnected source keeps the watermark where
+// it is, so the posts it sends on reconnecting are evaluated in full.
+func (e *Engine) followsClock(now time.Time) bool {
+	return e.o.FollowClock != nil && e.st.First != 0 &&
+		now.Sub(time.Unix(e.st.Watermark, 0)) < clockHorizon && e.o.FollowClock()
+}
+
+// Tick evaluates the minutes the wall clock completed while no record
+// came, where the watermark follows the clock (Options.FollowClock).
+func (e *Engine) Tick(ctx context.Context, now time.Time) error {
+	if e.o.FollowClock == nil || !e.o.FollowClock() {
+		return nil
+	}
+	return e.Apply(ctx, nil, now)
+}
 
 // Handle applies one batch of downsignal.signals records at the current
 // time and returns once it is durable; it is the detector's handler for

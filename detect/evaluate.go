@@ -30,7 +30,9 @@ func (e *Engine) evaluate(d *dirty, m int64) {
 	at := time.Unix((m+1)*60, 0).UTC() // the evaluation happens at the minute's end
 	warm := m-st.First >= int64(o.Warmup)
 
+	expectedVolume := st.TotalEWMA
 	gap := e.checkGap(d, m)
+	e.checkVolume(d, m, expectedVolume)
 	suppressedGap := gap
 	for k := m - int64(o.Window) + 1; k < m && !suppressedGap; k++ {
 		suppressedGap = st.gaps[k]
@@ -104,14 +106,26 @@ func (e *Engine) checkGap(d *dirty, m int64) bool {
 			"posts", st.totals[m], "expected", math.Round(expected))
 		return true
 	}
+	if e.isDrop(m, x, expected) {
+		return false // a drop minute stays out of the average, not a gap yet
+	}
 	alpha := 1 - math.Pow(0.5, 1/float64(max(e.o.Baseline.HalfLife, 60)))
-	if st.TotalEWMA == 0 {
+	switch {
+	case st.TotalEWMA == 0:
 		st.TotalEWMA = x
-	} else {
+	case m-st.First >= int64(e.o.Warmup):
+		// Winsorized: a surge of posts (an outage's own reports, a bot)
+		// lifts the stream's level slowly, so its end is no volume drop.
+		st.TotalEWMA += alpha * (min(x, surgeCap*st.TotalEWMA) - st.TotalEWMA)
+	default:
 		st.TotalEWMA += alpha * (x - st.TotalEWMA)
 	}
 	return false
 }
+
+// surgeCap bounds the minute a warm stream's moving average takes in, as
+// a multiple of the average.
+const surgeCap = 1.5
 
 // evalScope scores one service's window ending at minute m.
 func (e *Engine) evalScope(svc, grp string, m int64) scopeEval {
@@ -140,9 +154,7 @@ func (e *Engine) evalScope(svc, grp string, m int64) scopeEval {
 		}
 		return 0, true
 	}
-	est := e.baseline.Expected(series, from)
-	w := float64(o.Window)
-	win := baseline.Estimate{Expected: w * est.Expected, Spread: math.Sqrt(w) * est.Spread, Method: est.Method}
+	win := e.baseline.Expected(series, from).Times(float64(o.Window))
 	se.expected = win.Expected
 	se.score = baseline.Score(float64(se.voices), win)
 	se.hot = se.voices >= o.MinAuthors && float64(se.voices) >= o.Ratio*win.Expected && se.score >= o.FireScore
@@ -223,6 +235,19 @@ func (e *Engine) step(d *dirty, name string, ses []scopeEval, m int64, at time.T
 	if gs.Open != "" {
 		in = st.incidents[gs.Open]
 	}
+	points := 0
+	if in != nil {
+		points = len(in.Timeline)
+	}
+	defer func() {
+		// Each point this minute added records the reports counted by then,
+		// for the incident as of a past moment (asof.go).
+		if in != nil {
+			for i := points; i < len(in.Timeline); i++ {
+				in.Timeline[i].Reports = in.Reports
+			}
+		}
+	}()
 	switch {
 	case in == nil:
 		if in = e.stepClosed(d, &g); in == nil {
@@ -234,7 +259,9 @@ func (e *Engine) step(d *dirty, name string, ses []scopeEval, m int64, at time.T
 		e.stepFiring(d, in, &g)
 	}
 	if gs.Open != "" {
-		gs.exclude(m)
+		// The incident's minutes, from its first window on, feed no
+		// baseline (the group's, and the trends' through BaselineSpans).
+		gs.exclude(gs.Window, m)
 	}
 	d.groups[name] = true
 	if in != nil && st.incidents[in.ID] != nil {
@@ -398,7 +425,7 @@ func (e *Engine) openIncident(d *dirty, name string, gs *group, m int64, at time
 	from := m - int64(e.o.Window) + 1
 	id := slug(name) + "-" + time.Unix(m*60, 0).UTC().Format("20060102T1504")
 	in := &Incident{
-		ID: id, Service: name, State: Pending, Severity: Minor, Confidence: Low,
+		ID: id, Kind: KindReports, Service: name, State: Pending, Severity: Minor, Confidence: Low,
 		StartedAt: time.Unix(from*60, 0).UTC(), PendingAt: at, UpdatedAt: at,
 		Expected: round2(peak.expected), TopCodes: []CodeCount{}, Regions: []RegionCount{}, Samples: []Sample{},
 	}

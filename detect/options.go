@@ -55,6 +55,22 @@ type Options struct {
 	// posts per minute were expected). Defaults 0.1 and 20.
 	GapRatio  float64
 	GapVolume float64
+	// DropRatio, DropMinutes, RecoverRatio and RecoverMinutes set when the
+	// whole stream's volume is a Bluesky outage (see volume.go). Defaults
+	// 0.25, 5, 0.5 and 3.
+	DropRatio      float64
+	DropMinutes    int
+	RecoverRatio   float64
+	RecoverMinutes int
+	// SourceLive reports whether the source feeding the stream is live (a
+	// replay counts as live); a volume drop while it is not is our outage,
+	// not Bluesky's. nil: always live.
+	SourceLive func() bool
+	// FollowClock reports whether the source is a live network source
+	// that is connected: then an idle, caught-up stream's watermark
+	// follows the wall clock (a minute behind), so a silent stream is
+	// evaluated while it is silent (see Tick). nil: event time only.
+	FollowClock func() bool
 	// GlobalGroups is the fewest service groups crossing the firing level
 	// in one minute that count as "everything spikes at once" and suppress
 	// new incidents. Default 5.
@@ -99,6 +115,10 @@ func (o *Options) validate() error {
 	def(&o.Warmup, 60)
 	deff(&o.GapRatio, 0.1)
 	deff(&o.GapVolume, 20)
+	deff(&o.DropRatio, 0.25)
+	def(&o.DropMinutes, 5)
+	deff(&o.RecoverRatio, 0.5)
+	def(&o.RecoverMinutes, 3)
 	def(&o.GlobalGroups, 5)
 	def(&o.RetentionDays, 35)
 	if o.IdleAfter <= 0 {

@@ -21,18 +21,32 @@ type Filter struct {
 	Service string // group or affected service, case-insensitive; empty: any
 	// Since and Until select incidents open at some time in [Since, Until).
 	Since, Until time.Time
-	Limit        int // default 50
+	// At, when set, lists the incidents that existed at that event time,
+	// each as it was then (state, peak, reports, services); State selects
+	// on that state.
+	At    time.Time
+	Limit int // default 50
 }
 
-// Incidents lists incidents, newest first, without their timelines.
+// Incidents lists incidents, newest first, without their timelines. With
+// f.At, a failure to read the event log is logged and the incidents come
+// from their timelines alone.
 func (e *Engine) Incidents(f Filter) []Incident {
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	var list []*Incident
+	if f.At.IsZero() {
+		e.mu.RLock()
+		defer e.mu.RUnlock()
+		for _, in := range e.st.incidents {
+			list = append(list, in)
+		}
+	} else {
+		list = e.incidentsAt(f)
+	}
 	var out []Incident
-	for _, in := range e.st.incidents {
+	for _, in := range list {
 		if f.State != "" && in.State != f.State {
 			continue
 		}

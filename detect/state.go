@@ -61,12 +61,15 @@ type group struct {
 	Window   int64      `json:"window,omitempty"`   // first minute of the open incident's first window
 }
 
-func (g *group) exclude(m int64) {
-	if n := len(g.Excluded); n > 0 && g.Excluded[n-1].To >= m-1 {
-		g.Excluded[n-1].To = max(g.Excluded[n-1].To, m)
+// exclude keeps minutes [from, to] out of the group's baseline: an open
+// incident's span from the start of its first window.
+func (g *group) exclude(from, to int64) {
+	if n := len(g.Excluded); n > 0 && g.Excluded[n-1].To >= from-1 {
+		g.Excluded[n-1].From = min(g.Excluded[n-1].From, from)
+		g.Excluded[n-1].To = max(g.Excluded[n-1].To, to)
 		return
 	}
-	g.Excluded = append(g.Excluded, interval{m, m})
+	g.Excluded = append(g.Excluded, interval{from, to})
 }
 
 func (g *group) excluded(m int64) bool {
@@ -109,6 +112,8 @@ type meta struct {
 	// TotalEWMA is the moving average of all posts per minute, for gaps.
 	TotalEWMA float64           `json:"total_ewma"`
 	Parents   map[string]string `json:"parents"`
+	// Volume is the volume-drop lifecycle (volume.go).
+	Volume volumeState `json:"volume"`
 }
 
 // state is everything the engine holds in memory.

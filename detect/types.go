@@ -67,6 +67,9 @@ const (
 // Incident is one outage of a service group, as people reported it.
 type Incident struct {
 	ID string `json:"id"`
+	// Kind is KindReports (people report an outage) or KindVolumeDrop
+	// (the whole stream's volume collapsed: Bluesky itself).
+	Kind string `json:"kind"`
 	// Service is the group: the parent service (Microsoft 365) when the
 	// catalog knows one, else the service itself.
 	Service string `json:"service"`
@@ -92,10 +95,14 @@ type Incident struct {
 	// Expected is the baseline's expected voices per window at onset.
 	Expected float64 `json:"expected"`
 	// Score is the peak anomaly score (-log10 of the tail probability).
-	Score    float64       `json:"score"`
-	Reports  int           `json:"reports"`
-	TopCodes []CodeCount   `json:"top_codes"`
-	Regions  []RegionCount `json:"regions"`
+	Score float64 `json:"score"`
+	// ExpectedVolume and ObservedVolume are, for a volume drop, the posts
+	// per minute expected and the mean seen since the drop began.
+	ExpectedVolume float64       `json:"expected_volume,omitempty"`
+	ObservedVolume float64       `json:"observed_volume,omitempty"`
+	Reports        int           `json:"reports"`
+	TopCodes       []CodeCount   `json:"top_codes"`
+	Regions        []RegionCount `json:"regions"`
 	// HotRegions are regions whose own reports crossed the firing level
 	// (an outage can be regional while the service's total looks normal).
 	HotRegions []string `json:"hot_regions,omitempty"`
@@ -131,10 +138,15 @@ type Point struct {
 	Time time.Time `json:"t"`
 	// Kind is "minute" for a plain evaluation, else the transition:
 	// pending, firing, updated, resolved.
-	Kind     string   `json:"kind"`
-	Authors  int      `json:"authors"`
-	Expected float64  `json:"expected"`
-	Score    float64  `json:"score"`
+	Kind     string  `json:"kind"`
+	Authors  int     `json:"authors"`
+	Expected float64 `json:"expected"`
+	Score    float64 `json:"score"`
+	// Posts is, on a volume drop's timeline, the minute's posts of the
+	// whole stream.
+	Posts int `json:"posts,omitempty"`
+	// Reports is how many reports the incident had counted by then.
+	Reports  int      `json:"reports,omitempty"`
 	Services []string `json:"services,omitempty"`
 	Note     string   `json:"note,omitempty"`
 }

@@ -167,7 +167,7 @@ func benchScale(b *testing.B, n int) {
 			return err
 		}},
 		{"service_levels", func() error {
-			x.ServiceLevels(end)
+			x.ServiceLevels(end, nil)
 			return nil
 		}},
 	}

@@ -9,7 +9,7 @@ import (
 // error or a query, never a panic.
 func FuzzPrepare(f *testing.F) {
 	for _, s := range []string{`outlook down`, `+services:Outlook +codes:"451 4.3.2"`, `text:"unclosed`, `a~2 b* /re.*/`,
-		`(((x)))`, `-`, `+`, `score:>0.5`, `time:>"2026-01-01T00:00:00Z"`, "\x00\xff", `services:`} {
+		`(((x)))`, `-`, `+`, `score:>0.5`, `/[/`, `text:/[z-a]/`, `a OR b NOT c AND d`, `OR`, `/.*x.{0,30}/`, `x*?`, `time:>"2026-01-01T00:00:00Z"`, "\x00\xff", `services:`} {
 		f.Add(s, "")
 	}
 	f.Add("", encodeCursor(cursor{Sort: SortTime, After: []string{"x", "y"}}))

@@ -555,9 +555,9 @@ func (p *prepared) hit(h *search.DocumentMatch) Hit {
 func buildQuery(r SearchRequest) (base, timeQ query.Query, err error) {
 	var must []query.Query
 	if s := strings.TrimSpace(r.Query); s != "" {
-		qs, err := bleve.NewQueryStringQuery(s).Parse()
+		qs, err := parseUserQuery(s)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: query: %v", ErrBadRequest, err)
+			return nil, nil, err
 		}
 		must = append(must, qs)
 	}
@@ -742,23 +742,46 @@ func (x *Index) dayOf(uri string) (day int32, ok, indexed bool) {
 	return day, ok, indexed
 }
 
-// Export calls fn for every post matching r, in r's order, at most max
-// posts (MaxExport when 0). It pages with search_after, so a long export
-// neither holds one huge result in memory nor sees a post twice.
-func (x *Index) Export(ctx context.Context, r SearchRequest, max int, fn func(Hit) error) (int, error) {
-	if max <= 0 || max > MaxExport {
-		max = MaxExport
+// ExportAll as ExportRequest.Max exports every matching post.
+const ExportAll = -1
+
+// ExportRequest is a search to export whole.
+type ExportRequest struct {
+	SearchRequest
+	// Max bounds the posts exported: 0 means MaxExport, ExportAll none.
+	Max int
+	// Begin, when set, is called once before the first post (also when
+	// none matches) with how many posts matched when the export began.
+	Begin func(matched uint64) error
+}
+
+// Export calls fn for every post matching r, in r's order, at most r.Max
+// posts. It pages with search_after, MaxLimit posts a page, so a long
+// export neither holds one huge result in memory nor sees a post twice.
+func (x *Index) Export(ctx context.Context, r ExportRequest, fn func(Hit) error) (int, error) {
+	limit := r.Max
+	switch {
+	case limit == ExportAll:
+		limit = math.MaxInt
+	case limit <= 0 || limit > MaxExport:
+		limit = MaxExport
 	}
-	r.Limit, r.Facets, r.Highlight = 0, false, false
-	if r.Timeout <= 0 {
-		r.Timeout = 30 * time.Second
+	q := r.SearchRequest
+	q.Limit, q.Facets, q.Highlight = 0, false, false
+	if q.Timeout <= 0 {
+		q.Timeout = 30 * time.Second
 	}
 	n := 0
-	for n < max {
-		r.Limit = min(MaxLimit, max-n)
-		res, err := x.Search(ctx, r)
+	for first := true; n < limit; first = false {
+		q.Limit = min(MaxLimit, limit-n)
+		res, err := x.Search(ctx, q)
 		if err != nil {
 			return n, err
+		}
+		if first && r.Begin != nil {
+			if err := r.Begin(res.Total); err != nil {
+				return n, err
+			}
 		}
 		for _, h := range res.Hits {
 			if err := fn(h); err != nil {
@@ -769,7 +792,7 @@ func (x *Index) Export(ctx context.Context, r SearchRequest, max int, fn func(Hi
 		if res.NextCursor == "" {
 			break
 		}
-		r.Cursor = res.NextCursor
+		q.Cursor = res.NextCursor
 	}
 	return n, nil
 }

@@ -18,11 +18,41 @@ type Point struct {
 	Mentions int       `json:"mentions"`
 	// Expected is the baseline's expected outage posts in this step,
 	// from the series' past only (seasonal median, or EWMA while the
-	// series is young).
-	Expected float64 `json:"expected"`
+	// series is young), leaving out the minutes of the service's
+	// incidents and those far above its level (baseline.Expected). Nil
+	// (null) while the baseline is Learning.
+	Expected *float64 `json:"expected"`
+	// Learning is true while the series has too little history (less
+	// than an hour, or one step when steps are longer) for a level: then
+	// Expected is null and Anomaly 0.
+	Learning bool `json:"learning"`
 	// Anomaly is -log10 of the chance of at least Posts when Expected
 	// were normal: 0 is normal, 4 a one-in-ten-thousand surprise.
 	Anomaly float64 `json:"anomaly"`
+}
+
+// SpansFunc returns the minutes left out of a service's baseline: the
+// detector's incident spans (detect.Engine.BaselineSpans). Nil leaves out
+// nothing but what the baseline trims.
+type SpansFunc func(service string) []baseline.Span
+
+// Of is the spans of service: none for no function or no service.
+func (f SpansFunc) Of(service string) []baseline.Span {
+	if f == nil || service == "" {
+		return nil
+	}
+	return f(service)
+}
+
+// level is an estimate as the API shows it: the expected count (nil while
+// learning) and the anomaly score of observed against it (0 while
+// learning: no score against a guess).
+func level(e baseline.Estimate, observed float64) (expected *float64, anomaly float64) {
+	if e.Learning {
+		return nil, 0
+	}
+	v := round2(e.Expected)
+	return &v, round2(baseline.Score(observed, e))
 }
 
 // TrendRequest asks for one series' counters over a time range. Empty
@@ -31,6 +61,9 @@ type TrendRequest struct {
 	Service, Code, Region string
 	Since, Until          time.Time
 	Step                  time.Duration
+	// Exclude are the minutes the baseline leaves out: the incident spans
+	// of Service's group.
+	Exclude []baseline.Span
 }
 
 // MaxTrendPoints bounds one trend answer.
@@ -52,35 +85,24 @@ func (x *Index) Trend(r TrendRequest) ([]Point, error) {
 	st := x.state
 	st.mu.RLock()
 	defer st.mu.RUnlock()
-	return st.trend(seriesKey{r.Service, r.Code, r.Region}, r.Since, r.Until, r.Step), nil
+	return st.trend(seriesKey{r.Service, r.Code, r.Region}, r.Since, r.Until, r.Step, r.Exclude), nil
 }
 
-// BaselineGuard is how long before an evaluated minute the EWMA baseline
-// does not look: an incident that has gone on for less than that does not
-// raise its own expected level. (The seasonal baseline reads past weeks.)
-const BaselineGuard = 60
-
-// baselineFor returns the baseline for a series read at step resolution.
+// baselineFor returns the baseline for a series read at step resolution:
+// the detector's rule (baseline.Expected), its half-life at least two
+// steps so an EWMA averages several of them, and learning until it has an
+// hour of history or one step, whichever is longer.
 func baselineFor(stepMin int64) *baseline.Baseline {
 	half := max(60, 2*int(stepMin))
-	return baseline.NewBaseline(baseline.Options{HalfLife: half, EWMASpan: min(6*half, 3*24*60) + BaselineGuard})
-}
-
-// expected estimates minute's level from counts, hiding the guard.
-func expected(b *baseline.Baseline, counts baseline.Counts, minute int64) baseline.Estimate {
-	guarded := func(m int64) (float64, bool) {
-		if m < minute && m >= minute-BaselineGuard {
-			return 0, false
-		}
-		return counts(m)
-	}
-	return b.Expected(guarded, minute)
+	return baseline.NewBaseline(baseline.Options{HalfLife: half, EWMASpan: min(6*half, 3*24*60),
+		MinHistory: max(60, int(stepMin))})
 }
 
 // trend sums minutes [since, until) into points of step. Distinct authors
 // are merged across the step's minutes, not summed. Steps of whole hours
-// read the hourly roll-ups. Called with mu held.
-func (s *state) trend(key seriesKey, since, until time.Time, step time.Duration) []Point {
+// read the hourly roll-ups. The baseline leaves out the minutes of spans.
+// Called with mu held.
+func (s *state) trend(key seriesKey, since, until time.Time, step time.Duration, spans []baseline.Span) []Point {
 	stepMin := int64(step / time.Minute)
 	first := floorDiv(since.Unix()/60, stepMin) * stepMin
 	last := until.Unix() / 60 // exclusive
@@ -91,7 +113,7 @@ func (s *state) trend(key seriesKey, since, until time.Time, step time.Duration)
 	if stepMin%60 == 0 {
 		unit, buckets = 60, s.hours[key]
 	}
-	counts := s.stepCounts(buckets, stepMin, unit)
+	counts := baseline.Without(s.stepCounts(buckets, stepMin, unit), spans)
 	base := baselineFor(stepMin)
 	points := make([]Point, 0, (last-first)/stepMin+1)
 	var regs [hllM]uint8
@@ -127,9 +149,11 @@ func (s *state) trend(key seriesKey, since, until time.Time, step time.Duration)
 		default:
 			p.Authors = hllCount(&regs)
 		}
-		e := expected(base, counts, start)
-		p.Expected = round2(e.Expected)
-		p.Anomaly = round2(baseline.Score(float64(p.Posts), e))
+		// A sketch's estimate can overshoot; an author wrote at least one post.
+		p.Authors = min(p.Authors, p.Posts)
+		e := base.Expected(counts, start)
+		p.Learning = e.Learning
+		p.Expected, p.Anomaly = level(e, float64(p.Posts))
 		points = append(points, p)
 	}
 	return points
@@ -172,17 +196,21 @@ func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
 // Rising is a series measured over a recent window against its baseline.
 type Rising struct {
-	Service  string  `json:"service,omitempty"`
-	Code     string  `json:"code,omitempty"`
-	Family   string  `json:"family,omitempty"`
-	Meaning  string  `json:"meaning,omitempty"`
-	Posts    int     `json:"posts"`
-	Authors  int     `json:"authors"`
-	Mentions int     `json:"mentions"`
-	Expected float64 `json:"expected"`
-	// Ratio is posts over expected posts.
-	Ratio   float64 `json:"ratio"`
-	Anomaly float64 `json:"anomaly"`
+	Service  string `json:"service,omitempty"`
+	Code     string `json:"code,omitempty"`
+	Family   string `json:"family,omitempty"`
+	Meaning  string `json:"meaning,omitempty"`
+	Posts    int    `json:"posts"`
+	Authors  int    `json:"authors"`
+	Mentions int    `json:"mentions"`
+	// Expected posts in the window; nil (null) while Learning.
+	Expected *float64 `json:"expected"`
+	// Ratio is posts over expected posts; nil (null) while Learning.
+	Ratio *float64 `json:"ratio"`
+	// Learning is true while the series has less than an hour of history
+	// before the window: no level, no ratio, and Anomaly 0.
+	Learning bool    `json:"learning"`
+	Anomaly  float64 `json:"anomaly"`
 	// Services quote the code in the window, most posts first (codes only).
 	Services []string `json:"services,omitempty"`
 }
@@ -192,6 +220,8 @@ type TopRequest struct {
 	Window time.Duration
 	At     time.Time
 	Limit  int
+	// Exclude gives each service's incident spans to its baseline.
+	Exclude SpansFunc
 }
 
 // TopServices ranks services by how far above their baseline they are in
@@ -208,7 +238,7 @@ func (x *Index) TopServices(r TopRequest) ([]Rising, error) {
 		if k.Service == "" || k.Code != "" || k.Region != "" {
 			continue
 		}
-		rs := st.window(minutes, r)
+		rs := st.window(minutes, r, r.Exclude.Of(k.Service))
 		if rs.Posts == 0 {
 			continue
 		}
@@ -232,7 +262,7 @@ func (x *Index) TopCodes(r TopRequest) ([]Rising, error) {
 		if k.Code == "" || k.Service != "" || k.Region != "" {
 			continue
 		}
-		rs := st.window(minutes, r)
+		rs := st.window(minutes, r, nil) // a code has no incidents of its own
 		if rs.Mentions == 0 {
 			continue
 		}
@@ -292,8 +322,9 @@ func (r *TopRequest) check() error {
 }
 
 // window measures one series over [At-Window, At) against the baseline
-// of the window's first minute, read from the minutes before it.
-func (s *state) window(minutes map[int64]*bucket, r TopRequest) Rising {
+// of the window's first minute, read from the minutes before it but those
+// of spans.
+func (s *state) window(minutes map[int64]*bucket, r TopRequest, spans []baseline.Span) Rising {
 	n := int64(r.Window / time.Minute)
 	// The window ends with the minute under way at r.At, so a post counts
 	// the moment it is indexed, not once its minute is over; at a whole
@@ -312,25 +343,35 @@ func (s *state) window(minutes map[int64]*bucket, r TopRequest) Rising {
 		b.authors.mergeInto(&regs)
 	}
 	if rs.Posts > 0 {
-		rs.Authors = hllCount(&regs)
+		rs.Authors = min(hllCount(&regs), rs.Posts)
 	}
-	e := expected(baselineFor(1), s.stepCounts(minutes, 1, 1), lo)
-	w := baseline.Estimate{Expected: e.Expected * float64(n), Spread: e.Spread * math.Sqrt(float64(n)), Method: e.Method}
-	rs.Expected = round2(w.Expected)
-	rs.Ratio = round2(float64(rs.Posts) / w.Expected)
-	rs.Anomaly = round2(baseline.Score(float64(rs.Posts), w))
+	w := baselineFor(1).Expected(baseline.Without(s.stepCounts(minutes, 1, 1), spans), lo).Times(float64(n))
+	rs.Learning = w.Learning
+	rs.Expected, rs.Anomaly = level(w, float64(rs.Posts))
+	if rs.Expected != nil {
+		ratio := round2(float64(rs.Posts) / w.Expected)
+		rs.Ratio = &ratio
+	}
 	return rs
 }
 
 func rank(rs []Rising, limit int) []Rising {
 	slices.SortFunc(rs, func(a, b Rising) int {
-		return cmp.Or(cmp.Compare(b.Anomaly, a.Anomaly), cmp.Compare(b.Ratio, a.Ratio), cmp.Compare(b.Posts, a.Posts),
+		return cmp.Or(cmp.Compare(b.Anomaly, a.Anomaly), cmp.Compare(deref(b.Ratio), deref(a.Ratio)), cmp.Compare(b.Posts, a.Posts),
 			cmp.Compare(a.Service+a.Code, b.Service+b.Code))
 	})
 	if rs == nil {
 		return []Rising{}
 	}
 	return rs[:min(len(rs), limit)]
+}
+
+// deref is *p, or 0 for nil: a learning series ranks by posts alone.
+func deref(p *float64) float64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 // ElevatedAnomaly is the anomaly score over the last 15 minutes from which
@@ -345,8 +386,10 @@ type ServiceLevel struct {
 }
 
 // ServiceLevels measures every service with counters over the 15 minutes
-// before at.
-func (x *Index) ServiceLevels(at time.Time) map[string]ServiceLevel {
+// before at, each against its baseline without the minutes of exclude. A
+// service still learning its level is normal: there is no level to be
+// above.
+func (x *Index) ServiceLevels(at time.Time, exclude SpansFunc) map[string]ServiceLevel {
 	r := TopRequest{Window: 15 * time.Minute, At: at}
 	st := x.state
 	st.mu.RLock()
@@ -356,7 +399,7 @@ func (x *Index) ServiceLevels(at time.Time) map[string]ServiceLevel {
 		if k.Service == "" || k.Code != "" || k.Region != "" {
 			continue
 		}
-		rs := st.window(minutes, r)
+		rs := st.window(minutes, r, exclude.Of(k.Service))
 		rs.Service = k.Service
 		lvl := ServiceLevel{Rising: rs, State: "normal"}
 		if rs.Anomaly >= ElevatedAnomaly {

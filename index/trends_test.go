@@ -78,7 +78,7 @@ func TestTrendBaselineAndTop(t *testing.T) {
 		t.Fatalf("%d points, want 15", len(pts))
 	}
 	quiet, hot := pts[5], pts[12]
-	if quiet.Posts != 1 || quiet.Authors != 1 || quiet.Anomaly > 1 || math.Abs(quiet.Expected-1) > 0.3 {
+	if quiet.Posts != 1 || quiet.Authors != 1 || quiet.Anomaly > 1 || quiet.Expected == nil || math.Abs(*quiet.Expected-1) > 0.3 {
 		t.Errorf("quiet minute: %+v, want 1 post, expected ~1, no anomaly", quiet)
 	}
 	if hot.Posts != 30 || hot.Authors != 30 || hot.Anomaly < 10 {
@@ -110,24 +110,51 @@ func TestTrendBaselineAndTop(t *testing.T) {
 	if len(codes) != 1 || codes[0].Code != "HTTP 503" || codes[0].Meaning != "service unavailable" || len(codes[0].Services) != 2 {
 		t.Fatalf("top codes: %+v", codes)
 	}
-	lv := x.ServiceLevels(at)
+	lv := x.ServiceLevels(at, nil)
 	if lv["Teams"].State != "elevated" {
 		t.Errorf("Teams level: %+v, want elevated", lv["Teams"])
 	}
-	if lv := x.ServiceLevels(spike.Add(-time.Hour)); lv["Teams"].State != "normal" {
+	if lv := x.ServiceLevels(spike.Add(-time.Hour), nil); lv["Teams"].State != "normal" {
 		t.Errorf("Teams an hour before: %+v, want normal", lv["Teams"])
 	}
 	// The minute under way counts: 30 seconds into the spike's first minute
 	// its 30 posts already show, at a whole minute only the minutes before.
-	if lv := x.ServiceLevels(spike.Add(30 * time.Second)); lv["Teams"].Posts != 14+30 || lv["Teams"].State != "elevated" {
+	if lv := x.ServiceLevels(spike.Add(30*time.Second), nil); lv["Teams"].Posts != 14+30 || lv["Teams"].State != "elevated" {
 		t.Errorf("Teams 30 s into the spike: %+v, want 14 quiet posts and the spike minute's 30, elevated", lv["Teams"])
 	}
-	if lv := x.ServiceLevels(spike); lv["Teams"].Posts != 15 {
+	if lv := x.ServiceLevels(spike, nil); lv["Teams"].Posts != 15 {
 		t.Errorf("Teams as the spike begins: %+v, want the 15 quiet posts before it", lv["Teams"])
 	}
 	// By code and by code with service share the counters.
 	byCode, _ := x.Trend(TrendRequest{Code: "HTTP 503", Service: "Microsoft 365", Since: spike, Until: at, Step: 5 * time.Minute})
 	if len(byCode) != 1 || byCode[0].Posts != 150 {
 		t.Errorf("Microsoft 365 x HTTP 503: %+v", byCode)
+	}
+}
+
+// TestDistinctAuthorsNeverExceedPosts: the sketch's estimate of distinct
+// authors can overshoot; a point never says more people than posts.
+func TestDistinctAuthorsNeverExceedPosts(t *testing.T) {
+	x := openTest(t, t.TempDir())
+	defer x.Close()
+	res := func() *record.Result {
+		return &record.Result{Outage: true, Score: 0.9, Intent: "outage",
+			Services: []record.ServiceHit{{ID: "outlook", Name: "Outlook", Parent: "Microsoft 365"}}}
+	}
+	var sigs []record.Signal
+	for i := range 4000 {
+		sigs = append(sigs, post(fmt.Sprintf("did:plc:a%d", i), rk(i), day0.Add(time.Duration(i%60)*time.Second), "outlook down", res()))
+	}
+	for i := 0; i < len(sigs); i += 500 {
+		mustApply(t, x, feed(int64(i), sigs[i:min(i+500, len(sigs))]...))
+	}
+	for _, step := range []time.Duration{time.Minute, 5 * time.Minute} {
+		pts, err := x.Trend(TrendRequest{Service: "Outlook", Since: day0, Until: day0.Add(step), Step: step})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pts) != 1 || pts[0].Posts != 4000 || pts[0].Authors > pts[0].Posts || pts[0].Authors < 3800 {
+			t.Errorf("step %s: %+v, want 4000 posts by at most 4000 (about 4000) authors", step, pts)
+		}
 	}
 }

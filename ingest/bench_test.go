@@ -127,7 +127,7 @@ func benchIngestReplay(b *testing.B) {
 		if err := <-done; err != nil {
 			b.Fatal(err)
 		}
-		if c, err := cursors.Load(src.Name()); err != nil || c != posts {
+		if c, _, err := cursors.Load(src.Name()); err != nil || c != posts {
 			b.Fatalf("saved cursor %d (%v), want %d", c, err, posts)
 		}
 	}
@@ -180,7 +180,7 @@ func benchIngestFirehose(b *testing.B) {
 			b.Fatal(err)
 		}
 		cursors := ingest.FileCursors{Dir: b.TempDir()}
-		if err := cursors.Save(src.Name(), 1); err != nil {
+		if err := cursors.Save(src.Name(), 1, ""); err != nil {
 			b.Fatal(err)
 		}
 		stage, err := ingest.NewStage(ingest.StageOptions{Source: src, Producer: writer, Cursors: cursors, SaveEvery: 5 * time.Millisecond})
@@ -192,7 +192,7 @@ func benchIngestFirehose(b *testing.B) {
 		start := time.Now()
 		go func() { done <- stage.Run(ctx) }()
 		for {
-			if c, _ := cursors.Load(src.Name()); c == last {
+			if c, _, _ := cursors.Load(src.Name()); c == last {
 				break
 			}
 			time.Sleep(2 * time.Millisecond)

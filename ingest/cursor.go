@@ -10,10 +10,12 @@ import (
 	"time"
 )
 
-// CursorStore remembers how far a source has been produced to Kafka.
+// CursorStore remembers how far a source has been produced to Kafka, and
+// in which input: identity is what the source's Identity said when the
+// cursor was saved ("" for a source without one).
 type CursorStore interface {
-	Load(source string) (int64, error)
-	Save(source string, cursor int64) error
+	Load(source string) (cursor int64, identity string, err error)
+	Save(source string, cursor int64, identity string) error
 }
 
 // FileCursors keeps one small JSON file per source in a directory. Each save
@@ -24,9 +26,10 @@ type FileCursors struct {
 }
 
 type cursorFile struct {
-	Source  string    `json:"source"`
-	Cursor  int64     `json:"cursor"`
-	SavedAt time.Time `json:"saved_at"`
+	Source   string    `json:"source"`
+	Cursor   int64     `json:"cursor"`
+	Identity string    `json:"identity,omitempty"`
+	SavedAt  time.Time `json:"saved_at"`
 }
 
 func (f FileCursors) path(source string) string {
@@ -34,31 +37,31 @@ func (f FileCursors) path(source string) string {
 	return filepath.Join(f.Dir, "cursor-"+fileSafe(source)+".json")
 }
 
-// Load returns 0 when no cursor was saved yet.
-func (f FileCursors) Load(source string) (int64, error) {
+// Load returns 0 and no identity when no cursor was saved yet.
+func (f FileCursors) Load(source string) (int64, string, error) {
 	b, err := os.ReadFile(f.path(source))
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+		return 0, "", nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("load cursor: %w", err)
+		return 0, "", fmt.Errorf("load cursor: %w", err)
 	}
 	var c cursorFile
 	if err := json.Unmarshal(b, &c); err != nil {
-		return 0, fmt.Errorf("load cursor %s: %w", f.path(source), err)
+		return 0, "", fmt.Errorf("load cursor %s: %w", f.path(source), err)
 	}
 	if c.Source != source {
-		return 0, fmt.Errorf("load cursor %s: written for %q, not %q", f.path(source), c.Source, source)
+		return 0, "", fmt.Errorf("load cursor %s: written for %q, not %q", f.path(source), c.Source, source)
 	}
-	return c.Cursor, nil
+	return c.Cursor, c.Identity, nil
 }
 
 // Save replaces the saved cursor of source.
-func (f FileCursors) Save(source string, cursor int64) error {
+func (f FileCursors) Save(source string, cursor int64, identity string) error {
 	if err := os.MkdirAll(f.Dir, 0o755); err != nil {
 		return fmt.Errorf("save cursor: %w", err)
 	}
-	b, err := json.Marshal(cursorFile{Source: source, Cursor: cursor, SavedAt: time.Now().UTC()})
+	b, err := json.Marshal(cursorFile{Source: source, Cursor: cursor, Identity: identity, SavedAt: time.Now().UTC()})
 	if err != nil {
 		return err
 	}

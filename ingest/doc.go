@@ -15,7 +15,8 @@
 //     commits (ingest/firehose/verify) and fetch repositories to answer a
 //     #sync (ingest/firehose/resync).
 //   - ingest/replay reads a file of Jetstream v1 lines; its cursor is a line
-//     number.
+//     number in one version of the file: an Identified source's identity is
+//     saved with its cursor, and a changed input is read from the start.
 //
 // The two live sources share one WebSocket session and reconnect loop,
 // ingest/wsconn. Every source sends a post's fields through SetPost and

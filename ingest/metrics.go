@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/downsignal/downsignal/health"
 	"github.com/downsignal/downsignal/record"
 )
 
@@ -28,6 +29,11 @@ type Metrics struct {
 	inflight     prometheus.Gauge
 	buffered     prometheus.Gauge
 	cursor       *prometheus.GaugeVec
+	lastPost     prometheus.Gauge
+
+	// health follows the source's sessions and posts for GET /v1/status;
+	// nil follows nothing.
+	health *health.Source
 }
 
 // EventUnknown is the events_total kind of a message that did not parse far
@@ -84,9 +90,51 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "The last cursor saved after Kafka acknowledged everything before it.",
 		}, []string{"source"}),
 	}
+	m.lastPost = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "downsignal", Subsystem: "ingest", Name: "last_event_timestamp_seconds",
+		Help: "Wall clock (unix seconds) when the source last delivered a post; time() minus it is how long the stream has been silent.",
+	})
 	reg.MustRegister(m.events, m.records, m.decodeErrors, m.reconnects,
-		m.lagSeconds, m.produced, m.produceSecs, m.produceErrs, m.inflight, m.buffered, m.cursor)
+		m.lagSeconds, m.produced, m.produceSecs, m.produceErrs, m.inflight, m.buffered, m.cursor, m.lastPost)
 	return m
+}
+
+// Follow makes m report the source's sessions and posts to h as well.
+func (m *Metrics) Follow(h *health.Source) {
+	if m != nil {
+		m.health = h
+	}
+}
+
+// SessionStarted implements wsconn.Observer: a connection is open.
+func (m *Metrics) SessionStarted(string) {
+	if m != nil {
+		m.health.SessionStarted()
+	}
+}
+
+// SessionEnded implements wsconn.Observer: a connection ended with err.
+func (m *Metrics) SessionEnded(_ string, err error) {
+	if m != nil {
+		m.health.SessionEnded(err)
+	}
+}
+
+// posts records posts read now, with their event times in source order.
+func (m *Metrics) posts(times []time.Time) {
+	if m == nil || len(times) == 0 {
+		return
+	}
+	m.lastPost.SetToCurrentTime()
+	m.health.Posts(times)
+}
+
+// finished records that a finite source was read to its end and Kafka
+// acknowledged all of it.
+func (m *Metrics) finished() {
+	if m != nil {
+		m.health.Finished()
+	}
 }
 
 // Event counts a message read from the network, by kind.

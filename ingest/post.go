@@ -31,12 +31,13 @@ type PostFields struct {
 }
 
 // SetPost copies a post record's fields into the event, cleaning every
-// untrusted value on the way. Every protocol goes through it, so a post
+// untrusted value on the way. Set ev.Time first: a createdAt that
+// record.PlausibleCreatedAt refuses against it is dropped. Every protocol goes through it, so a post
 // reads the same from Jetstream and from the relay.
 func SetPost(ev *record.Event, p *PostFields) {
 	ev.Text = CleanText(p.Text)
 	ev.Langs = cleanList(p.Langs, record.MaxLangs)
-	if t, err := time.Parse(time.RFC3339Nano, p.CreatedAt); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, p.CreatedAt); err == nil && record.PlausibleCreatedAt(t, ev.Time) {
 		ev.CreatedAt = t.UTC()
 	}
 	ev.ReplyParent = CleanField(p.ReplyParent)

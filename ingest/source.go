@@ -34,3 +34,14 @@ type Source interface {
 	// returns only for ctx.
 	Run(ctx context.Context, cursor int64, emit Emit) error
 }
+
+// Identified is a Source whose input can change under one name: a replay
+// file written over with another capture. Its cursor holds only for the
+// input it was saved in, so the Stage saves Identity with the cursor and,
+// when the input's identity changed, logs a warning and reads it from the
+// start (duplicates are harmless downstream; a skipped post is lost).
+type Identified interface {
+	// Identity names the input as it is now (for a file: its size and a
+	// hash of its start).
+	Identity() (string, error)
+}

@@ -41,6 +41,12 @@ type Stage struct {
 	o    StageOptions
 	log  *slog.Logger
 	done chan struct{}
+	// identity is an Identified source's input identity, saved with every
+	// cursor; set once in Run before anything saves.
+	identity string
+	// times are the event times of the posts in the batch being encoded,
+	// for the source's health; reused batch to batch.
+	times []time.Time
 }
 
 // NewStage validates the options.
@@ -82,7 +88,7 @@ func (s *Stage) Exhausted() <-chan struct{} { return s.done }
 // idle. Encoding the next batch overlaps producing the previous one.
 func (s *Stage) Run(ctx context.Context) error {
 	name := s.o.Source.Name()
-	cursor, err := s.o.Cursors.Load(name)
+	cursor, err := s.startCursor(name)
 	if err != nil {
 		return fmt.Errorf("ingest %s: %w", name, err)
 	}
@@ -147,6 +153,7 @@ func (s *Stage) Run(ctx context.Context) error {
 		return fmt.Errorf("ingest %s: %w", name, perr)
 	case err == nil:
 		s.log.Info("source exhausted", "source", name)
+		s.o.Metrics.finished()
 		close(s.done)
 		<-ctx.Done()
 		return nil
@@ -155,6 +162,35 @@ func (s *Stage) Run(ctx context.Context) error {
 	default:
 		return fmt.Errorf("ingest %s: %w", name, err)
 	}
+}
+
+// startCursor loads the saved cursor and, for an Identified source, keeps
+// it only if it was saved in the input the source reads now. Otherwise the
+// input starts over, said at WARN, and the reset is saved at once so the
+// warning is not repeated on every start until a batch is acknowledged.
+func (s *Stage) startCursor(name string) (int64, error) {
+	cursor, saved, err := s.o.Cursors.Load(name)
+	if err != nil {
+		return 0, err
+	}
+	src, ok := s.o.Source.(Identified)
+	if !ok {
+		return cursor, nil
+	}
+	if s.identity, err = src.Identity(); err != nil {
+		return 0, err
+	}
+	if saved == s.identity {
+		return cursor, nil
+	}
+	if cursor != 0 {
+		s.log.Warn("input changed since its cursor was saved; reading it from the start",
+			"source", name, "saved_cursor", cursor, "saved_identity", saved, "identity", s.identity)
+	}
+	if err := s.o.Cursors.Save(name, 0, s.identity); err != nil {
+		return 0, err
+	}
+	return 0, nil
 }
 
 // encodedBatch is a batch ready for Kafka: its records, and the cursor to
@@ -230,9 +266,14 @@ func (s *Stage) encode(batch []Item, msgs []broker.Record) encodedBatch {
 	if n := len(batch); n > 0 && batch[n-1].Cursor > 0 {
 		eb.cursor, eb.hasCursor = batch[n-1].Cursor, true
 	}
+	s.times = s.times[:0]
+	defer func() { s.o.Metrics.posts(s.times) }()
 	for _, it := range batch {
 		if it.Event == nil {
 			continue
+		}
+		if it.Event.Kind == record.KindPost {
+			s.times = append(s.times, it.Event.Time)
 		}
 		var err error
 		if eb.msgs, err = broker.Encode(eb.msgs, it.Event); err != nil {
@@ -269,7 +310,7 @@ func (s *Stage) save(name string, cursor int64, saved *int64) {
 	if cursor == *saved {
 		return
 	}
-	if err := s.o.Cursors.Save(name, cursor); err != nil {
+	if err := s.o.Cursors.Save(name, cursor, s.identity); err != nil {
 		s.log.Error("save cursor", "source", name, "err", err)
 		return
 	}

@@ -102,7 +102,7 @@ func newWriter(t *testing.T, addr string) *broker.Producer {
 
 func savedCursor(t *testing.T, c ingest.FileCursors, name string) int64 {
 	t.Helper()
-	v, err := c.Load(name)
+	v, _, err := c.Load(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func TestStageFollowsACursorReset(t *testing.T) {
 	alice := ingesttest.MustAccount(t, "did:plc:alice")
 	cursors := ingest.FileCursors{Dir: t.TempDir()}
 	fh := newFirehose(t, relay, firehose.Options{})
-	if err := cursors.Save(fh.Name(), 1_000_000); err != nil {
+	if err := cursors.Save(fh.Name(), 1_000_000, ""); err != nil {
 		t.Fatal(err)
 	}
 	startStage(t, ingest.StageOptions{Source: fh, Producer: newWriter(t, emb.Addr()), Cursors: cursors, SaveEvery: 20 * time.Millisecond})

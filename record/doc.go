@@ -11,7 +11,10 @@
 //
 // A consumer decodes with [DecodeEvent] or [DecodeSignal], which reject a
 // version they do not know and anything [Event.Validate] refuses, rather
-// than guess. [Delivery] is a decoded record with its topic [Position].
+// than guess. Validate refuses an event time before 1970 or more than
+// [MaxFutureSkew] after the wall clock (the only clock read here: a record
+// valid when produced stays valid later); [PlausibleCreatedAt] is the rule
+// ingest keeps a post's createdAt by. [Delivery] is a decoded record with its topic [Position].
 //
 // The package imports nothing of downsignal's and no transport, so a read
 // model links only what it uses (not WebSocket, CBOR or the classifier).

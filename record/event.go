@@ -99,11 +99,54 @@ func (e *Event) Validate() error {
 	if e.Time.IsZero() {
 		return errors.New("missing event time")
 	}
+	if err := checkTime(e.Time, time.Now()); err != nil {
+		return err
+	}
 	check, ok := kindChecks[e.Kind]
 	if !ok {
 		return fmt.Errorf("unknown kind %q", Bounded(string(e.Kind)))
 	}
 	return check(e)
+}
+
+// MaxFutureSkew is how far after the wall clock an event's time may be.
+// Every source stamps events with a server's clock (Jetstream's time_us,
+// the relay's commit time), so an event later than this did not happen
+// yet: it is refused, not indexed into a day that retention never reaches.
+// Ten minutes covers clock drift between that server and this machine.
+var MaxFutureSkew = 10 * time.Minute
+
+// minTime is the earliest time an event or a createdAt may carry: Unix time
+// zero. Nothing on Bluesky is older, and it keeps times where the index's
+// nanosecond dates can hold them.
+var minTime = time.Unix(0, 0).UTC()
+
+// checkTime refuses an event time before 1970 or more than MaxFutureSkew
+// after now. It is the one place package record reads a clock: a record
+// valid when produced stays valid when a consumer decodes it later.
+func checkTime(t, now time.Time) error {
+	if t.Before(minTime) {
+		return fmt.Errorf("event time %s is before 1970", t.UTC().Format(time.RFC3339))
+	}
+	if t.After(now.Add(MaxFutureSkew)) {
+		return fmt.Errorf("event time %s is in the future (more than %v after %s)",
+			t.UTC().Format(time.RFC3339), MaxFutureSkew, now.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// PlausibleCreatedAt reports whether a post's createdAt, which its author's
+// client chose, may be kept next to the event time: not before 1970 and not
+// more than MaxFutureSkew after the event. An earlier createdAt is kept (an
+// imported or back-dated post is real; Bluesky's app shows it as archived);
+// a later one names a moment the network had not reached, so ingest drops it
+// and keeps the post. The event time, never createdAt, places a post in a
+// day, a count and an incident.
+func PlausibleCreatedAt(created, eventTime time.Time) bool {
+	if created.Before(minTime) {
+		return false
+	}
+	return eventTime.IsZero() || !created.After(eventTime.Add(MaxFutureSkew))
 }
 
 // kindChecks is the list of event kinds and what each must carry. A new

@@ -32,3 +32,42 @@ func TestGoldenRecordsDecode(t *testing.T) {
 		t.Errorf("golden kinds %v, want 4 posts, 1 delete, 2 account events", kinds)
 	}
 }
+
+// TestGoldenChangesDecode checks the golden downsignal.incidents records
+// the same way, and that a broken one is refused with a reason.
+func TestGoldenChangesDecode(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "incidents_v1.golden.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		c, err := record.DecodeChange(line)
+		if err != nil {
+			t.Fatalf("golden record %s: %v", line, err)
+		}
+		types = append(types, c.Type)
+		if string(c.Key()) != c.IncidentID {
+			t.Errorf("key %q, want the incident id %q", c.Key(), c.IncidentID)
+		}
+		again, err := c.Marshal()
+		if err != nil || !bytes.Equal(again, line) {
+			t.Errorf("round trip changed the record:\n%s\n%s", line, again)
+		}
+	}
+	if len(types) != 3 || types[0] != "incident.firing" || types[2] != "incident.resolved" {
+		t.Errorf("golden types %v", types)
+	}
+	for _, bad := range []string{
+		`{"v":2,"type":"incident.firing","incident_id":"x","seq":1,"time":"2026-01-22T19:33:00Z","incident":{}}`,
+		`{"v":1,"type":"incident.fired","incident_id":"x","seq":1,"time":"2026-01-22T19:33:00Z","incident":{}}`,
+		`{"v":1,"type":"incident.firing","incident_id":"","seq":1,"time":"2026-01-22T19:33:00Z","incident":{}}`,
+		`{"v":1,"type":"incident.firing","incident_id":"x","seq":0,"time":"2026-01-22T19:33:00Z","incident":{}}`,
+		`{"v":1,"type":"incident.firing","incident_id":"x","seq":1,"incident":{}}`,
+		`{"v":1,"type":"incident.firing","incident_id":"x","seq":1,"time":"2026-01-22T19:33:00Z","incident":"x"}`,
+	} {
+		if _, err := record.DecodeChange([]byte(bad)); err == nil {
+			t.Errorf("accepted %s", bad)
+		}
+	}
+}

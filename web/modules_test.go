@@ -73,6 +73,10 @@ func TestModulesInBrowser(t *testing.T) {
 		{"bsky link", `return fmt.bskyURL('at://did:plc:abc123/app.bsky.feed.post/3kxyz')`, "https://bsky.app/profile/did:plc:abc123/post/3kxyz"},
 		{"no link for other records", `return String(fmt.bskyURL('at://did:plc:abc/app.bsky.feed.like/3k'))`, "null"},
 		{"ratio", `return [fmt.ratio(30, 1.5), fmt.ratio(3, 2), fmt.ratio(5, 0), fmt.ratio(0, 2)].join('|')`, "20× normal|1.5× normal|new (none expected)|none"},
+		// No expected level (the baseline is learning): no ratio, and no band.
+		{"ratio learning", `return [fmt.ratio(111, null), fmt.ratio(0, null)].join('|')`, "learning|learning"},
+		{"sparkline band", `const n = (pts) => chart.sparkline(pts, 'x').querySelectorAll('polygon').length;
+			return n([{posts: 1, expected: null}, {posts: 40, expected: null}]) + '|' + n([{posts: 1, expected: null}, {posts: 2, expected: 1}, {posts: 3, expected: 1}])`, "0|1"},
 		{"route service", `const r = main.route('#/service/Microsoft%20365?range=24h'); return r.arg + '|' + r.params.get('range')`, "Microsoft 365|24h"},
 		{"route unknown", `return main.route('#/nope/x/y').page.title`, "Not found"},
 		// A fragment is escaped text with marks: the marks become <mark>,

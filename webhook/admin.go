@@ -278,6 +278,7 @@ type ConfigEndpoint struct {
 	Secret      string   `json:"secret"`
 	Services    []string `json:"services"`
 	MinSeverity string   `json:"min_severity"`
+	EventTypes  []string `json:"event_types"`
 	RoutingKey  string   `json:"routing_key"`
 	Description string   `json:"description"`
 }
@@ -306,6 +307,9 @@ func (d *Dispatcher) Configure(ctx context.Context, cfg []ConfigEndpoint) error 
 		ep := &Endpoint{ID: id, Enabled: true, Origin: "config"}
 		svcs := c.Services
 		s := Spec{URL: &c.URL, Format: &c.Format, Description: &c.Description, Services: &svcs, MinSeverity: &c.MinSeverity, RoutingKey: &c.RoutingKey}
+		if c.EventTypes != nil {
+			s.EventTypes = &c.EventTypes
+		}
 		if c.Format == "" {
 			s.Format = nil
 		}

@@ -11,7 +11,7 @@ import (
 
 // LoadConfig reads the endpoints of a configuration file,
 // {"webhooks": [{name, url, format, secret, services, min_severity,
-// routing_key, description}]}. Unknown fields are an error: a misspelt
+// event_types, routing_key, description}]}. Unknown fields are an error: a misspelt
 // "min_severty" would otherwise page everyone for everything.
 func LoadConfig(path string) ([]ConfigEndpoint, error) {
 	b, err := os.ReadFile(path)

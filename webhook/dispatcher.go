@@ -36,13 +36,20 @@ var (
 // Delivery is one message for one endpoint, with its attempts. Its ID is
 // the webhook-id header: the same on every retry and redelivery.
 type Delivery struct {
-	ID         string    `json:"id"`
-	EndpointID string    `json:"endpoint_id"`
-	Type       string    `json:"type"`
-	EventSeq   uint64    `json:"event_seq,omitempty"`
-	IncidentID string    `json:"incident_id,omitempty"`
-	Status     string    `json:"status"` // pending, delivered, failed
-	CreatedAt  time.Time `json:"created_at"`
+	ID         string `json:"id"`
+	EndpointID string `json:"endpoint_id"`
+	Type       string `json:"type"`
+	EventSeq   uint64 `json:"event_seq,omitempty"`
+	IncidentID string `json:"incident_id,omitempty"`
+	// Subject is what the message is about: the incident's id, or one
+	// stall of the post source. Deliveries of one endpoint and subject
+	// leave in Seq order (see order.go); test sends have none.
+	Subject string `json:"subject,omitempty"`
+	// Seq is the change's number within its subject: the incident's seq,
+	// 1 for a stall and 2 for its recovery.
+	Seq       int       `json:"seq,omitempty"`
+	Status    string    `json:"status"` // pending, delivered, failed, superseded
+	CreatedAt time.Time `json:"created_at"`
 	// NextAttempt is when a pending delivery is due.
 	NextAttempt time.Time `json:"next_attempt,omitzero"`
 	// Round is the index in the schedule of the next attempt; a
@@ -107,10 +114,13 @@ func Open(o Options) (*Dispatcher, error) {
 	}
 	d := &Dispatcher{o: o, db: db, log: o.Logger, m: o.Metrics, inflight: map[string]bool{}, breakers: map[string]*breaker{}, kick: make(chan struct{}, 1)}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketEndpoints, bucketDeliveries, bucketOutbox, bucketMeta} {
+		for _, b := range [][]byte{bucketEndpoints, bucketDeliveries, bucketOutbox, bucketMeta, bucketSent} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
+		}
+		if err := rebuildQueues(tx); err != nil {
+			return err
 		}
 		_, err := boltkv.GetJSON(tx.Bucket(bucketMeta), keyCursor, &d.cursor)
 		return err
@@ -237,7 +247,7 @@ func (d *Dispatcher) fanOut() error {
 					continue
 				}
 				for _, ep := range eps {
-					if !ep.Enabled || !ep.matches(&ev.Incident) {
+					if !ep.Enabled || !ep.takes(ev.Type) || !ep.matches(&ev.Incident) {
 						continue
 					}
 					id := deliveryID(ep.ID, &ev)
@@ -250,7 +260,7 @@ func (d *Dispatcher) fanOut() error {
 						return err
 					}
 					del := &Delivery{ID: id, EndpointID: ep.ID, Type: ev.Type, EventSeq: ev.Seq, IncidentID: in.ID,
-						Status: StatusPending, CreatedAt: now, NextAttempt: now, Attempts: []Attempt{}, Body: body}
+						Subject: in.ID, Seq: in.Seq, Status: StatusPending, CreatedAt: now, NextAttempt: now, Attempts: []Attempt{}, Body: body}
 					if err := putDelivery(tx, del, time.Time{}); err != nil {
 						return err
 					}
@@ -294,6 +304,9 @@ func putDelivery(tx *bolt.Tx, del *Delivery, prev time.Time) error {
 		}
 	} else {
 		del.NextAttempt = time.Time{}
+	}
+	if err := fileInQueue(tx, del); err != nil {
+		return err
 	}
 	return boltkv.PutJSON(tx.Bucket(bucketDeliveries), []byte(del.ID), del)
 }
@@ -383,8 +396,8 @@ func (d *Dispatcher) dispatchDue(ctx context.Context, sem chan struct{}, wg *syn
 }
 
 // listDue reads the outbox in due order: up to 1000 deliveries due at now
-// and the time of the first one due later. It sets the pending gauge to
-// the outbox's size.
+// that head their queue (the rest wait for their turn) and the time of the
+// first one due later. It sets the pending gauge to the outbox's size.
 func (d *Dispatcher) listDue(now time.Time) ([]dueDelivery, time.Time, error) {
 	var list []dueDelivery
 	var next time.Time
@@ -414,8 +427,9 @@ func (d *Dispatcher) listDue(now time.Time) ([]dueDelivery, time.Time, error) {
 			}
 			var hdr struct {
 				EndpointID string `json:"endpoint_id"`
+				Subject    string `json:"subject"`
 			}
-			if err := json.Unmarshal(v, &hdr); err != nil {
+			if err := json.Unmarshal(v, &hdr); err != nil || !queueHead(tx, hdr.EndpointID, hdr.Subject, id) {
 				continue
 			}
 			list = append(list, dueDelivery{id, hdr.EndpointID, at})
@@ -430,19 +444,29 @@ func (d *Dispatcher) listDue(now time.Time) ([]dueDelivery, time.Time, error) {
 func (d *Dispatcher) attempt(ctx context.Context, id string, filedAt time.Time) error {
 	var del *Delivery
 	var ep *Endpoint
+	head, moot := false, ""
 	if err := d.db.View(func(tx *bolt.Tx) error {
 		var err error
 		if del, err = getDelivery(tx, id); err != nil || del == nil {
 			return err
+		}
+		if head = queueHead(tx, del.EndpointID, del.Subject, del.ID); head {
+			if moot, err = supersedeReason(tx, del); err != nil {
+				return err
+			}
 		}
 		ep, err = getEndpoint(tx, del.EndpointID)
 		return err
 	}); err != nil {
 		return err
 	}
-	if del == nil || del.Status != StatusPending || !del.NextAttempt.Equal(filedAt) {
+	if del == nil || del.Status != StatusPending || !del.NextAttempt.Equal(filedAt) || !head {
 		d.log.Debug("delivery changed since it was listed", "delivery", id)
 		return nil
+	}
+	if moot != "" {
+		_, err := d.supersede(id, filedAt)
+		return err
 	}
 	now := d.o.Now()
 	switch {
@@ -507,6 +531,11 @@ func (d *Dispatcher) record(del *Delivery, ep *Endpoint, filedAt time.Time, at A
 		var err error
 		if disable, err = d.updateEndpoint(tx, ep.ID, now, ok, disable); err != nil {
 			return err
+		}
+		if ok {
+			if err := markSent(tx, del, now); err != nil {
+				return err
+			}
 		}
 		return putDelivery(tx, del, filedAt)
 	})
@@ -675,10 +704,20 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// prune drops finished deliveries older than the retention.
+// prune drops finished deliveries older than the retention, and the marks
+// of what was sent about subjects quiet for as long.
 func (d *Dispatcher) prune(now time.Time) error {
 	cut := now.Add(-d.o.Retention)
 	return d.db.Update(func(tx *bolt.Tx) error {
+		sc := tx.Bucket(bucketSent).Cursor()
+		for k, v := sc.First(); k != nil; k, v = sc.Next() {
+			var m sentMark
+			if json.Unmarshal(v, &m) == nil && m.At.Before(cut) {
+				if err := sc.Delete(); err != nil {
+					return err
+				}
+			}
+		}
 		c := tx.Bucket(bucketDeliveries).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			var h struct {

@@ -1,4 +1,5 @@
-// Package webhook delivers incident changes to the endpoints users
+// Package webhook delivers incident changes, and changes of the post
+// source's health (source.stalled, source.recovered), to the endpoints users
 // register, so that a receiver can trust what it gets: every request is
 // signed the Standard Webhooks way (webhook-id, webhook-timestamp,
 // webhook-signature with v1 HMAC-SHA256 under a per-endpoint whsec_
@@ -14,6 +15,19 @@
 // 410 Gone and after long failure. Addresses are checked against SSRF at
 // registration and again at connect time (private, loopback, link-local
 // and metadata addresses are refused unless the operator allows them).
+//
+// Order: per endpoint and incident, changes leave in the order the
+// detector made them (the incident's seq), retries included. Deliveries of
+// one endpoint and subject form a queue in the bbolt store, changed in the
+// same transaction as the outbox; only its head is attempted, so a later
+// change waits behind an earlier one that is still being retried. When its
+// turn comes, an incident.updated with a later update or the resolve queued
+// behind it is superseded (settled unsent: the later one carries the whole
+// state), and so is any change older than one already delivered to the
+// endpoint, so nothing follows a resolve, not even a redelivery. Firings,
+// resolves and source events are never superseded. A crash mid-request
+// leaves the head pending: it is sent again with the same webhook-id
+// before anything behind it. order.go holds the rules.
 //
 // The package reads incident changes from package detect's event log; it
 // never decides what is an incident.

@@ -39,6 +39,10 @@ type Endpoint struct {
 	Services []string `json:"services,omitempty"`
 	// MinSeverity filters out smaller incidents; empty means all.
 	MinSeverity detect.Severity `json:"min_severity,omitempty"`
+	// EventTypes are the event types the endpoint takes (EventTypes);
+	// empty means all of them, the source's health included. Services and
+	// MinSeverity filter incidents only.
+	EventTypes []string `json:"event_types,omitempty"`
 	// RoutingKey is the PagerDuty integration key (pagerduty format).
 	RoutingKey string `json:"routing_key,omitempty"`
 	Enabled    bool   `json:"enabled"`
@@ -118,6 +122,14 @@ func (e *Endpoint) CurrentSecret() string {
 	return ""
 }
 
+// EventTypes lists the event types an endpoint can take.
+var EventTypes = []string{detect.EventFiring, detect.EventUpdated, detect.EventResolved, EventSourceStalled, EventSourceRecovered}
+
+// takes reports whether the endpoint wants events of type typ.
+func (e *Endpoint) takes(typ string) bool {
+	return len(e.EventTypes) == 0 || slices.Contains(e.EventTypes, typ)
+}
+
 // matches reports whether the endpoint wants an incident's notifications.
 func (e *Endpoint) matches(in *detect.Incident) bool {
 	if e.MinSeverity != "" && in.Severity.Rank() < e.MinSeverity.Rank() {
@@ -148,6 +160,7 @@ type Spec struct {
 	Description *string   `json:"description"`
 	Services    *[]string `json:"services"`
 	MinSeverity *string   `json:"min_severity"`
+	EventTypes  *[]string `json:"event_types"`
 	RoutingKey  *string   `json:"routing_key"`
 	Enabled     *bool     `json:"enabled"`
 	// Secret sets the signing secret (create only); empty generates one.
@@ -228,6 +241,18 @@ func (s *Spec) applyFilters(e *Endpoint) error {
 			svcs = append(svcs, x)
 		}
 		e.Services = svcs
+	}
+	if s.EventTypes != nil {
+		var types []string
+		for _, x := range *s.EventTypes {
+			if !slices.Contains(EventTypes, x) {
+				return fmt.Errorf("%w: event type %q: want one of %s", ErrInvalid, clip(x, 32), strings.Join(EventTypes, ", "))
+			}
+			if !slices.Contains(types, x) {
+				types = append(types, x)
+			}
+		}
+		e.EventTypes = types
 	}
 	if s.MinSeverity != nil {
 		if *s.MinSeverity == "" {

@@ -9,12 +9,13 @@ import (
 	"github.com/downsignal/downsignal/detect"
 )
 
-// Message is what is rendered for one endpoint: an incident change, or a
-// test send (Incident nil).
+// Message is what is rendered for one endpoint: an incident change, a
+// change of the post source's health (Source), or a test send (both nil).
 type Message struct {
 	Type     string
 	Time     time.Time
 	Incident *detect.Incident
+	Source   *SourceChange
 }
 
 // TypeTest is the event type of a test send.
@@ -45,13 +46,22 @@ func Render(f Format, ep *Endpoint, m Message, externalURL string) ([]byte, erro
 // native is {type, timestamp, data}, the Standard Webhooks payload shape.
 func native(m Message) any {
 	data := any(map[string]string{"message": "test from downsignal: this endpoint receives incident notifications"})
-	if m.Incident != nil {
+	switch {
+	case m.Incident != nil:
 		data = m.Incident
+	case m.Source != nil:
+		data = sourceDataOf(m.Source)
 	}
 	return map[string]any{"type": m.Type, "timestamp": m.Time.UTC().Format(time.RFC3339), "data": data}
 }
 
 func headline(m Message) string {
+	if c := m.Source; c != nil {
+		if c.Type == EventSourceRecovered {
+			return "downsignal's post source " + c.Source + " recovered"
+		}
+		return fmt.Sprintf("downsignal's post source %s stalled: no post for %s", c.Source, c.StallAfter)
+	}
 	in := m.Incident
 	if in == nil {
 		return "downsignal test notification"
@@ -99,40 +109,75 @@ func sampleText(in *detect.Incident) string {
 	return in.Samples[0].Text
 }
 
+// amAlert is what an Alertmanager webhook says about one alert.
+type amAlert struct {
+	status, name, fingerprint, groupKey string
+	labels, ann                         map[string]string
+	starts, ends                        time.Time
+}
+
+func amTest(m Message) amAlert {
+	return amAlert{status: "firing", name: "DownsignalTest", labels: map[string]string{"alertname": "DownsignalTest"},
+		ann: map[string]string{"summary": headline(m)}, starts: m.Time.UTC(), fingerprint: "test",
+		groupKey: "{}:{alertname=\"DownsignalTest\"}"}
+}
+
+func amIncident(m Message) amAlert {
+	in := m.Incident
+	a := amAlert{status: "firing", name: "ServiceOutageReported", starts: in.StartedAt.UTC(), fingerprint: in.ID}
+	a.labels = map[string]string{"alertname": a.name, "service": in.Service, "severity": string(in.Severity),
+		"confidence": string(in.Confidence), "incident_id": in.ID, "source": "downsignal"}
+	a.ann = map[string]string{"summary": in.Title, "description": details(in)}
+	if s := sampleText(in); s != "" {
+		a.ann["sample"] = s
+	}
+	if m.Type == detect.EventResolved {
+		a.status, a.ends = "resolved", in.ResolvedAt.UTC()
+	}
+	a.groupKey = fmt.Sprintf("{}:{alertname=%q, service=%q}", a.name, in.Service)
+	return a
+}
+
+// amSource is a stall as an alert that fires when the stall is noticed
+// and resolves when posts flow again; the post source is post_source, as
+// source already names downsignal.
+func amSource(m Message) amAlert {
+	c := m.Source
+	a := amAlert{status: "firing", name: "DownsignalSourceStalled", starts: c.Since.Add(c.StallAfter).UTC(), fingerprint: c.stallID()}
+	a.labels = map[string]string{"alertname": a.name, "post_source": c.Source, "severity": "critical", "source": "downsignal"}
+	a.ann = map[string]string{"summary": headline(m), "description": sourceDetails(c)}
+	if c.Type == EventSourceRecovered {
+		a.status, a.ends = "resolved", c.At.UTC()
+	}
+	a.groupKey = fmt.Sprintf("{}:{alertname=%q, post_source=%q}", a.name, c.Source)
+	return a
+}
+
 // alertmanager is Alertmanager's webhook v4 body, so receivers written
 // for Alertmanager work unchanged.
 func alertmanager(m Message, externalURL string) any {
-	status, name, labels, ann := "firing", "DownsignalTest", map[string]string{"alertname": "DownsignalTest"}, map[string]string{"summary": headline(m)}
-	starts, ends := m.Time.UTC(), time.Time{}
-	fingerprint, groupKey := "test", "{}:{alertname=\"DownsignalTest\"}"
-	if in := m.Incident; in != nil {
-		name = "ServiceOutageReported"
-		labels = map[string]string{"alertname": name, "service": in.Service, "severity": string(in.Severity),
-			"confidence": string(in.Confidence), "incident_id": in.ID, "source": "downsignal"}
-		ann = map[string]string{"summary": in.Title, "description": details(in)}
-		if s := sampleText(in); s != "" {
-			ann["sample"] = s
-		}
-		starts = in.StartedAt.UTC()
-		if m.Type == detect.EventResolved {
-			status, ends = "resolved", in.ResolvedAt.UTC()
-		}
-		fingerprint = in.ID
-		groupKey = fmt.Sprintf("{}:{alertname=%q, service=%q}", name, in.Service)
+	var x amAlert
+	switch {
+	case m.Incident != nil:
+		x = amIncident(m)
+	case m.Source != nil:
+		x = amSource(m)
+	default:
+		x = amTest(m)
 	}
 	a := map[string]any{
-		"status": status, "labels": labels, "annotations": ann,
-		"startsAt": starts.Format(time.RFC3339), "endsAt": "0001-01-01T00:00:00Z",
-		"generatorURL": externalURL, "fingerprint": fingerprint,
+		"status": x.status, "labels": x.labels, "annotations": x.ann,
+		"startsAt": x.starts.Format(time.RFC3339), "endsAt": "0001-01-01T00:00:00Z",
+		"generatorURL": externalURL, "fingerprint": x.fingerprint,
 	}
-	if !ends.IsZero() {
-		a["endsAt"] = ends.Format(time.RFC3339)
+	if !x.ends.IsZero() {
+		a["endsAt"] = x.ends.Format(time.RFC3339)
 	}
 	return map[string]any{
-		"version": "4", "groupKey": groupKey, "truncatedAlerts": 0, "status": status, "receiver": "downsignal",
-		"groupLabels":       map[string]string{"alertname": name},
-		"commonLabels":      labels,
-		"commonAnnotations": ann,
+		"version": "4", "groupKey": x.groupKey, "truncatedAlerts": 0, "status": x.status, "receiver": "downsignal",
+		"groupLabels":       map[string]string{"alertname": x.name},
+		"commonLabels":      x.labels,
+		"commonAnnotations": x.ann,
 		"externalURL":       externalURL,
 		"alerts":            []any{a},
 	}
@@ -146,6 +191,9 @@ func slack(m Message) any {
 		if s := sampleText(in); s != "" {
 			blocks = append(blocks, map[string]any{"type": "context", "elements": []any{map[string]any{"type": "plain_text", "text": clip(s, 300)}}})
 		}
+	}
+	if c := m.Source; c != nil {
+		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": slackEscape(sourceDetails(c))}})
 	}
 	return map[string]any{"text": slackEscape(text), "blocks": blocks}
 }
@@ -172,6 +220,17 @@ func teams(m Message) any {
 		body = append(body, map[string]any{"type": "FactSet", "facts": facts},
 			map[string]any{"type": "TextBlock", "text": details(in), "wrap": true})
 	}
+	if c := m.Source; c != nil {
+		facts := []any{
+			map[string]string{"title": "Source", "value": c.Source},
+			map[string]string{"title": "Last post", "value": c.Since.UTC().Format(time.RFC3339)},
+		}
+		if c.LastError != "" {
+			facts = append(facts, map[string]string{"title": "Last error", "value": clip(c.LastError, 300)})
+		}
+		body = append(body, map[string]any{"type": "FactSet", "facts": facts},
+			map[string]any{"type": "TextBlock", "text": sourceDetails(c), "wrap": true})
+	}
 	return map[string]any{
 		"type": "message",
 		"attachments": []any{map[string]any{
@@ -194,6 +253,12 @@ func discord(m Message) any {
 			color = 0x2ECC71
 		} else if in.Severity == detect.Critical {
 			color = 0xE74C3C
+		}
+	}
+	if c := m.Source; c != nil {
+		desc, color = sourceDetails(c), 0xE74C3C
+		if c.Type == EventSourceRecovered {
+			color = 0x2ECC71
 		}
 	}
 	return map[string]any{
@@ -225,6 +290,9 @@ func pagerduty(m Message, routingKey, externalURL string) any {
 				"confidence": in.Confidence, "top_codes": in.TopCodes, "regions": in.Regions, "details": details(in)},
 		}
 	}
+	if c := m.Source; c != nil {
+		action, dedup, payload = sourcePagerDuty(m)
+	}
 	body := map[string]any{"routing_key": routingKey, "event_action": action, "dedup_key": dedup}
 	if action == "trigger" {
 		body["payload"] = payload
@@ -233,4 +301,20 @@ func pagerduty(m Message, routingKey, externalURL string) any {
 		}
 	}
 	return body
+}
+
+// sourcePagerDuty is a stall as a PagerDuty alert of its own: a trigger,
+// then a resolve with the same dedup_key, one key per stall.
+func sourcePagerDuty(m Message) (action, dedup string, payload map[string]any) {
+	c := m.Source
+	action = "trigger"
+	if c.Type == EventSourceRecovered {
+		action = "resolve"
+	}
+	payload = map[string]any{
+		"summary": clip(headline(m), 1024), "source": "downsignal", "severity": "error",
+		"timestamp": m.Time.UTC().Format(time.RFC3339), "component": c.Source, "class": "source health",
+		"custom_details": sourceDataOf(c),
+	}
+	return action, "downsignal-" + c.stallID(), payload
 }

@@ -15,6 +15,7 @@ type Metrics struct {
 	pending   prometheus.Gauge
 	duration  prometheus.Histogram
 	breakerOn prometheus.Counter
+	moot      prometheus.Counter
 }
 
 // NewMetrics registers the delivery metrics with reg.
@@ -45,8 +46,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "downsignal", Subsystem: "webhook", Name: "breaker_opened_total",
 			Help: "Times an endpoint's circuit breaker opened.",
 		}),
+		moot: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "downsignal", Subsystem: "webhook", Name: "superseded_total",
+			Help: "Deliveries settled unsent because a later change of their incident made them moot.",
+		}),
 	}
-	reg.MustRegister(m.attempts, m.enqueued, m.disabled, m.pending, m.duration, m.breakerOn)
+	reg.MustRegister(m.attempts, m.enqueued, m.disabled, m.pending, m.duration, m.breakerOn, m.moot)
 	return m
 }
 
@@ -79,5 +84,11 @@ func (m *Metrics) setPending(n int) {
 func (m *Metrics) breakerOpened() {
 	if m != nil {
 		m.breakerOn.Inc()
+	}
+}
+
+func (m *Metrics) superseded() {
+	if m != nil {
+		m.moot.Inc()
 	}
 }

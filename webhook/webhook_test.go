@@ -24,6 +24,7 @@ type request struct {
 	header http.Header
 	body   []byte
 	at     time.Time
+	path   string
 }
 
 // receiver is a real HTTP server on loopback answering with a script.
@@ -40,7 +41,7 @@ func newReceiver(t *testing.T, answer func(n int, w http.ResponseWriter, r *http
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		rc.mu.Lock()
-		rc.reqs = append(rc.reqs, request{r.Header.Clone(), body, time.Now()})
+		rc.reqs = append(rc.reqs, request{r.Header.Clone(), body, time.Now(), r.URL.Path})
 		n := len(rc.reqs)
 		rc.mu.Unlock()
 		if rc.answer != nil {

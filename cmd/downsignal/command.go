@@ -13,6 +13,7 @@ import (
 
 	"github.com/downsignal/downsignal/app"
 	"github.com/downsignal/downsignal/classify"
+	"github.com/downsignal/downsignal/health"
 	"github.com/downsignal/downsignal/ingest/firehose"
 	"github.com/downsignal/downsignal/ingest/jetstream"
 	"github.com/downsignal/downsignal/labels"
@@ -31,6 +32,10 @@ func stringFlag(name, value, usage string) *cli.StringFlag {
 // between commands (or between tests) would leak values.
 func dataDirFlag() cli.Flag {
 	return stringFlag("data-dir", "./downsignal-data", "directory for the index, counters, cursors and the embedded broker's log")
+}
+
+func stallAfterFlag() cli.Flag {
+	return &cli.DurationFlag{Name: "stall-after", Value: health.DefaultStallAfter, Usage: "a live source with no post for this long is stalled: /v1/status and the dashboard say so and webhooks get source.stalled", Sources: env("stall-after")}
 }
 
 func brokersFlag() cli.Flag {
@@ -114,7 +119,7 @@ func newCommand() *cli.Command {
 				Name:  "run",
 				Usage: "run the whole pipeline on this machine (embedded broker unless --brokers)",
 				Flags: flags(
-					[]cli.Flag{dataDirFlag(), listenFlag("127.0.0.1:8080"), pprofFlag(), brokersFlag(),
+					[]cli.Flag{dataDirFlag(), listenFlag("127.0.0.1:8080"), pprofFlag(), stallAfterFlag(), brokersFlag(),
 						stringFlag("broker-listen", "127.0.0.1:19092", "address of the embedded broker (only without --brokers)")},
 					sourceFlags(),
 					[]cli.Flag{&cli.BoolFlag{Name: "exit-after-replay", Usage: "exit 0 once every replayed post is searchable", Sources: env("exit-after-replay")}, noDashboardFlag()},
@@ -127,14 +132,14 @@ func newCommand() *cli.Command {
 			{
 				Name:   "ingest",
 				Usage:  "read Bluesky posts into Kafka",
-				Flags:  flags([]cli.Flag{dataDirFlag(), listenFlag("127.0.0.1:8081"), pprofFlag(), brokersFlag()}, sourceFlags(), topicFlags()),
+				Flags:  flags([]cli.Flag{dataDirFlag(), listenFlag("127.0.0.1:8081"), pprofFlag(), stallAfterFlag(), brokersFlag()}, sourceFlags(), topicFlags()),
 				Action: runMode(app.ModeIngest),
 			},
 			{
 				Name:  "classify",
 				Usage: "classify posts from Kafka into signals, or JSON lines from stdin with --stdin",
 				Flags: flags([]cli.Flag{
-					dataDirFlag(), listenFlag("127.0.0.1:8082"), pprofFlag(), brokersFlag(),
+					dataDirFlag(), listenFlag("127.0.0.1:8082"), pprofFlag(), stallAfterFlag(), brokersFlag(),
 					stringFlag("group", "downsignal-classify", "consumer group shared by classify workers"),
 					&cli.BoolFlag{Name: "stdin", Usage: `no Kafka: read {"id","text","lang","created_at"} JSON lines from stdin, write one result line each`, Sources: env("stdin")},
 					&cli.BoolFlag{Name: "explain", Usage: `with --stdin: add "explain", the features that moved each post's score most`, Sources: env("explain")},
@@ -170,7 +175,7 @@ func newCommand() *cli.Command {
 				Name:  "serve",
 				Usage: "index signals from Kafka and serve the API",
 				Flags: flags([]cli.Flag{
-					dataDirFlag(), listenFlag("127.0.0.1:8080"), pprofFlag(), brokersFlag(),
+					dataDirFlag(), listenFlag("127.0.0.1:8080"), pprofFlag(), stallAfterFlag(), brokersFlag(),
 					stringFlag("group", "", "consumer group (default: one per index directory, so each replica reads everything)"),
 					noDashboardFlag(),
 				}, topicFlags(), apiFlags(), alertFlags()),
@@ -195,6 +200,7 @@ func runMode(mode app.Mode) cli.ActionFunc {
 			TopicPartitions:  cmd.Int("topic-partitions"),
 			TopicReplication: cmd.Int("topic-replication"),
 			TopicRetention:   cmd.Duration("topic-retention"),
+			StallAfter:       cmd.Duration("stall-after"),
 			Pprof:            cmd.Bool("pprof"),
 			Logger:           logger,
 			Registry:         prometheus.NewRegistry(),

@@ -40,6 +40,9 @@ type DayOptions struct {
 	ChatterPerMinute float64
 	// Surge adds the Microsoft 365 outage starting at SurgeOnset.
 	Surge bool
+	// SurgesAt adds the same outage again at each of these onsets (a
+	// service that fails twice in a day).
+	SurgesAt []time.Time
 	// Brigade adds three accounts copy-pasting one complaint about Discord
 	// every minute for half an hour at 16:00.
 	Brigade bool
@@ -81,7 +84,10 @@ func Day(o DayOptions) []Post {
 			g.post(t, pick(g.rng, everydayComplaints), g.crowd(4000))
 		}
 		if o.Surge {
-			g.surge(t)
+			g.surge(t, SurgeOnset(day))
+		}
+		for _, onset := range o.SurgesAt {
+			g.surge(t, onset)
 		}
 		if o.Brigade {
 			g.brigade(t)
@@ -119,10 +125,9 @@ func (g *gen) post(minute time.Time, text, did string) {
 	g.posts = append(g.posts, Post{DID: did, RKey: fmt.Sprintf("3m%07d", g.n), Time: t, Text: decorate(g.rng, text)})
 }
 
-// surge writes the outage: a fast rise from the onset, a plateau, a slow
-// decay, each minute by people who mostly had not posted about it yet.
-func (g *gen) surge(t time.Time) {
-	onset := SurgeOnset(g.day)
+// surge writes the outage that began at onset: a fast rise, a plateau, a
+// slow decay, each minute by people who mostly had not posted about it yet.
+func (g *gen) surge(t, onset time.Time) {
 	min := t.Sub(onset).Minutes()
 	var rate float64
 	switch {

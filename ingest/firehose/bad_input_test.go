@@ -156,3 +156,41 @@ func TestFirehoseVerification(t *testing.T) {
 		t.Errorf("the verified delete did not come through: %+v", evs[len(evs)-2])
 	}
 }
+
+// A relay whose clock says the year 5138 makes commits that did not happen
+// yet: their posts are refused and counted, the stream goes on. A post
+// whose createdAt is a day after its commit keeps its commit time and
+// loses the createdAt.
+func TestFirehoseRefusesFutureCommitTimes(t *testing.T) {
+	relay := ingesttest.NewRelay()
+	defer relay.Close()
+	alice := ingesttest.MustAccount(t, "did:plc:alice")
+	reg := prometheus.NewRegistry()
+	var c ingesttest.Collector
+	ingesttest.RunSource(t, newFirehose(t, relay, firehose.Options{Metrics: newMetrics(reg)}), 0, &c)
+	ingesttest.WaitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
+
+	relay.SetClock(func() time.Time { return time.UnixMicro(99999999999999999) })
+	if _, err := relay.Create(alice, ingesttest.Post{RKey: "3fut", Text: "Outlook down, from the future"}); err != nil {
+		t.Fatal(err)
+	}
+	relay.SetClock(time.Now)
+	if _, err := relay.Create(alice, ingesttest.Post{RKey: "3late", Text: "Outlook down", CreatedAt: time.Now().Add(24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	last := ingesttest.Posts(t, relay, alice, "3z", 1)
+
+	ingesttest.WaitFor(t, "the post after the future one", 5*time.Second, func() bool { return slices.Contains(ingesttest.PostURIs(c.Events()), last[0]) })
+	want := ingesttest.Sorted(append(last, record.PostURI(alice.DID, "3late")))
+	if got := ingesttest.PostURIs(c.Events()); !slices.Equal(got, want) {
+		t.Errorf("posts %v, want %v", got, want)
+	}
+	for _, ev := range c.Events() {
+		if ev.URI == record.PostURI(alice.DID, "3late") && (!ev.CreatedAt.IsZero() || time.Since(ev.Time) > time.Minute) {
+			t.Errorf("post created a day after its commit: time %v created_at %v, want the commit time and none", ev.Time, ev.CreatedAt)
+		}
+	}
+	if n := ingesttest.MetricValue(t, reg, "downsignal_ingest_decode_errors_total", "source", "firehose", "reason", "record"); n != 1 {
+		t.Errorf("record decode errors %v, want 1 (the post from 5138)", n)
+	}
+}

@@ -20,8 +20,9 @@ import (
 // events pass every filter), cursor playback by time_us, and compress=true
 // (each message a zstd frame made with the dictionary it was given).
 type Jetstream struct {
-	srv *httptest.Server
-	enc *zstd.Encoder
+	srv  *httptest.Server
+	gate *gate
+	enc  *zstd.Encoder
 
 	mu      sync.Mutex
 	clock   int64 // last time_us handed out
@@ -58,9 +59,28 @@ func NewJetstream(zstdDict []byte) (*Jetstream, error) {
 		}
 		j.enc = enc
 	}
-	j.srv = httptest.NewServer(http.HandlerFunc(j.serve))
+	g, err := newGate()
+	if err != nil {
+		return nil, err
+	}
+	j.gate = g
+	j.srv = httptest.NewUnstartedServer(http.HandlerFunc(j.serve))
+	j.srv.Listener = g
+	j.srv.Start()
 	return j, nil
 }
+
+// Down kills the server as far as clients can tell: every connection is
+// dropped and new ones are refused until Up. Posts published meanwhile are
+// kept, and served to a client that resumes from a cursor before them.
+func (j *Jetstream) Down() {
+	j.gate.down()
+	j.DropClients()
+	j.srv.CloseClientConnections()
+}
+
+// Up accepts connections again, on the same address.
+func (j *Jetstream) Up() error { return j.gate.reopen() }
 
 // URL is the subscribe endpoint (ws://127.0.0.1:port/subscribe).
 func (j *Jetstream) URL() string {

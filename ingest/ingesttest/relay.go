@@ -148,6 +148,14 @@ func (r *Relay) Forget(seq int64) {
 	r.history = append([]sequenced(nil), r.history[i:]...)
 }
 
+// SetClock sets the clock that stamps commits' time (default time.Now),
+// for relays whose clock is wrong.
+func (r *Relay) SetClock(now func() time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.now = now
+}
+
 // Create commits a post create to the account's repo and broadcasts it.
 // It returns the frame's seq.
 func (r *Relay) Create(a *Account, p Post) (int64, error) {

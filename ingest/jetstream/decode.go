@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/downsignal/downsignal/ingest"
@@ -73,17 +74,8 @@ func Decode(b []byte, source string) (record.Event, int64, error) {
 // commit, identity, account or unknown.
 func DecodeKind(b []byte, source string) (record.Event, int64, string, error) {
 	var m message
-	err := json.Unmarshal(b, &m)
-	var typeErr *json.UnmarshalTypeError
-	switch {
-	case err == nil:
-	case errors.As(err, &typeErr) && m.Kind == "commit" && m.Commit != nil && m.Commit.Collection != record.PostCollection:
-		// A record of another collection that does not look like a post.
-		return record.Event{}, max(m.TimeUS, 0), m.Kind, ErrIgnored
-	case errors.As(err, &typeErr) && m.Kind == "commit" && m.Commit != nil && m.Commit.Record != nil:
-		return record.Event{}, max(m.TimeUS, 0), m.Kind, fmt.Errorf("post record %s: %w", record.Bounded(record.PostURI(m.DID, m.Commit.RKey)), err)
-	default:
-		return record.Event{}, 0, kindUnknown, fmt.Errorf("jetstream message: %w", err)
+	if cursor, kind, err := unmarshal(b, &m); err != nil {
+		return record.Event{}, cursor, kind, err
 	}
 	cursor := m.TimeUS
 	if cursor < 0 {
@@ -147,6 +139,32 @@ func DecodeKind(b []byte, source string) (record.Event, int64, string, error) {
 		return record.Event{}, cursor, kind, err
 	}
 	return ev, cursor, kind, nil
+}
+
+// unmarshal parses a message into m. It returns an error (ErrIgnored for
+// a record of another collection) with the cursor and kind to report when
+// the message goes no further.
+//
+// A type error inside commit.record is a record of another collection that
+// does not look like a post (ignored), or a broken post (an error).
+// Anywhere else the message itself is broken: a commit body that is not an
+// object still leaves m.Commit allocated, empty, and must not pass for
+// another collection.
+func unmarshal(b []byte, m *message) (int64, string, error) {
+	err := json.Unmarshal(b, m)
+	if err == nil {
+		return 0, "", nil
+	}
+	var typeErr *json.UnmarshalTypeError
+	inRecord := errors.As(err, &typeErr) && strings.HasPrefix(typeErr.Field, "commit.record")
+	switch {
+	case inRecord && m.Kind == "commit" && m.Commit != nil && m.Commit.Collection != record.PostCollection:
+		return max(m.TimeUS, 0), m.Kind, ErrIgnored
+	case inRecord && m.Kind == "commit" && m.Commit != nil && m.Commit.Record != nil:
+		return max(m.TimeUS, 0), m.Kind, fmt.Errorf("post record %s: %w", record.Bounded(record.PostURI(m.DID, m.Commit.RKey)), err)
+	default:
+		return 0, kindUnknown, fmt.Errorf("jetstream message: %w", err)
+	}
 }
 
 // applyRecord copies a Jetstream post record's fields into the event.

@@ -3,6 +3,7 @@ package replay
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -26,7 +27,8 @@ type Options struct {
 }
 
 // Source reads a file of Jetstream v1 JSON lines. Its cursor is the number
-// of lines consumed, so a restart continues after the last acknowledged line.
+// of lines consumed, so a restart continues after the last acknowledged line
+// of the same file (see Identity).
 type Source struct {
 	path    string
 	speed   float64
@@ -62,6 +64,33 @@ func New(o Options) (*Source, error) {
 // Name implements ingest.Source.
 func (r *Source) Name() string { return "replay:" + r.path }
 
+// identityBytes is how much of the file's start Identity hashes: enough to
+// tell two captures apart (hundreds of lines), cheap for any file.
+const identityBytes = 64 << 10
+
+// Identity implements ingest.Identified: the file's size and a SHA-256 of
+// its first 64 KiB. A cursor saved in one capture is a line number that
+// means nothing in another written to the same path; with the identity
+// saved beside it, the Stage replays a changed file from the start. A file
+// that grew (a capture still being written) changes identity too: it is
+// replayed again from the start, which costs duplicates, never a post.
+func (r *Source) Identity() (string, error) {
+	f, err := os.Open(r.path)
+	if err != nil {
+		return "", fmt.Errorf("replay: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("replay: %w", err)
+	}
+	h := sha256.New()
+	if _, err := io.CopyN(h, f, identityBytes); err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("replay: read %s: %w", r.path, err)
+	}
+	return fmt.Sprintf("size=%d sha256-64k=%x", st.Size(), h.Sum(nil)), nil
+}
+
 // Run implements ingest.Source.
 func (r *Source) Run(ctx context.Context, cursor int64, emit ingest.Emit) error {
 	f, err := os.Open(r.path)
@@ -69,6 +98,9 @@ func (r *Source) Run(ctx context.Context, cursor int64, emit ingest.Emit) error 
 		return fmt.Errorf("replay: %w", err)
 	}
 	defer f.Close()
+	if cursor > 0 {
+		r.log.Info("replay resumes after the lines an earlier run produced (same file)", "path", r.path, "lines", cursor)
+	}
 	br := bufio.NewReaderSize(f, 256<<10)
 
 	var (

@@ -47,6 +47,13 @@ type Metrics interface {
 	Reconnect(source, reason string)
 }
 
+// Observer is told when sessions begin and end, for a source's health
+// (*ingest.Metrics implements it). Metrics that implement it are told.
+type Observer interface {
+	SessionStarted(source string)
+	SessionEnded(source string, err error)
+}
+
 // kindUnknown is the events_total kind of a message that was not parsed
 // (ingest.EventUnknown).
 const kindUnknown = "unknown"
@@ -170,6 +177,9 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 		}
 		e.Next, e.Attempt = urls[idx], attempt
 		c.o.Metrics.Reconnect(c.o.Source, h.Ended(e))
+		if o, ok := c.o.Metrics.(Observer); ok {
+			o.SessionEnded(c.o.Source, err)
+		}
 		if err := sleep(ctx, e.Wait); err != nil {
 			return err
 		}
@@ -197,6 +207,9 @@ func (c *Client) session(ctx context.Context, u *url.URL, h Handler, s *session)
 	defer conn.Close()
 	s.connected = true
 	h.Connected(u)
+	if o, ok := c.o.Metrics.(Observer); ok {
+		o.SessionStarted(c.o.Source)
+	}
 	// Closing the connection is the only way to interrupt a blocked read.
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()

@@ -3,6 +3,7 @@ package synthetic
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -13,8 +14,11 @@ import (
 
 // Options shape a capture.
 type Options struct {
-	Seed  uint64
-	Posts int
+	Seed uint64
+	// Posts stops the capture after this many posts, Duration after this
+	// much event time from Start; whichever comes first. One is required.
+	Posts    int
+	Duration time.Duration
 	// Start is the event time of the first post.
 	Start time.Time
 	// PerSecond is the average posting rate in event time; the actual
@@ -27,6 +31,51 @@ type Options struct {
 	// MentionShare is the fraction that name a service without
 	// reporting an outage. Default 0.05.
 	MentionShare float64
+	// Incident, if set, adds an outage's complaints on top of the
+	// everyday stream.
+	Incident *Incident
+}
+
+// Incident is an outage as people report it: complaints naming its
+// services, from people who mostly had not posted about it before, rising
+// fast, holding, then fading. Its posts come from a random stream of their
+// own, so the everyday posts are the same with or without it.
+type Incident struct {
+	// Services the complaints name, one picked per post.
+	Services []string
+	// Codes are the error messages some complaints quote.
+	Codes []string
+	// Start is the first complaint's event time; Length how long they
+	// last: a rise over the first tenth, a plateau until six tenths, then
+	// a linear fade.
+	Start  time.Time
+	Length time.Duration
+	// Peak is complaints per minute on the plateau. Default 40.
+	Peak float64
+}
+
+// MicrosoftOutage is an Outlook and Teams outage like the one of 22
+// January 2026, starting at start and lasting 45 minutes.
+func MicrosoftOutage(start time.Time) *Incident {
+	return &Incident{
+		Services: []string{"Outlook", "Outlook", "Teams", "Microsoft 365"},
+		Codes:    []string{"451 4.3.2 temporary server issue", "HTTP 503"},
+		Start:    start, Length: 45 * time.Minute,
+	}
+}
+
+// Demo is the capture the README replays and capturegen writes by default:
+// four hours of 22 January 2026 from 17:00 UTC at a post every two seconds
+// on average (11,734 lines, 1,311 of them the outage's), with
+// MicrosoftOutage from 19:30, long after the detector's one-hour warm-up.
+// The rate is low so that the whole pipeline replays it in seconds, also
+// in tests under the race detector.
+func Demo() Options {
+	return Options{
+		Seed: 1, Duration: 4 * time.Hour, PerSecond: 0.5,
+		Start:    time.Date(2026, 1, 22, 17, 0, 0, 0, time.UTC),
+		Incident: MicrosoftOutage(time.Date(2026, 1, 22, 19, 30, 0, 0, time.UTC)),
+	}
 }
 
 func (o *Options) defaults() {
@@ -41,6 +90,9 @@ func (o *Options) defaults() {
 	}
 	if o.MentionShare <= 0 {
 		o.MentionShare = 0.05
+	}
+	if o.Incident != nil && o.Incident.Peak <= 0 {
+		o.Incident.Peak = 40
 	}
 }
 
@@ -105,39 +157,149 @@ var fillers = []string{
 	"right now", "for real", "ok", "anyway", "seriously",
 }
 
-// Write writes o.Posts Jetstream v1 post-create messages, one per line.
+// Write writes Jetstream v1 post-create messages, one per line, in event
+// time order, until o.Posts posts or o.Duration of event time.
 func Write(w io.Writer, o Options) error {
 	o.defaults()
+	if o.Posts <= 0 && o.Duration <= 0 {
+		return errors.New("synthetic: set Posts or Duration")
+	}
+	if in := o.Incident; in != nil && (len(in.Services) == 0 || in.Length <= 0) {
+		return errors.New("synthetic: an incident needs services and a length")
+	}
 	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15))
 	bw := bufio.NewWriterSize(w, 1<<16)
 	authors := make([]string, 5000)
 	for i := range authors {
 		authors[i] = fmt.Sprintf("did:plc:syn%021x", rng.Uint64()>>4)
 	}
-	t := o.Start
-	for i := 0; i < o.Posts; i++ {
-		// A daily rhythm: twice as busy at 18:00 UTC as at 06:00 UTC.
-		hour := float64(t.Hour()) + float64(t.Minute())/60
-		rate := o.PerSecond * (1 + 0.5*math.Sin((hour-12)/24*2*math.Pi))
-		t = t.Add(time.Duration(rng.ExpFloat64() / rate * float64(time.Second)))
-
-		text, lang := post(rng, o)
-		rec, err := json.Marshal(map[string]any{
-			"$type":     "app.bsky.feed.post",
-			"text":      text,
-			"createdAt": t.Add(-time.Duration(rng.IntN(3000)) * time.Millisecond).Format(time.RFC3339Nano),
-			"langs":     []string{lang},
-		})
-		if err != nil {
-			return err
+	var out *outage
+	if o.Incident != nil {
+		out = &outage{Incident: o.Incident, rng: rand.New(rand.NewPCG(o.Seed, 0x0ba6e)), at: o.Incident.Start}
+		out.advance()
+	}
+	end := o.Start.Add(o.Duration)
+	bgAt, bg := o.step(rng, o.Start), 0
+	for n := 0; o.Posts <= 0 || n < o.Posts; n++ {
+		at := bgAt
+		fromOutage := out != nil && out.at.Before(bgAt)
+		if fromOutage {
+			at = out.at
 		}
-		did := authors[rng.IntN(len(authors))]
-		if _, err := fmt.Fprintf(bw, `{"did":%q,"time_us":%d,"kind":"commit","commit":{"rev":"3syn%09d","operation":"create","collection":"app.bsky.feed.post","rkey":"3syn%09d","record":%s,"cid":"bafysyn%09d"}}`+"\n",
-			did, t.UnixMicro(), i, i, rec, i); err != nil {
+		if o.Duration > 0 && !at.Before(end) {
+			break
+		}
+		var err error
+		if fromOutage {
+			err = out.write(bw)
+			out.advance()
+		} else {
+			err = o.writePost(bw, rng, authors, bg, at)
+			bg++
+			bgAt = o.step(rng, bgAt)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return bw.Flush()
+}
+
+// step returns the time of the everyday post after one at t: a daily
+// rhythm, twice as busy at 18:00 UTC as at 06:00 UTC.
+func (o *Options) step(rng *rand.Rand, t time.Time) time.Time {
+	hour := float64(t.Hour()) + float64(t.Minute())/60
+	rate := o.PerSecond * (1 + 0.5*math.Sin((hour-12)/24*2*math.Pi))
+	return t.Add(time.Duration(rng.ExpFloat64() / rate * float64(time.Second)))
+}
+
+// writePost writes the i-th everyday post, at t.
+func (o *Options) writePost(w io.Writer, rng *rand.Rand, authors []string, i int, t time.Time) error {
+	text, lang := post(rng, *o)
+	rec, err := json.Marshal(map[string]any{
+		"$type":     "app.bsky.feed.post",
+		"text":      text,
+		"createdAt": t.Add(-time.Duration(rng.IntN(3000)) * time.Millisecond).Format(time.RFC3339Nano),
+		"langs":     []string{lang},
+	})
+	if err != nil {
+		return err
+	}
+	did := authors[rng.IntN(len(authors))]
+	_, err = fmt.Fprintf(w, `{"did":%q,"time_us":%d,"kind":"commit","commit":{"rev":"3syn%09d","operation":"create","collection":"app.bsky.feed.post","rkey":"3syn%09d","record":%s,"cid":"bafysyn%09d"}}`+"\n",
+		did, t.UnixMicro(), i, i, rec, i)
+	return err
+}
+
+// outage writes an Incident's complaints: a Poisson stream thinned to the
+// incident's shape, so the rate at each moment is Peak times shape.
+type outage struct {
+	*Incident
+	rng *rand.Rand
+	at  time.Time // the next complaint; past the end when there is none
+	n   int
+}
+
+// shape is the incident's rate at t as a fraction of its peak.
+func (in *Incident) shape(t time.Time) float64 {
+	f := float64(t.Sub(in.Start)) / float64(in.Length)
+	switch {
+	case f < 0 || f >= 1:
+		return 0
+	case f < 0.1:
+		return 0.1 + 9*f // from a tenth of the peak to all of it
+	case f < 0.6:
+		return 1
+	default:
+		return (1 - f) / 0.4
+	}
+}
+
+// advance moves at to the next complaint, or to never after the incident.
+func (u *outage) advance() {
+	end := u.Start.Add(u.Length)
+	perSecond := u.Peak / 60
+	for {
+		u.at = u.at.Add(time.Duration(u.rng.ExpFloat64() / perSecond * float64(time.Second)))
+		if !u.at.Before(end) {
+			u.at = time.Unix(1<<40, 0)
+			return
+		}
+		if u.rng.Float64() < u.shape(u.at) {
+			return
+		}
+	}
+}
+
+// write writes the complaint at u.at, by a fresh voice most of the time.
+func (u *outage) write(w io.Writer) error {
+	svc := u.Services[u.rng.IntN(len(u.Services))]
+	tpl := outageTemplates[u.rng.IntN(len(outageTemplates))]
+	code := ""
+	if len(u.Codes) > 0 {
+		code = u.Codes[u.rng.IntN(len(u.Codes))]
+	}
+	var text string
+	switch {
+	case strings.Count(tpl, "%s") == 2:
+		text = fmt.Sprintf(tpl, svc, code)
+	case u.rng.IntN(3) == 0 && code != "":
+		text = fmt.Sprintf(tpl, svc) + " " + code
+	default:
+		text = fmt.Sprintf(tpl, svc)
+	}
+	rec, err := json.Marshal(map[string]any{
+		"$type": "app.bsky.feed.post", "text": text, "langs": []string{langOf(text)},
+		"createdAt": u.at.Add(-time.Duration(u.rng.IntN(3000)) * time.Millisecond).Format(time.RFC3339Nano),
+	})
+	if err != nil {
+		return err
+	}
+	did := fmt.Sprintf("did:plc:synout%016x", u.rng.IntN(20000))
+	u.n++
+	_, err = fmt.Fprintf(w, `{"did":%q,"time_us":%d,"kind":"commit","commit":{"rev":"3out%09d","operation":"create","collection":"app.bsky.feed.post","rkey":"3out%09d","record":%s,"cid":"bafyout%09d"}}`+"\n",
+		did, u.at.UnixMicro(), u.n, u.n, rec, u.n)
+	return err
 }
 
 func post(rng *rand.Rand, o Options) (text, lang string) {

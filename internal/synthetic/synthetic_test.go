@@ -58,3 +58,58 @@ func TestWriteIsReproducibleAndDecodes(t *testing.T) {
 		t.Errorf("%d of 2000 posts name a service, want about 140", named)
 	}
 }
+
+// The demo capture lasts longer than the detector's hour of warm-up and
+// holds the outage's complaints only inside the outage, rising to about
+// its peak; without the incident the everyday posts are the same.
+func TestDemoHoldsAnOutageAfterWarmUp(t *testing.T) {
+	demo := Demo()
+	var with, without bytes.Buffer
+	if err := Write(&with, demo); err != nil {
+		t.Fatal(err)
+	}
+	quiet := demo
+	quiet.Incident = nil
+	if err := Write(&without, quiet); err != nil {
+		t.Fatal(err)
+	}
+	var first, last time.Time
+	var everyday []string
+	perMinute := map[time.Time]int{}
+	sc := bufio.NewScanner(&with)
+	for sc.Scan() {
+		ev, _, err := jetstream.Decode(sc.Bytes(), "replay")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.IsZero() {
+			first = ev.Time
+		}
+		last = ev.Time
+		if strings.HasPrefix(ev.DID, "did:plc:synout") {
+			perMinute[ev.Time.Truncate(time.Minute)]++
+			in := demo.Incident
+			if ev.Time.Before(in.Start) || !ev.Time.Before(in.Start.Add(in.Length)) {
+				t.Errorf("complaint at %v, outside the outage", ev.Time)
+			}
+			continue
+		}
+		everyday = append(everyday, sc.Text())
+	}
+	if span := last.Sub(first); span < 3*time.Hour+50*time.Minute || first.Sub(demo.Start) > time.Minute {
+		t.Errorf("capture spans %v from %v, want about 4 hours from %v", span, first, demo.Start)
+	}
+	if onset := demo.Incident.Start.Sub(first); onset < 2*time.Hour {
+		t.Errorf("outage starts %v into the capture, want after the hour of warm-up and an hour of history", onset)
+	}
+	peak := 0
+	for _, n := range perMinute {
+		peak = max(peak, n)
+	}
+	if peak < 30 || peak > 60 || len(perMinute) < 40 {
+		t.Errorf("outage: %d minutes, peak %d complaints a minute; want about 45 minutes peaking near 40", len(perMinute), peak)
+	}
+	if got := strings.Join(everyday, "\n") + "\n"; got != without.String() {
+		t.Error("the everyday posts differ with and without the incident")
+	}
+}

@@ -56,17 +56,43 @@ const DAY = 24 * HOUR;
 const intervals = [MIN, 2 * MIN, 5 * MIN, 10 * MIN, 15 * MIN, 30 * MIN, HOUR, 2 * HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY];
 
 // timeTicks picks at most about count ticks between t0 and t1 (ms) at
-// round local times.
+// round times of the zone shown (UTC unless the reader chose local time);
+// labels are 24-hour clocks, or the day at midnight.
 export function timeTicks(t0, t1, count) {
   const span = Math.max(t1 - t0, MIN);
   const iv = intervals.find((i) => span / i <= count) || 7 * DAY;
-  const offset = -new Date(t0).getTimezoneOffset() * MIN;
+  const offset = fmt.offsetMs(t0);
   const first = Math.ceil((t0 + offset) / iv) * iv - offset;
   const out = [];
   for (let t = first; t <= t1; t += iv) {
-    const local = new Date(t);
-    const midnight = local.getHours() === 0 && local.getMinutes() === 0;
-    out.push({ t, label: iv >= DAY || midnight ? fmt.day(t) : fmt.time(t) });
+    const f = fmt.fields(t);
+    const midnight = f.h === 0 && f.mi === 0;
+    out.push({ t, label: iv >= DAY || midnight ? fmt.dayShort(t) : fmt.clock(t) });
+  }
+  return out;
+}
+
+// textWidth estimates the width of a chart label (11.5 px system font);
+// a little generous, so that labels laid out by it never touch.
+export const textWidth = (s) => String(s).length * 6.6 + 4;
+
+// stackLabels places labels [{x, text}] on rows so that no two overlap:
+// each goes on the first row where it fits, and one that fits on none of
+// maxRows is left out (its line keeps a tooltip). A label that would pass
+// the right edge is drawn to the left of its x.
+export function stackLabels(labels, right, maxRows) {
+  const rows = [];
+  const out = [];
+  for (const l of labels) {
+    const w = textWidth(l.text);
+    const toLeft = l.x + 3 + w > right;
+    const a = toLeft ? l.x - 3 - w : l.x + 3;
+    const b = a + w;
+    let row = 0;
+    while (row < maxRows && (rows[row] || []).some(([c, d]) => a < d && c < b)) row++;
+    if (row >= maxRows) continue;
+    (rows[row] = rows[row] || []).push([a, b]);
+    out.push({ ...l, row, anchor: toLeft ? 'end' : 'start', tx: toLeft ? l.x - 3 : l.x + 3 });
   }
   return out;
 }
@@ -84,6 +110,7 @@ const cursorMemory = new Map();
 //   spans:   [{from, to, cls, label}] shaded time ranges (incidents)
 //   markers: [{t, label, cls}] vertical lines (transitions)
 //   tip:     row => [lines] for the tooltip
+//   yLabel:  what the y axis counts, with its step ("outage posts per 5 min")
 //   id, label: element id and accessible summary
 //
 // The chart is drawn when it is laid out (it needs its width) and again
@@ -184,19 +211,21 @@ export function timeChart(o) {
   ro.observe(wrap);
 
   function draw(width) {
-    const m = { l: 46, r: 14, t: 18, b: 28 };
-    const W = Math.max(width, 300);
+    const m = { l: 46, r: 14, t: 30, b: 28 };
+    const W = Math.max(width, 240);
     const H = height;
     const pw = W - m.l - m.r;
     const ph = H - m.t - m.b;
     const half = (o.step || 0) / 2;
-    const bands = rows.map((r) => (o.band ? poissonInterval(r.expected || 0) : [0, 0]));
+    // No band where the baseline is still learning (expected null).
+    const banded = o.band ? rows.filter((r) => r.expected !== null && r.expected !== undefined) : [];
+    const bands = banded.map((r) => poissonInterval(r.expected));
 
     let ymax = 4;
-    rows.forEach((r, i) => {
+    rows.forEach((r) => {
       for (const s of o.series) ymax = Math.max(ymax, r.values[s.key] || 0);
-      if (o.band) ymax = Math.max(ymax, bands[i][1], r.expected || 0);
     });
+    banded.forEach((r, i) => { ymax = Math.max(ymax, bands[i][1], r.expected); });
     const { ticks, top } = niceTicks(ymax, Math.max(3, Math.floor(ph / 50)));
     const x = linear(o.x0, o.x1, m.l, m.l + pw);
     const y = linear(0, top, m.t + ph, m.t);
@@ -214,6 +243,8 @@ export function timeChart(o) {
     }
     parts.push(grid);
 
+    // Span and marker labels share rows at the top of the plot.
+    const labels = [];
     const spans = g('spans');
     for (const sp of o.spans || []) {
       const a = Math.max(m.l, x(sp.from));
@@ -221,16 +252,16 @@ export function timeChart(o) {
       if (b <= a) continue;
       spans.append(svg('rect', { class: 'span-' + sp.cls, x: r2(a), y: m.t, width: r2(Math.max(b - a, 2)), height: ph },
         svg('title', null, sp.label)));
-      if (b - a > 60) spans.append(svg('text', { class: 'span-label', x: r2(a + 4), y: m.t + 12 }, sp.label));
+      if (b - a > 60) labels.push({ x: a + 1, text: sp.label, cls: 'span-label' });
     }
     parts.push(spans);
 
-    if (o.band && rows.length) {
-      const upper = rows.map((r, i) => `${r2(px(r))},${r2(y(bands[i][1]))}`);
-      const lower = rows.map((r, i) => `${r2(px(r))},${r2(y(bands[i][0]))}`).reverse();
+    if (banded.length) {
+      const upper = banded.map((r, i) => `${r2(px(r))},${r2(y(bands[i][1]))}`);
+      const lower = banded.map((r, i) => `${r2(px(r))},${r2(y(bands[i][0]))}`).reverse();
       parts.push(svg('polygon', { class: 'band', points: upper.concat(lower).join(' ') }));
       parts.push(svg('polyline', { class: 'band-edge', points: upper.join(' ') }));
-      parts.push(svg('polyline', { class: 'expected', points: rows.map((r) => `${r2(px(r))},${r2(y(r.expected || 0))}`).join(' ') }));
+      parts.push(svg('polyline', { class: 'expected', points: banded.map((r) => `${r2(px(r))},${r2(y(r.expected))}`).join(' ') }));
     }
 
     // A series drawn as an area goes under the lines.
@@ -248,22 +279,33 @@ export function timeChart(o) {
     }
 
     const marks = g('markers');
-    (o.markers || []).filter((mk) => mk.t >= o.x0 && mk.t <= o.x1).forEach((mk, i) => {
+    for (const mk of (o.markers || []).filter((k) => k.t >= o.x0 && k.t <= o.x1)) {
       const xm = r2(x(mk.t));
       marks.append(svg('line', { class: 'marker ' + (mk.cls || ''), x1: xm, x2: xm, y1: m.t, y2: m.t + ph }, svg('title', null, mk.label)));
-      // Staggered, so that changes a minute apart stay readable.
-      marks.append(svg('text', { class: 'marker-label', x: xm + 3, y: m.t + 28 + (i % 3) * 13 }, mk.label));
-    });
+      labels.push({ x: xm, text: mk.label, cls: 'marker-label' });
+    }
+    // Changes a minute apart stack; what fits on no row keeps its tooltip.
+    for (const l of stackLabels(labels, m.l + pw, Math.max(1, Math.min(4, Math.floor(ph / 40))))) {
+      marks.append(svg('text', { class: l.cls, x: r2(l.tx), y: m.t + 12 + l.row * 13, 'text-anchor': l.anchor }, l.text));
+    }
     parts.push(marks);
 
     parts.push(svg('line', { class: 'axis axis-x', x1: m.l, x2: m.l + pw, y1: m.t + ph, y2: m.t + ph }));
     const xt = g('x-ticks');
-    for (const t of timeTicks(o.x0, o.x1, Math.max(2, Math.floor(pw / 90)))) {
+    // A label every 70 px or so, and never two that touch.
+    let lastEnd = -Infinity;
+    for (const t of timeTicks(o.x0, o.x1, Math.max(2, Math.floor(pw / 70)))) {
       const xx = r2(x(t.t));
+      const w = textWidth(t.label);
       xt.append(svg('line', { class: 'axis', x1: xx, x2: xx, y1: m.t + ph, y2: m.t + ph + 4 }));
+      if (xx - w / 2 < lastEnd + 6 || xx + w / 2 > W || xx - w / 2 < 0) continue;
+      lastEnd = xx + w / 2;
       xt.append(svg('text', { class: 'tick', x: xx, y: H - 8, 'text-anchor': 'middle' }, t.label));
     }
     parts.push(xt);
+    // What the axes count, and the zone of the times, once each.
+    if (o.yLabel) parts.push(svg('text', { class: 'axis-label y-label', x: 4, y: 12 }, o.yLabel));
+    parts.push(svg('text', { class: 'axis-label x-zone', x: W - 2, y: 12, 'text-anchor': 'end' }, 'times in ' + fmt.zoneName(o.x1)));
 
     const cursor = svg('line', { class: 'cursor', y1: m.t, y2: m.t + ph, visibility: 'hidden' });
     const dots = o.series.map((s) => svg('circle', { class: 'dot-' + s.key, r: 3.5, visibility: 'hidden' }));
@@ -277,23 +319,26 @@ export function timeChart(o) {
 }
 
 // sparkline draws outage posts per step over their baseline band, small
-// enough for a card. points: [{t, posts, expected}].
+// enough for a card (no band where expected is null: still learning).
+// points: [{t, posts, expected}].
 export function sparkline(points, label) {
   const W = 240;
   const H = 44;
   const root = svg('svg', { class: 'spark', viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', role: 'img', 'aria-label': label });
   if (!points || points.length < 2) return root;
-  const bands = points.map((p) => poissonInterval(p.expected || 0));
+  const banded = [];
+  points.forEach((p, i) => { if (p.expected !== null && p.expected !== undefined) banded.push({ i, band: poissonInterval(p.expected) }); });
   let ymax = 3;
-  points.forEach((p, i) => { ymax = Math.max(ymax, p.posts, bands[i][1]); });
+  points.forEach((p) => { ymax = Math.max(ymax, p.posts); });
+  banded.forEach((b) => { ymax = Math.max(ymax, b.band[1]); });
   const x = linear(0, points.length - 1, 1, W - 1);
   const y = linear(0, ymax, H - 2, 2);
   const r2 = (v) => Math.round(v * 10) / 10;
-  const upper = points.map((p, i) => `${r2(x(i))},${r2(y(bands[i][1]))}`);
-  const lower = points.map((p, i) => `${r2(x(i))},${r2(y(bands[i][0]))}`).reverse();
-  root.append(
-    svg('polygon', { class: 'band', points: upper.concat(lower).join(' ') }),
-    svg('polyline', { class: 'line', 'vector-effect': 'non-scaling-stroke', points: points.map((p, i) => `${r2(x(i))},${r2(y(p.posts))}`).join(' ') }),
-  );
+  if (banded.length) {
+    const upper = banded.map((b) => `${r2(x(b.i))},${r2(y(b.band[1]))}`);
+    const lower = banded.map((b) => `${r2(x(b.i))},${r2(y(b.band[0]))}`).reverse();
+    root.append(svg('polygon', { class: 'band', points: upper.concat(lower).join(' ') }));
+  }
+  root.append(svg('polyline', { class: 'line', 'vector-effect': 'non-scaling-stroke', points: points.map((p, i) => `${r2(x(i))},${r2(y(p.posts))}`).join(' ') }));
   return root;
 }

@@ -3,6 +3,8 @@
 import { h } from './dom.js';
 import * as fmt from './format.js';
 import { isAbort } from './api.js';
+import * as moment from './moment.js';
+import { link } from './ui.js';
 import overview from './pages/overview.js';
 import service from './pages/service.js';
 import search from './pages/search.js';
@@ -14,6 +16,9 @@ const live = document.getElementById('live');
 const liveText = document.getElementById('live-text');
 const refreshSelect = document.getElementById('refresh');
 const themeButton = document.getElementById('theme');
+const zoneButton = document.getElementById('zone');
+const menuButton = document.getElementById('menu');
+const momentBar = document.getElementById('moment');
 
 // route maps the hash (#/service/Outlook?range=6h) to a page.
 export function route(hash) {
@@ -62,7 +67,10 @@ async function navigate(retry = false) {
   document.title = (r.page.title ? r.page.title + ' · ' : '') + 'downsignal';
   const root = h('div', { class: 'page' });
   main.replaceChildren(h('p', { class: 'muted', role: 'status' }, 'Loading…'));
+  closeMenu();
+  moment.setAsOf(moment.parseAt(r.params));
   try {
+    await readStatus(ctl.signal);
     const handle = await r.page.mount(root, { params: r.params, arg: r.arg, signal: ctl.signal, setTitle });
     if (ctl.signal.aborted) return;
     current.handle = handle || {};
@@ -107,6 +115,7 @@ async function refresh() {
   const c = current;
   const focus = focusedPlace();
   try {
+    await readStatus(c.ctl.signal);
     await c.handle.refresh(c.ctl.signal);
     if (c === current) {
       restoreFocus(focus);
@@ -140,8 +149,66 @@ function restoreFocus(place) {
   if (el) el.focus({ preventScroll: true });
 }
 
+// readStatus reads the source's health and the stream time, then says on
+// the bar under the header which moment the pages show.
+async function readStatus(signal) {
+  if (!moment.getAsOf()) await moment.refresh(signal);
+  showMoment();
+}
+
+// showMoment fills the bar under the header: the moment of an "as of"
+// view with the way back to live, the stream time of a replay or a lagging
+// source, and a warning while the source brings no posts.
+function showMoment() {
+  const at = moment.getAsOf();
+  const st = moment.getStatus();
+  const src = st && st.source;
+  const parts = [];
+  if (at) {
+    parts.push(h('div', { class: 'moment-line asof' },
+      h('strong', null, 'As of '), h('time', { datetime: fmt.iso(at) }, fmt.dateTime(at)),
+      h('span', { class: 'muted' }, ' · every page and link shows this moment '),
+      h('a', { class: 'button small back-live', href: liveHash() }, 'Back to live')));
+  } else if (moment.following() === 'stream') {
+    const what = src && src.state === 'replaying' ? 'replay in progress'
+      : src && src.state === 'done' ? 'replay finished'
+        : src && src.name ? `${src.name} lags` : 'the newest post read';
+    parts.push(h('div', { class: 'moment-line stream' },
+      h('strong', null, 'Stream time '), h('time', { datetime: fmt.iso(moment.streamTime()) }, fmt.dateTime(moment.streamTime())),
+      h('span', { class: 'muted' }, ` · "now" on every page is the newest post's time (${what})`)));
+  }
+  if (!at && moment.stale()) {
+    const last = src.last_event_at ? `No posts since ${fmt.time(src.last_event_at)}` : 'No posts yet';
+    parts.push(h('div', { class: 'moment-line stale', role: 'alert' },
+      h('strong', null, last), ', results are incomplete', src.last_error ? ': ' + src.last_error : '',
+      h('span', { class: 'muted' }, ` (source ${src.name || ''} ${src.state})`)));
+  }
+  momentBar.replaceChildren(...parts);
+  momentBar.hidden = parts.length === 0;
+  momentBar.dataset.mode = at ? 'asof' : moment.following();
+  momentBar.dataset.stale = String(!at && moment.stale());
+}
+
+// liveHash is the current route without its moment.
+function liveHash() {
+  const r = route(location.hash);
+  const params = Object.fromEntries(r.params);
+  delete params.at;
+  return link(r.parts, { ...params, at: '' });
+}
+
 function markUpdated() {
   const when = fmt.timeSec(new Date());
+  if (moment.getAsOf()) {
+    live.dataset.state = 'idle';
+    liveText.textContent = `As of ${fmt.dateTime(moment.getAsOf())}`;
+    return;
+  }
+  if (moment.stale()) {
+    live.dataset.state = 'error';
+    liveText.textContent = `Source ${moment.getStatus().source.state} · updated ${when}`;
+    return;
+  }
   const follows = current && current.handle && current.handle.refresh;
   if (!follows) {
     live.dataset.state = 'idle';
@@ -207,6 +274,37 @@ function toggleTheme() {
   setTheme(next);
 }
 
+function setupZone() {
+  const show = () => {
+    zoneButton.textContent = fmt.isLocal() ? `Local (${fmt.zoneName()})` : 'UTC';
+    zoneButton.setAttribute('aria-label', fmt.isLocal()
+      ? `Times in local time (${fmt.zoneLong()}); switch to UTC` : `Times in UTC; switch to local time (${fmt.zoneLong()})`);
+  };
+  show();
+  zoneButton.addEventListener('click', () => {
+    fmt.useLocal(!fmt.isLocal());
+    show();
+    // Every time on the page is redrawn in the new zone.
+    navigate(true);
+  });
+  return show;
+}
+let toggleZone = () => {};
+
+function closeMenu() {
+  menuButton.setAttribute('aria-expanded', 'false');
+  document.querySelector('header.top').dataset.menu = 'closed';
+}
+
+function setupMenu() {
+  closeMenu();
+  menuButton.addEventListener('click', () => {
+    const open = menuButton.getAttribute('aria-expanded') !== 'true';
+    menuButton.setAttribute('aria-expanded', String(open));
+    document.querySelector('header.top').dataset.menu = open ? 'open' : 'closed';
+  });
+}
+
 // Keyboard: single keys outside form fields; "g" then a letter to go.
 function setupKeys() {
   const dialog = document.getElementById('shortcuts');
@@ -235,6 +333,7 @@ function setupKeys() {
         break;
       }
       case 't': toggleTheme(); break;
+      case 'z': toggleZone(); break;
       case 'r': refresh(); break;
       case '?': e.preventDefault(); dialog.showModal(); break;
     }
@@ -242,6 +341,9 @@ function setupKeys() {
 }
 
 setupTheme();
+setupZone();
+toggleZone = () => zoneButton.click();
+setupMenu();
 setupRefresh();
 setupKeys();
 window.addEventListener('hashchange', () => navigate());

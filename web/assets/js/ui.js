@@ -3,12 +3,18 @@
 import * as api from './api.js';
 import { h, highlighted } from './dom.js';
 import * as fmt from './format.js';
+import { getAsOf } from './moment.js';
 
 // link builds a hash link: link(['service', 'Outlook'], {range: '6h'}).
+// In an "as of" view every link carries the moment (at=...), unless params
+// name their own (at: '' leaves it out: the way back to live).
 export function link(parts, params) {
   const path = '#/' + parts.map((p) => encodeURIComponent(p)).join('/');
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params || {})) {
+  const all = { ...params };
+  const at = getAsOf();
+  if (at && !('at' in all)) all.at = at.toISOString();
+  for (const [k, v] of Object.entries(all)) {
     if (v !== undefined && v !== null && v !== '' && v !== false) q.set(k, String(v));
   }
   const qs = q.toString();
@@ -24,6 +30,19 @@ const stateWords = {
 
 export function badge(state) {
   return h('span', { class: ['badge', state], 'data-state': state }, stateWords[state] || state);
+}
+
+// incidentStateAt is an incident's state at time t (ms), as the detector
+// recorded it: null before it began.
+export function incidentStateAt(inc, t) {
+  const ms = (x) => (fmt.zero(x) ? null : Date.parse(x));
+  const pending = ms(inc.pending_at) ?? ms(inc.started_at);
+  const firing = ms(inc.firing_at);
+  const resolved = ms(inc.resolved_at);
+  if (pending === null || t < pending) return null;
+  if (resolved !== null && t >= resolved) return 'resolved';
+  if (firing !== null && t >= firing) return 'firing';
+  return 'pending';
 }
 
 // stateRank orders states from the most urgent.
@@ -97,6 +116,44 @@ function labelControl(p) {
 export function posts(list, opts) {
   if (!list || !list.length) return empty('No posts.');
   return h('ul', { class: 'posts' }, list.map((p) => post(p, opts)));
+}
+
+// stackable lets a table read as a list on a narrow screen: each cell
+// gets its column's name, which the style sheet shows before it.
+export function stackable(table) {
+  table.classList.add('stackable');
+  const names = [...table.querySelectorAll('thead th')].map((th) => th.textContent.trim());
+  for (const tr of table.querySelectorAll('tbody tr')) {
+    [...tr.children].forEach((td, i) => { if (names[i]) td.dataset.label = names[i]; });
+  }
+  return table;
+}
+
+// when is a <time> element: the time in the zone shown, written with it.
+export function when(t, format = fmt.dateTime) {
+  if (fmt.zero(t)) return '—';
+  return h('time', { datetime: fmt.iso(t), title: fmt.iso(t) }, format(t));
+}
+
+// timeField is a field for a time, "2026-01-22 19:40" in the zone shown:
+// a text field, because the browser's own date field shows a 12-hour
+// clock in some locales.
+export function timeField(id, t) {
+  const d = fmt.toDate(t);
+  const value = new Date(d.getTime() + fmt.offsetMs(d)).toISOString().slice(0, 16).replace('T', ' ');
+  return h('input', {
+    type: 'text', id, value, size: 16, inputmode: 'numeric', autocomplete: 'off', spellcheck: 'false',
+    pattern: '\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}', placeholder: 'YYYY-MM-DD HH:MM', title: `YYYY-MM-DD HH:MM, 24-hour, ${fmt.zoneName()}`,
+  });
+}
+
+// fromInput reads a timeField in the zone shown; null if empty or bad.
+export function fromInput(v) {
+  const m = /^\s*(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})\s*$/.exec(v || '');
+  if (!m) return null;
+  const s = `${m[1]}T${m[2]}`;
+  const d = fmt.isLocal() ? new Date(s) : new Date(s + 'Z');
+  return Number.isNaN(d.getTime()) ? null : d;
 }
 
 // bars renders a ranked list with proportional bars.

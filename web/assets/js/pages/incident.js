@@ -5,7 +5,9 @@ import { h } from '../dom.js';
 import * as api from '../api.js';
 import * as fmt from '../format.js';
 import { timeChart } from '../chart.js';
-import { badge, link, serviceLink, empty, errorBox, posts, barTable } from '../ui.js';
+import * as moment from '../moment.js';
+import { silenceSection } from '../silence.js';
+import { badge, link, serviceLink, empty, errorBox, posts, barTable, stackable, when, incidentStateAt } from '../ui.js';
 
 const TOKEN_KEY = api.TOKEN_KEY;
 const MIN = 60e3;
@@ -18,7 +20,8 @@ export default {
     const main = h('div', { class: 'stack' });
     const deliveries = h('section', { 'aria-labelledby': 'h-deliveries', id: 'deliveries' });
     const said = h('section', { 'aria-labelledby': 'h-samples' });
-    root.append(h('p', { class: 'small' }, h('a', { href: link(['incidents']) }, '‹ All incidents')), main, deliveries, said);
+    const silence = h('div');
+    root.append(h('p', { class: 'small' }, h('a', { href: link(['incidents']) }, '‹ All incidents')), main, silence, deliveries, said);
 
     let inc;
     const draw = async (signal) => {
@@ -33,19 +36,29 @@ export default {
       }
       ctx.setTitle(inc.title || inc.service);
       main.replaceChildren(...detail(inc));
+      // Made once: a refresh must not wipe what an admin is typing.
+      if (!silence.firstChild) silence.append(silenceSection([inc.service, ...(inc.services || []).filter((s) => s !== inc.service)]) || '');
       said.replaceChildren(h('h2', { id: 'h-samples' }, 'What people said'), posts((inc.samples || []).slice(0, 10)));
       await showDeliveries(deliveries, id, signal);
     };
     await draw(ctx.signal);
-    return { refresh: draw };
+    return moment.getAsOf() ? {} : { refresh: draw };
   },
 };
 
 function detail(inc) {
+  // As of a moment, the incident is shown in the state it had then.
+  const asOf = moment.getAsOf();
+  const nowMs = moment.now();
+  if (asOf) {
+    const st = incidentStateAt(inc, nowMs);
+    inc = { ...inc, state: st || 'pending' };
+    if (!fmt.zero(inc.resolved_at) && Date.parse(inc.resolved_at) > nowMs) inc.resolved_at = '';
+    if (!fmt.zero(inc.firing_at) && Date.parse(inc.firing_at) > nowMs) inc.firing_at = '';
+  }
   const started = Date.parse(inc.started_at);
-  const end = fmt.zero(inc.resolved_at) ? Date.now() : Date.parse(inc.resolved_at);
+  const end = fmt.zero(inc.resolved_at) ? nowMs : Date.parse(inc.resolved_at);
   const fact = (label, value) => h('div', null, h('dt', null, label), h('dd', null, value));
-  const when = (t) => (fmt.zero(t) ? '—' : h('time', { datetime: fmt.iso(t), title: fmt.iso(t) }, fmt.dateTime(t)));
   // Links to the services open a range around the incident.
   const around = { from: new Date(started - 60 * MIN).toISOString(), to: new Date(end + 30 * MIN).toISOString() };
 
@@ -58,6 +71,7 @@ function detail(inc) {
   const x1 = rows.length ? Math.max(rows[rows.length - 1].t, end) + 5 * MIN : end;
   const chart = rows.length ? timeChart({
     id: 'incident-chart', cls: 'timeline', rows, step: 0, x0, x1, band: true, height: 240,
+    yLabel: 'people reporting per window',
     label: `Distinct people reporting per evaluation window during the incident, peak ${inc.peak_authors}, expected about ${fmt.dec(inc.expected)} at onset.`,
     series: [{ key: 'authors', label: 'People reporting', cls: 's-authors' }],
     spans: [{ from: started, to: end, cls: inc.state, label: inc.state }],
@@ -89,12 +103,12 @@ function detail(inc) {
         h('li', null, h('span', { class: 'swatch authors' }), 'People reporting (sliding window)'),
         h('li', null, h('span', { class: 'swatch band' }), 'Normal range'),
         h('li', null, h('span', { class: 'swatch expected' }), 'Expected')),
-      transitions.length ? h('table', { class: 'transitions' },
+      transitions.length ? stackable(h('table', { class: 'transitions' },
         h('caption', { class: 'visually-hidden' }, 'State changes'),
         h('thead', null, h('tr', null, ['Time', 'Change', 'People', 'Expected', 'Score', 'Note'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', null, transitions.map((p) => h('tr', null,
-          h('td', null, fmt.dateTime(p.t)), h('td', null, p.kind), h('td', null, fmt.int(p.authors)),
-          h('td', null, fmt.dec(p.expected)), h('td', null, fmt.dec(p.score)), h('td', null, p.note || (p.services || []).join(', ')))))) : null),
+          h('td', null, when(p.t)), h('td', null, p.kind), h('td', null, fmt.int(p.authors)),
+          h('td', null, fmt.dec(p.expected)), h('td', null, fmt.dec(p.score)), h('td', null, p.note || (p.services || []).join(', '))))))) : null),
     h('div', { class: 'grid cols-2' },
       h('section', { class: 'panel', 'aria-labelledby': 'h-icodes' },
         h('h2', { id: 'h-icodes' }, 'Error codes quoted'),
@@ -157,13 +171,13 @@ function tokenForm(section, incidentID) {
 }
 
 function deliveryTable(rows, open) {
-  return h('table', { id: 'delivery-table' },
+  return stackable(h('table', { id: 'delivery-table' },
     h('caption', { class: 'visually-hidden' }, 'Webhook deliveries for this incident, newest first'),
     h('thead', null, h('tr', null, ['Created', 'Event', 'Endpoint', 'Status', 'Attempts', 'Last response', 'Payload'].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', null, rows.map((d) => {
       const last = (d.attempts || [])[d.attempts.length - 1];
       return h('tr', { 'data-delivery': d.id, 'data-status': d.status },
-        h('td', null, h('time', { datetime: fmt.iso(d.created_at), title: fmt.iso(d.created_at) }, fmt.timeSec(d.created_at))),
+        h('td', null, when(d.created_at, fmt.timeSec)),
         h('td', null, h('code', null, d.type)),
         h('td', null, endpointName(d.endpoint)),
         h('td', null, badge(d.status), d.status === 'pending' && !fmt.zero(d.next_attempt) ? h('div', { class: 'muted small' }, 'next ' + fmt.timeSec(d.next_attempt)) : null),
@@ -172,7 +186,7 @@ function deliveryTable(rows, open) {
           d.error && (!last || d.error !== last.error) ? h('div', { class: 'muted small' }, d.error) : null),
         h('td', null, h('details', { 'data-key': d.id, open: open.has(d.id) }, h('summary', null, 'Show'), h('pre', { class: 'payload' }, JSON.stringify(d.body, null, 2)))),
       );
-    })));
+    }))));
 }
 
 // endpointName shows the host only: receiver URLs (Slack, Teams) carry

@@ -3,7 +3,8 @@
 import { h } from '../dom.js';
 import * as api from '../api.js';
 import * as fmt from '../format.js';
-import { badge, link, serviceLink, empty, errorBox, activeSilences, silenced, mutedTag } from '../ui.js';
+import * as moment from '../moment.js';
+import { badge, link, serviceLink, empty, errorBox, activeSilences, silenced, mutedTag, stackable, when } from '../ui.js';
 
 const filters = [
   ['', 'All'], ['open', 'Open'], ['firing', 'Firing'], ['pending', 'Pending'], ['resolved', 'Resolved'],
@@ -53,9 +54,9 @@ async function list(state, service, silences, signal) {
   const rank = { firing: 0, pending: 1, resolved: 2 };
   incidents.sort((a, b) => rank[a.state] - rank[b.state] || Date.parse(b.started_at) - Date.parse(a.started_at));
   if (!incidents.length) return empty('No incidents match.');
-  const now = Date.now();
+  const now = moment.now();
   const muted = activeSilences(silences, now);
-  return h('div', { class: 'panel' }, h('table', { id: 'incident-table' },
+  return h('div', { class: 'panel' }, stackable(h('table', { id: 'incident-table' },
     h('caption', { class: 'visually-hidden' }, 'Incidents, open first'),
     h('thead', null, h('tr', null, ['State', 'Incident', 'Severity', 'Started', 'Lasted', 'Peak people', 'Reports', 'Top code'].map((c, i) =>
       h('th', { scope: 'col', class: i >= 5 && i <= 6 ? 'num' : null }, c)))),
@@ -67,26 +68,26 @@ async function list(state, service, silences, signal) {
         h('td', null, h('a', { href: link(['incidents', inc.id]) }, inc.title || inc.service),
           h('div', { class: 'muted small' }, [inc.service, ...(inc.services || []).filter((s) => s !== inc.service)].map((s, i) => [i ? ', ' : '', h('a', { href: serviceLink(s) }, s)]))),
         h('td', null, inc.severity, h('div', { class: 'muted small' }, `${inc.confidence} confidence`)),
-        h('td', null, h('time', { datetime: fmt.iso(inc.started_at), title: fmt.iso(inc.started_at) }, fmt.dateTime(inc.started_at))),
+        h('td', null, when(inc.started_at)),
         h('td', null, fmt.duration(end - Date.parse(inc.started_at)), fmt.zero(inc.resolved_at) ? h('span', { class: 'muted' }, ' so far') : null),
         h('td', { class: 'num' }, fmt.int(inc.peak_authors)),
         h('td', { class: 'num' }, fmt.int(inc.reports)),
         h('td', null, code ? h('code', null, code.code) : h('span', { class: 'muted' }, '—')),
       );
-    }))));
+    })))));
 }
 
 // silencePanel lists the silences in force or scheduled: notifications for
 // those services are recorded but not sent.
 function silencePanel(silences) {
   if (!silences) return null;
-  const now = Date.now();
+  const now = moment.now();
   const list = (silences.silences || []).filter((s) => Date.parse(s.ends_at) > now)
     .sort((a, b) => Date.parse(a.starts_at) - Date.parse(b.starts_at));
   return h('section', { 'aria-labelledby': 'h-silences' },
     h('h2', { id: 'h-silences' }, 'Silences'),
-    h('p', { class: 'sub' }, 'Incidents of these services are still detected and listed; their webhooks are not sent. Silences are managed through the API (POST /v1/silences, with the admin token).'),
-    !list.length ? empty('No silences in force.') : h('div', { class: 'panel' }, h('table', { id: 'silence-table' },
+    h('p', { class: 'sub' }, 'Incidents of these services are still detected and listed; their webhooks are not sent. Admins silence a service from its page or its incident\'s (or POST /v1/silences with the admin token).'),
+    !list.length ? empty('No silences in force.') : h('div', { class: 'panel' }, stackable(h('table', { id: 'silence-table' },
       h('caption', { class: 'visually-hidden' }, 'Silences in force or scheduled'),
       h('thead', null, h('tr', null, ['Service', 'State', 'From', 'Until', 'Comment'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', null, list.map((s) => {
@@ -94,8 +95,8 @@ function silencePanel(silences) {
         return h('tr', { 'data-silence': s.id, 'data-service': s.service },
           h('td', null, h('a', { href: serviceLink(s.service) }, s.service)),
           h('td', null, active ? 'In force' : 'Scheduled'),
-          h('td', null, h('time', { datetime: fmt.iso(s.starts_at) }, fmt.dateTime(s.starts_at))),
-          h('td', null, h('time', { datetime: fmt.iso(s.ends_at) }, fmt.dateTime(s.ends_at))),
+          h('td', null, when(s.starts_at)),
+          h('td', null, when(s.ends_at)),
           h('td', null, s.comment || h('span', { class: 'muted' }, '—')));
-      })))));
+      }))))));
 }

@@ -4,6 +4,7 @@
 import { h } from '../dom.js';
 import * as api from '../api.js';
 import * as fmt from '../format.js';
+import * as moment from '../moment.js';
 import { link, posts, errorBox, empty } from '../ui.js';
 
 // The filters the API takes, in the order of the form.
@@ -29,6 +30,14 @@ export default {
     const p = ctx.params;
     const filters = {};
     for (const k of filterKeys) if (p.get(k)) filters[k] = p.get(k);
+    // As of a moment, a search ends there, and "the last hour" is the
+    // hour before it.
+    const at = moment.getAsOf();
+    if (at && Object.keys(filters).length) {
+      const rel = /^-(\d+)([mh])$/.exec(filters.since || '');
+      if (rel) filters.since = new Date(at.getTime() - Number(rel[1]) * (rel[2] === 'h' ? 3600e3 : 60e3)).toISOString();
+      if (!filters.until) filters.until = at.toISOString();
+    }
     const catalog = await api.services(60000).catch(() => ({ services: [] }));
     const form = searchForm(filters, catalog.services);
     root.append(h('h1', null, 'Search posts'), form);

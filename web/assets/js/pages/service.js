@@ -5,7 +5,9 @@ import { h } from '../dom.js';
 import * as api from '../api.js';
 import * as fmt from '../format.js';
 import { timeChart } from '../chart.js';
-import { badge, link, serviceLink, stateRank, empty, posts, barTable, errorBox } from '../ui.js';
+import * as moment from '../moment.js';
+import { silenceSection } from '../silence.js';
+import { badge, link, serviceLink, stateRank, incidentStateAt, empty, posts, barTable, errorBox, timeField, fromInput } from '../ui.js';
 
 const MIN = 60e3;
 const HOUR = 60 * MIN;
@@ -21,8 +23,10 @@ export const ranges = [
 ];
 const steps = [['1m', MIN], ['5m', 5 * MIN], ['15m', 15 * MIN], ['1h', HOUR], ['1d', DAY]];
 
-// pickRange reads range=6h or from=...&to=... (RFC 3339) from the hash.
-export function pickRange(params) {
+// pickRange reads range=6h or from=...&to=... (RFC 3339) from the hash. A
+// preset range ends now, or at the moment pinned (end, a Date: as of, or
+// the stream's time); then it has from and to like a custom one.
+export function pickRange(params, end = null) {
   const from = Date.parse(params.get('from') || '');
   const to = Date.parse(params.get('to') || '');
   if (Number.isFinite(from) && Number.isFinite(to) && to > from) {
@@ -31,6 +35,7 @@ export function pickRange(params) {
     return { custom: true, from: new Date(from), to: new Date(to), step, ms: span };
   }
   const r = ranges.find((x) => x.key === params.get('range')) || ranges[1];
+  if (end) return { ...r, custom: false, from: new Date(end.getTime() - r.ms), to: end };
   return { ...r, custom: false };
 }
 
@@ -50,7 +55,7 @@ export default {
       return {};
     }
     ctx.setTitle(svc.name);
-    const range = pickRange(ctx.params);
+    const range = pickRange(ctx.params, moment.pinned());
     const parentName = (catalog.services.find((s) => s.id === svc.parent) || {}).name;
 
     const stateHolder = h('span', { id: 'svc-state' });
@@ -61,44 +66,44 @@ export default {
           [parentName ? ['Part of ', h('a', { href: serviceLink(parentName) }, parentName)] : null,
             svc.category ? svc.category : null].filter(Boolean).flatMap((x, i) => (i ? [' · ', x] : [x])),
           svc.status_page ? [' · ', h('a', { href: svc.status_page, rel: 'noopener noreferrer', target: '_blank' }, 'Official status page')] : null)),
-      h('a', { class: 'button', href: link(['search'], { service: svc.name, outage: 'only', since: range.custom ? range.from.toISOString() : '-' + range.key, until: range.custom ? range.to.toISOString() : '' }) }, 'Search these posts'),
+      h('a', { class: 'button', href: link(['search'], { service: svc.name, outage: 'only', since: range.from ? range.from.toISOString() : '-' + range.key, until: range.to ? range.to.toISOString() : '' }) }, 'Search these posts'),
     );
     const body = h('div', { id: 'service-body', class: 'stack' });
-    root.append(head, rangePicker(svc.name, range), body);
+    root.append(head, rangePicker(svc.name, range), body, silenceSection([svc.name]) || '');
 
     const draw = async (signal) => {
-      const { nodes, state } = await build(svc, range, signal);
+      // Following the stream, a preset range moves with its time.
+      const r = range.custom ? range : pickRange(ctx.params, moment.pinned());
+      const { nodes, state } = await build(svc, r, signal);
       body.replaceChildren(...nodes);
       stateHolder.replaceChildren(badge(state));
     };
     await draw(ctx.signal);
-    // A range that ends now follows the clock; a custom one stays put.
-    return range.custom ? {} : { refresh: draw };
+    // A range that ends now follows the clock; a custom one, or one seen
+    // as of a moment, stays put.
+    return range.custom || moment.getAsOf() ? {} : { refresh: draw };
   },
 };
 
+
 function rangePicker(name, range) {
-  const toLocalInput = (d) => {
-    const off = d.getTimezoneOffset() * MIN;
-    return new Date(d.getTime() - off).toISOString().slice(0, 16);
-  };
-  const now = new Date();
-  const from = range.custom ? range.from : new Date(now.getTime() - range.ms);
-  const to = range.custom ? range.to : now;
-  const fromInput = h('input', { type: 'datetime-local', id: 'range-from', value: toLocalInput(from) });
-  const toInput = h('input', { type: 'datetime-local', id: 'range-to', value: toLocalInput(to) });
+  const now = new Date(moment.now());
+  const from = range.from || new Date(now.getTime() - range.ms);
+  const to = range.to || now;
+  const fromField = timeField('range-from', from);
+  const toField = timeField('range-to', to);
   const apply = (e) => {
     e.preventDefault();
-    const f = new Date(fromInput.value);
-    const t = new Date(toInput.value);
-    if (!(t > f)) {
-      toInput.setCustomValidity('The end must be after the start.');
-      toInput.reportValidity();
+    const f = fromInput(fromField.value);
+    const t = fromInput(toField.value);
+    if (!f || !t || !(t > f)) {
+      toField.setCustomValidity('The end must be after the start.');
+      toField.reportValidity();
       return;
     }
     location.hash = serviceLink(name, { from: f.toISOString(), to: t.toISOString() });
   };
-  toInput.addEventListener('input', () => toInput.setCustomValidity(''));
+  toField.addEventListener('input', () => toField.setCustomValidity(''));
   return h('div', { class: 'toolbar' },
     h('div', { role: 'group', 'aria-label': 'Time range', class: 'segmented' },
       ranges.map((r) => h('button', {
@@ -106,16 +111,16 @@ function rangePicker(name, range) {
         onclick: () => { location.hash = serviceLink(name, { range: r.key }); },
       }, r.key))),
     h('form', { class: 'toolbar', onsubmit: apply, 'aria-label': 'Custom time range' },
-      h('label', { class: 'field' }, h('span', null, 'From'), fromInput),
-      h('label', { class: 'field' }, h('span', null, 'To'), toInput),
+      h('label', { class: 'field' }, h('span', null, `From (${fmt.zoneName()})`), fromField),
+      h('label', { class: 'field' }, h('span', null, `To (${fmt.zoneName()})`), toField),
       h('button', { type: 'submit' }, 'Apply')),
   );
 }
 
 async function build(svc, range, signal) {
   const opt = { signal };
-  const since = range.custom ? range.from.toISOString() : '-' + range.key;
-  const until = range.custom ? range.to.toISOString() : '';
+  const since = range.from ? range.from.toISOString() : '-' + range.key;
+  const until = range.to ? range.to.toISOString() : '';
   const windowMin = Math.max(1, Math.min(24 * 60, Math.round(range.ms / MIN)));
   const [trend, incidents, found, codeInfo, level] = await Promise.all([
     api.get('v1/trends', { service: svc.name, since, until, step: range.step }, opt),
@@ -125,15 +130,17 @@ async function build(svc, range, signal) {
     }),
     api.get('v1/search', { service: svc.name, since, until, outage: 'only', facets: true, limit: 100 }, opt),
     api.get('v1/codes/top', { window: windowMin + 'm', at: until, limit: 200 }, opt),
-    api.services(),
+    until ? api.get('v1/services', { at: until }, opt) : api.services(),
   ]);
 
-  // State: the open incident if there is one, else the level now.
+  // State at the range's end: the incident open then, else the level then.
+  const end = until ? Date.parse(until) : Date.now();
   const lvl = level.services.find((s) => s.name === svc.name) || { state: 'normal' };
   let state = lvl.state;
   const list = incidents ? incidents.incidents : [];
   for (const inc of list) {
-    if ((inc.state === 'firing' || inc.state === 'pending') && stateRank(inc.state) > stateRank(state)) state = inc.state;
+    const st = incidentStateAt(inc, end);
+    if ((st === 'firing' || st === 'pending') && stateRank(st) > stateRank(state)) state = st;
   }
 
   const x0 = Date.parse(trend.since);
@@ -149,20 +156,23 @@ async function build(svc, range, signal) {
     label: `${inc.state} incident`,
   }));
   const peak = rows.reduce((m, r) => (r.values.posts > m.values.posts ? r : m), rows[0] || { values: { posts: 0 }, t: x0 });
-  const label = `Outage posts and distinct authors for ${svc.name} per ${trend.step} from ${fmt.dateTime(x0)} to ${fmt.dateTime(x1)}; ` +
-    `peak ${peak.values.posts} posts at ${fmt.time(peak.t)}, expected about ${fmt.dec(peak.expected || 0)}.`;
+  const per = fmt.stepWords(trend.step);
+  const label = `Outage posts and distinct authors for ${svc.name} per ${per} from ${fmt.dateTime(x0)} to ${fmt.dateTime(x1)}; ` +
+    `peak ${peak.values.posts} posts at ${fmt.time(peak.t)}, ` +
+    (peak.expected === null || peak.expected === undefined ? 'normal level still being learned.' : `expected about ${fmt.dec(peak.expected)}.`);
   const chart = timeChart({
     id: 'trend-chart', cls: 'trend', label, rows, step, x0, x1, band: true, spans, height: 320,
+    yLabel: `outage posts per ${per}`,
     series: [
       { key: 'posts', label: 'Outage posts', cls: 's-posts' },
       { key: 'authors', label: 'Distinct authors', cls: 's-authors', area: true },
     ],
     tip: (r) => [
-      `${fmt.dateTime(r.t)} (${trend.step})`,
+      `${fmt.dateTime(r.t)} (${per})`,
       `${fmt.int(r.values.posts)} outage posts`,
       `${fmt.int(r.values.authors)} distinct authors`,
       `${fmt.int(r.mentions)} mentions`,
-      `expected ${fmt.dec(r.expected)} · anomaly ${fmt.dec(r.anomaly)}`,
+      r.expected === null || r.expected === undefined ? 'normal level: learning (under an hour of history)' : `expected ${fmt.dec(r.expected)} · anomaly ${fmt.dec(r.anomaly)}`,
     ],
   });
 
@@ -180,7 +190,7 @@ async function build(svc, range, signal) {
   const out = [
     h('section', { class: 'panel', 'aria-labelledby': 'h-trend' },
       h('h2', { id: 'h-trend', class: 'visually-hidden' }, 'Trend'),
-      h('p', { class: 'muted small chart-note' }, `${fmt.int(totalPosts)} outage posts in range · now: ${fmt.int(lvl.authors || 0)} people, ${fmt.ratio(lvl.posts || 0, lvl.expected || 0)} (15 min)`),
+      h('p', { class: 'muted small chart-note' }, `${fmt.int(totalPosts)} outage posts in range, drawn per ${per} · in the 15 min before ${until ? fmt.time(end) : 'now'}: ${fmt.int(lvl.authors || 0)} people, ${fmt.ratio(lvl.posts || 0, lvl.expected)}`),
       chart,
       h('ul', { class: 'legend' },
         h('li', null, h('span', { class: 'swatch posts' }), 'Outage posts'),
@@ -201,7 +211,7 @@ async function build(svc, range, signal) {
         h('h2', { id: 'h-inc' }, 'Incidents'),
         incidents === null ? empty('Incident detection does not run in this process.')
           : list.length ? h('ul', null, list.map((inc) => h('li', null, badge(inc.state), ' ',
-            h('a', { href: link(['incidents', inc.id]) }, inc.title || inc.service), h('div', { class: 'muted small' }, `${fmt.dateTime(inc.started_at)} · peak ${fmt.int(inc.peak_authors)} people`))))
+            h('a', { href: link(['incidents', inc.id]) }, inc.title || inc.service), h('div', { class: 'muted small' }, h('time', { datetime: fmt.iso(inc.started_at) }, fmt.dateTime(inc.started_at)), ` · peak ${fmt.int(inc.peak_authors)} people`))))
             : empty('No incident in this range.')),
     ),
     h('section', { 'aria-labelledby': 'h-posts' },
