@@ -47,7 +47,7 @@ func (a *App) buildAlerts(ctx context.Context) error {
 	if group == "" {
 		group = "downsignal-alert-" + a.alerts.InstanceID()
 	}
-	if err := addConsumer(a, "alert", hop{broker.SignalsTopic, group}, record.DecodeSignal, a.alerts.Handle, a.alerts.CountInvalid, logger, a.alerts.Close); err != nil {
+	if err := addConsumer(a, "alert", hop{topic: broker.SignalsTopic, group: group, linger: signalsLinger}, record.DecodeSignal, a.alerts.Handle, a.alerts.CountInvalid, logger, a.alerts.Close); err != nil {
 		a.alerts.Close()
 		return err
 	}

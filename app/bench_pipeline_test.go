@@ -20,9 +20,10 @@ import (
 )
 
 // BenchmarkPipelineVsBleve measures, side by side on the same synthetic
-// posts, the whole `run` pipeline (replay -> Kafka -> classify -> Kafka ->
-// index, embedded broker) and Bleve alone batch-indexing the same
-// documents with the same mapping in batches of 1,000.
+// posts (one in ten relevant, as on the real network), the whole `run`
+// pipeline (replay -> Kafka -> classify -> Kafka -> index, embedded
+// broker, --index-posts relevant) and Bleve alone batch-indexing every
+// one of the posts with the same mapping in batches of 1,000.
 //
 //	DOWNSIGNAL_BENCH_POSTS=100000 DOWNSIGNAL_BENCH_ROUNDS=3 go test -run '^$' -bench PipelineVsBleve -benchtime 1x ./app/
 //
@@ -31,7 +32,7 @@ import (
 // ingest, broker, classify and index).
 func BenchmarkPipelineVsBleve(b *testing.B) {
 	n := benchposts.Count(b, 20_000)
-	replay, ids, docs := pipelineBenchPosts(b, n)
+	replay, ids, docs, kept := pipelineBenchPosts(b, n)
 	rounds := 3
 	if v := os.Getenv("DOWNSIGNAL_BENCH_ROUNDS"); v != "" {
 		if r, err := strconv.Atoi(v); err == nil && r > 0 {
@@ -47,7 +48,7 @@ func BenchmarkPipelineVsBleve(b *testing.B) {
 			dir := b.TempDir()
 			rate, cpu := bleveRound(b, filepath.Join(dir, "raw.bleve"), ids, docs)
 			bleveRates, bleveCPU = append(bleveRates, rate), append(bleveCPU, cpu)
-			rate, cpu = pipelineRound(b, filepath.Join(dir, "run"), replay, n)
+			rate, cpu = pipelineRound(b, filepath.Join(dir, "run"), replay, n, kept)
 			pipeRates, pipeCPU = append(pipeRates, rate), append(pipeCPU, cpu)
 			fmt.Printf("round %d: bleve %.0f posts/s (%.0f us CPU/post), pipeline %.0f posts/s (%.0f us CPU/post)\n",
 				round+1, bleveRates[len(bleveRates)-1], bleveCPU[len(bleveCPU)-1], pipeRates[len(pipeRates)-1], pipeCPU[len(pipeCPU)-1])
@@ -63,13 +64,14 @@ func BenchmarkPipelineVsBleve(b *testing.B) {
 }
 
 // pipelineBenchPosts makes n synthetic posts twice over: as a replay file
-// for the pipeline and as the documents (with their IDs) the index stage
-// would write, for Bleve alone.
-func pipelineBenchPosts(b *testing.B, n int) (replay string, ids []string, docs []any) {
+// for the pipeline and as the documents (with their IDs) of every post,
+// for Bleve alone; kept is how many of them are relevant.
+func pipelineBenchPosts(b *testing.B, n int) (replay string, ids []string, docs []any, kept int) {
 	gen, err := benchposts.New(1, time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC), 500*time.Millisecond)
 	if err != nil {
 		b.Fatal(err)
 	}
+	gen.SetRelevantShare(0.085)
 	lines := make([]string, 0, n)
 	for range n {
 		ev := gen.Next()
@@ -77,8 +79,11 @@ func pipelineBenchPosts(b *testing.B, n int) (replay string, ids []string, docs 
 		sig := gen.Signal(ev)
 		ids = append(ids, ev.URI)
 		docs = append(docs, index.NewDocument(&sig))
+		if index.Relevant(&sig) {
+			kept++
+		}
 	}
-	return apptest.WriteReplay(b, lines...), ids, docs
+	return apptest.WriteReplay(b, lines...), ids, docs, kept
 }
 
 // bleveRound indexes the documents into a new Bleve index at path with
@@ -113,8 +118,8 @@ func bleveRound(b *testing.B, path string, ids []string, docs []any) (rate, cpuP
 // pipelineRound replays the n posts through a whole run process with its
 // data in dataDir and returns the rate and the CPU time per post, from Run
 // until every replayed post is searchable (WaitReplayed): neither Build
-// nor the shutdown after counts. The index must then hold n posts.
-func pipelineRound(b *testing.B, dataDir, replay string, n int) (rate, cpuPerPost float64) {
+// nor the shutdown after counts. The index must then hold the kept posts.
+func pipelineRound(b *testing.B, dataDir, replay string, n, kept int) (rate, cpuPerPost float64) {
 	p := apptest.Build(b, app.Options{DataDir: dataDir, Source: "replay:" + replay})
 	start, cpu0 := time.Now(), cpuTime()
 	p.Run()
@@ -130,8 +135,8 @@ func pipelineRound(b *testing.B, dataDir, replay string, n int) (rate, cpuPerPos
 		b.Fatal(err)
 	}
 	defer x.Close()
-	if c, _ := x.DocCount(); int(c) != n {
-		b.Fatalf("pipeline indexed %d posts, want %d", c, n)
+	if c, _ := x.DocCount(); int(c) != kept {
+		b.Fatalf("pipeline indexed %d posts, want the %d relevant of %d", c, kept, n)
 	}
 	return rate, cpuPerPost
 }

@@ -91,7 +91,8 @@ func TestReplayOfARewrittenFileStartsOver(t *testing.T) {
 		apptest.JetstreamPost("did:plc:a2", "3a2", eventTime.Add(time.Second), "first capture, post two"),
 		apptest.JetstreamPost("did:plc:a3", "3a3", eventTime.Add(2*time.Second), "first capture, post three"),
 	)
-	opts := app.Options{DataDir: dataDir, Source: "replay:" + path}
+	// Every post searchable: the posts name nothing, and the test counts them.
+	opts := app.Options{DataDir: dataDir, Source: "replay:" + path, IndexPosts: "all"}
 	total := func(p *apptest.Process) uint64 {
 		var res searchResponse
 		p.GetJSON(t, "/v1/search?limit=100", &res)

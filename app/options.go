@@ -9,6 +9,8 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/downsignal/downsignal/index"
 )
 
 // Mode selects which stages a process runs.
@@ -108,6 +110,10 @@ type Options struct {
 	// Retention is how long posts stay searchable and counted (serve and
 	// run); 0 means index.DefaultRetention.
 	Retention time.Duration
+	// IndexPosts is which posts the index keeps in Bleve (serve and run):
+	// "relevant" (the default, also for "") or "all". Every post is
+	// counted either way.
+	IndexPosts string
 	// AdminToken authorizes state-changing and administrative API
 	// requests (webhooks, silences); empty refuses them.
 	AdminToken string
@@ -152,6 +158,9 @@ func (o *Options) validate() error {
 	}
 	if o.ExitAfterReplay && (o.Mode != ModeRun || !strings.HasPrefix(o.Source, "replay:")) {
 		return errors.New("--exit-after-replay needs run with --source replay:PATH")
+	}
+	if _, err := index.ParsePosts(o.IndexPosts); err != nil {
+		return err
 	}
 	if o.ReplaySpeed < 0 {
 		return fmt.Errorf("negative replay speed %v", o.ReplaySpeed)

@@ -19,7 +19,11 @@ import (
 
 // BenchmarkScale indexes DOWNSIGNAL_BENCH_POSTS synthetic posts (default
 // 50,000; the figures in the README are for 1,000,000) spread over days
-// with recurring incidents, then measures the analysts' common queries,
+// with recurring incidents, one in ten of them relevant (index.Relevant)
+// as on the real network, with the default --index-posts relevant. It
+// reports the kept fraction, the Bleve bytes per indexed post and the
+// state store's bytes per post (every post has a ledger entry), then
+// measures the analysts' common queries,
 // the trend queries, the time from a post's arrival to it being
 // searchable while indexing goes on at full speed (with search latency
 // under that load), and the process's memory.
@@ -45,7 +49,10 @@ func benchScale(b *testing.B, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	gen.SetRelevantShare(0.085)
 	var offset int64
+	kept := 0
+	// batchOf returns the next size posts and the last relevant one's URI.
 	batchOf := func(size int) ([]record.Delivery[record.Signal], string) {
 		msgs := make([]record.Delivery[record.Signal], 0, size)
 		var last string
@@ -53,7 +60,10 @@ func benchScale(b *testing.B, n int) {
 			sig := gen.Signal(gen.Next())
 			msgs = append(msgs, delivery(sig, offset))
 			offset++
-			last = sig.Event.URI
+			if index.Relevant(&sig) {
+				last = sig.Event.URI
+				kept++
+			}
 		}
 		return msgs, last
 	}
@@ -75,8 +85,14 @@ func benchScale(b *testing.B, n int) {
 	}
 	compactTime := time.Since(t0)
 	end := start.Add(time.Duration(n) * 500 * time.Millisecond)
-	fmt.Printf("indexed %d posts from %s to %s in %d partitions at %.0f posts/s (index stage alone); compacted past days in %s\n",
+	fmt.Printf("applied %d posts from %s to %s in %d partitions at %.0f posts/s (index stage alone); compacted past days in %s\n",
 		n, start.Format(time.DateTime), end.Format(time.DateTime), len(x.Partitions()), float64(n)/applyTime.Seconds(), compactTime.Round(time.Millisecond))
+	bleveBytes, stateBytes := dirSize(dir+"/days"), fileSize(b, dir+"/state.db")
+	fmt.Printf("kept %d of %d posts in Bleve (%.1f%%): %d bytes per indexed post; state store %d bytes per post\n",
+		kept, n, 100*float64(kept)/float64(n), bleveBytes/int64(max(kept, 1)), stateBytes/int64(n))
+	b.ReportMetric(float64(kept)/float64(n), "kept_fraction")
+	b.ReportMetric(float64(bleveBytes)/float64(max(kept, 1)), "bleve_B/indexed_post")
+	b.ReportMetric(float64(stateBytes)/float64(n), "state_B/post")
 
 	// The last incident before the end of the data: "since 14:30".
 	onset := end.Truncate(6 * time.Hour).Add(2 * time.Hour)
@@ -219,7 +235,9 @@ func benchScale(b *testing.B, n int) {
 		if err := x.Handle(ctx, msgs); err != nil {
 			b.Fatal(err)
 		}
-		probes <- probe{last, arrived}
+		if last != "" {
+			probes <- probe{last, arrived}
+		}
 		arrived = next
 	}
 	rate := float64(extra) / time.Since(t0).Seconds()
@@ -272,6 +290,14 @@ func memStatus() (rss, hwm int64) {
 		}
 	}
 	return rss, hwm
+}
+
+func fileSize(b *testing.B, path string) int64 {
+	info, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return info.Size()
 }
 
 func dirSize(dir string) int64 {

@@ -16,6 +16,17 @@
 // directory) older than the retention before the newest event indexed, so
 // a replay of an old incident keeps its hour.
 //
+// # What Bleve keeps
+//
+// With Options.Posts PostsRelevant (the default) only the posts Relevant
+// accepts go to Bleve: those that name a service, quote an error code or
+// carry a failure cue, about one in ten. Every post, kept or not, is
+// counted and has a ledger entry (marked unindexed), so the whole-stream
+// series, a delete, an edit and a redelivery treat it exactly like a kept
+// one; an edit can move a post into Bleve or out of it. A takedown or a
+// reset finds an account's posts in Bleve, so it takes back the counts of
+// the kept ones only: the rest stay in the whole-stream volume.
+//
 // # Exactly once from an at-least-once topic, across partitions
 //
 // Kafka delivers every record at least once, in order per partition, and

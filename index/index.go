@@ -35,8 +35,11 @@ type Options struct {
 	// Retention is how far back from the newest event the index keeps
 	// posts; whole days older than that are dropped. Default 30 days.
 	Retention time.Duration
-	Logger    *slog.Logger
-	Metrics   *Metrics
+	// Posts is which posts Bleve keeps: PostsRelevant (the default) or
+	// PostsAll. Every post is counted either way.
+	Posts   Posts
+	Logger  *slog.Logger
+	Metrics *Metrics
 	// Now is the clock (tombstone times, retention ticks); nil: time.Now.
 	Now func() time.Time
 }
@@ -50,6 +53,7 @@ type Index struct {
 	mapping mapping.IndexMapping
 	log     *slog.Logger
 	metrics *Metrics
+	keep    func(*record.Signal) bool // posts kept in Bleve
 
 	writeMu sync.Mutex // one writer; retention runs under it too
 
@@ -94,6 +98,11 @@ func Open(o Options) (*Index, error) {
 	if o.Retention < time.Hour {
 		return nil, fmt.Errorf("index: retention %s is shorter than an hour", o.Retention)
 	}
+	posts, err := ParsePosts(string(o.Posts))
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	o.Posts = posts
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -107,7 +116,7 @@ func Open(o Options) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
-	x := &Index{dir: o.Dir, o: o, state: st, mapping: newMapping(), log: o.Logger, metrics: o.Metrics, parts: map[int32]*partition{}}
+	x := &Index{dir: o.Dir, o: o, state: st, mapping: newMapping(), log: o.Logger, metrics: o.Metrics, keep: posts.keeper(), parts: map[int32]*partition{}}
 	if err := x.open(); err != nil {
 		x.Close()
 		return nil, err
@@ -237,7 +246,20 @@ func (x *Index) createPartition(path string) error {
 // the map it is given (the store's path among others), so one map must
 // never serve two calls. bolt_timeout: a second process opening the same
 // index fails fast instead of blocking forever on the lock.
-func runtimeConfig() map[string]any { return map[string]any{"bolt_timeout": "5s"} }
+//
+// FloorSegmentSize suits a trickle. Scorch's merge planner treats every
+// segment under the floor (2,000 documents by default) as that size, so
+// at Bluesky's rate, a segment of a few posts per batch, every merge
+// rewrote the day's growing small segment again: three quarters of the
+// index stage's CPU. With a floor of 10 documents, small segments merge
+// with their like and a post is rewritten a few times in all. Bulk
+// batches of hundreds or thousands of posts are above either floor.
+func runtimeConfig() map[string]any {
+	return map[string]any{
+		"bolt_timeout":           "5s",
+		"scorchMergePlanOptions": map[string]any{"FloorSegmentSize": 10},
+	}
+}
 
 func syncPath(p string) error {
 	f, err := os.Open(p)
@@ -305,7 +327,7 @@ func (x *Index) apply(ctx context.Context, batch []delivery) error {
 		return errors.New("index closed")
 	}
 	start := time.Now()
-	ops, err := x.state.plan(batch, x.authorDocs, x.o.Now())
+	ops, err := x.state.plan(batch, x.authorDocs, x.keep, x.o.Now())
 	if err != nil {
 		return err
 	}
@@ -580,9 +602,8 @@ func (x *Index) DocCount() (uint64, error) {
 	return n, nil
 }
 
-// document is what Bleve stores for a post.
+// document is what Bleve indexes for a post; its ID is the at-URI.
 type document struct {
-	URI       string    `json:"uri"`
 	Author    string    `json:"author"`
 	Text      string    `json:"text"`
 	Time      time.Time `json:"time"`
@@ -612,7 +633,7 @@ type detail struct {
 func newDoc(sig *record.Signal) *document {
 	ev, r := &sig.Event, sig.Result
 	d := &document{
-		URI: ev.URI, Author: ev.DID, Text: ev.Text, Time: ev.Time, CreatedAt: ev.CreatedAt,
+		Author: ev.DID, Text: ev.Text, Time: ev.Time, CreatedAt: ev.CreatedAt,
 		Langs: ev.Langs,
 	}
 	if r == nil {

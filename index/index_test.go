@@ -12,9 +12,11 @@ import (
 
 var day0 = time.Date(2026, 1, 22, 19, 0, 0, 0, time.UTC)
 
+// openTest opens an index that keeps every post in Bleve: the tests of
+// partitions, edits, retention and search index posts that name nothing.
 func openTest(t *testing.T, dir string) *Index {
 	t.Helper()
-	x, err := Open(Options{Dir: dir, Now: func() time.Time { return day0.Add(48 * time.Hour) }})
+	x, err := Open(Options{Dir: dir, Posts: PostsAll, Now: func() time.Time { return day0.Add(48 * time.Hour) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +245,7 @@ func TestDeletesEditsAndAccounts(t *testing.T) {
 
 func TestRetentionDropsWholeDays(t *testing.T) {
 	dir := t.TempDir()
-	x, err := Open(Options{Dir: dir, Retention: 3 * 24 * time.Hour})
+	x, err := Open(Options{Dir: dir, Posts: PostsAll, Retention: 3 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,20 +22,31 @@ import (
 // (day) it lives in, so a delete, an edit or a redelivery finds it, and
 // what it added to the counters, so a delete takes back exactly that.
 type postRec struct {
-	Day      int32    `json:"d"`
-	PrevDay  int32    `json:"p,omitempty"` // day it lived in before an edit moved it
-	Minute   int64    `json:"m"`
-	Author   uint64   `json:"a"`
-	Outage   bool     `json:"o,omitempty"`
-	Services []string `json:"s,omitempty"`
-	Codes    []string `json:"c,omitempty"`
-	Regions  []string `json:"r,omitempty"`
+	Day int32 `json:"d"`
+	// PrevDay is the day partition the post's previous version was
+	// indexed in, when this version's write removed it from there: an
+	// edit a day later moved it, or made it a post the index does not
+	// keep in Bleve.
+	PrevDay int32  `json:"p,omitempty"`
+	Minute  int64  `json:"m"`
+	Author  uint64 `json:"a"`
+	Outage  bool   `json:"o,omitempty"`
+	// Unindexed is a post counted but not kept in Bleve (Options.Posts):
+	// Day is still its day, for retention and for the counters.
+	Unindexed bool     `json:"u,omitempty"`
+	Services  []string `json:"s,omitempty"`
+	Codes     []string `json:"c,omitempty"`
+	Regions   []string `json:"r,omitempty"`
 }
 
-// moved reports the day an edit moved the post from, if it did.
+// moved reports the day partition an edit took the post out of, if it
+// did.
 func (r *postRec) moved() (int32, bool) {
-	return r.PrevDay, r.PrevDay != 0 && r.PrevDay != r.Day
+	return r.PrevDay, r.PrevDay != 0 && (r.PrevDay != r.Day || r.Unindexed)
 }
+
+// indexed says whether the post is in Bleve, in partition Day.
+func (r *postRec) indexed() bool { return !r.Unindexed }
 
 // encode writes a ledger entry compactly (one per post: it is written
 // for every post indexed, so JSON would cost).
@@ -46,11 +57,14 @@ func (r *postRec) encode() []byte {
 	out = binary.AppendVarint(out, int64(r.PrevDay))
 	out = binary.AppendVarint(out, r.Minute)
 	out = binary.BigEndian.AppendUint64(out, r.Author)
+	var flags byte // entries written before Unindexed existed have bit 2 clear
 	if r.Outage {
-		out = append(out, 1)
-	} else {
-		out = append(out, 0)
+		flags |= flagOutage
 	}
+	if r.Unindexed {
+		flags |= flagUnindexed
+	}
+	out = append(out, flags)
 	for _, list := range [][]string{r.Services, r.Codes, r.Regions} {
 		out = binary.AppendUvarint(out, uint64(len(list)))
 		for _, v := range list {
@@ -60,6 +74,12 @@ func (r *postRec) encode() []byte {
 	}
 	return out
 }
+
+// Bits of a ledger entry's flags byte.
+const (
+	flagOutage    = 1
+	flagUnindexed = 2
+)
 
 var errBadLedger = errors.New("bad ledger entry")
 
@@ -79,7 +99,8 @@ func decodePostRec(v []byte) (*postRec, error) {
 	if len(v) < 9 {
 		return nil, errBadLedger
 	}
-	r := &postRec{Day: int32(ints[0]), PrevDay: int32(ints[1]), Minute: ints[2], Author: binary.BigEndian.Uint64(v), Outage: v[8] == 1}
+	r := &postRec{Day: int32(ints[0]), PrevDay: int32(ints[1]), Minute: ints[2], Author: binary.BigEndian.Uint64(v),
+		Outage: v[8]&flagOutage != 0, Unindexed: v[8]&flagUnindexed != 0}
 	v = v[9:]
 	for _, dst := range []*[]string{&r.Services, &r.Codes, &r.Regions} {
 		n, k := binary.Uvarint(v)

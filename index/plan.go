@@ -54,6 +54,7 @@ type batchPlan struct {
 	batch                  []delivery
 	posts, tombs, accounts *bolt.Bucket // of the batch's transaction
 	authorDocs             authorDocsFunc
+	keep                   func(*record.Signal) bool // posts kept in Bleve; the rest are only counted
 	now                    time.Time
 
 	counters  *seriesDelta
@@ -70,11 +71,13 @@ type batchPlan struct {
 // plan applies one batch to the ledger and the counters (records below the
 // stored offsets are not applied again) and returns the writes every record
 // of the batch, old or new, asks of the partitions, in order. Each
-// partition skips the ones below its own offsets.
-func (s *state) plan(batch []delivery, authorDocs authorDocsFunc, now time.Time) ([]op, error) {
+// partition skips the ones below its own offsets. Posts keep refuses are
+// counted and recorded in the ledger but not written to a partition.
+func (s *state) plan(batch []delivery, authorDocs authorDocsFunc, keep func(*record.Signal) bool, now time.Time) ([]op, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.newPlan(batch, authorDocs, now)
+	p.keep = keep
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		p.posts, p.tombs, p.accounts = tx.Bucket(bucketPosts), tx.Bucket(bucketTombstones), tx.Bucket(bucketAccounts)
 		for i := range batch {
@@ -141,7 +144,9 @@ func (p *batchPlan) emit(d *delivery, day int32, uri string, sig *record.Signal)
 }
 
 // post indexes a post, or replaces it (an edit, or a duplicate at a new
-// offset) in the day the ledger says it lives in.
+// offset) in the day the ledger says it lives in. A post keep refuses is
+// counted and recorded but not indexed; an edit that makes an indexed
+// post one of those takes it out of its partition.
 func (p *batchPlan) post(d *delivery, live bool) error {
 	ev := &d.Value.Event
 	key := ledgerKey(ev.URI)
@@ -152,11 +157,7 @@ func (p *batchPlan) post(d *delivery, live bool) error {
 	if !live {
 		// Applied before a crash: the ledger holds the decision.
 		if rec != nil {
-			if prev, ok := rec.moved(); ok {
-				p.emit(d, prev, ev.URI, nil)
-			}
-			p.emit(d, rec.Day, ev.URI, &d.Value)
-			p.batchDocs[ev.DID] = append(p.batchDocs[ev.DID], docRef{ev.URI, rec.Day})
+			p.replay(d, rec)
 		}
 		return nil
 	}
@@ -164,9 +165,10 @@ func (p *batchPlan) post(d *delivery, live bool) error {
 		return nil
 	}
 	nr := newPostRec(&d.Value)
+	nr.Unindexed = !p.keep(&d.Value)
 	if rec != nil {
 		p.counters.uncount(rec) // a redelivery or an edit replaces what it counted
-		if rec.Day != nr.Day {
+		if rec.indexed() && (rec.Day != nr.Day || nr.Unindexed) {
 			nr.PrevDay = rec.Day
 			p.emit(d, rec.Day, ev.URI, nil)
 		}
@@ -182,9 +184,24 @@ func (p *batchPlan) post(d *delivery, live bool) error {
 	if err := p.posts.Put(key, nr.encode()); err != nil {
 		return err
 	}
-	p.emit(d, nr.Day, ev.URI, &d.Value)
-	p.batchDocs[ev.DID] = append(p.batchDocs[ev.DID], docRef{ev.URI, nr.Day})
+	if nr.indexed() {
+		p.emit(d, nr.Day, ev.URI, &d.Value)
+		p.batchDocs[ev.DID] = append(p.batchDocs[ev.DID], docRef{ev.URI, nr.Day})
+	}
 	return nil
+}
+
+// replay asks again for the writes the ledger recorded for a post applied
+// before a crash.
+func (p *batchPlan) replay(d *delivery, rec *postRec) {
+	ev := &d.Value.Event
+	if prev, ok := rec.moved(); ok {
+		p.emit(d, prev, ev.URI, nil)
+	}
+	if rec.indexed() {
+		p.emit(d, rec.Day, ev.URI, &d.Value)
+		p.batchDocs[ev.DID] = append(p.batchDocs[ev.DID], docRef{ev.URI, rec.Day})
+	}
 }
 
 // delete removes a post and tombstones its URI with the day it lived in,
@@ -201,13 +218,15 @@ func (p *batchPlan) delete(d *delivery, live bool) error {
 	if err != nil {
 		return err
 	}
-	var day int32
+	var day int32 // 0: nothing to delete in a partition on redelivery
 	if rec != nil {
-		day = rec.Day
 		if prev, ok := rec.moved(); ok {
 			p.emit(d, prev, ev.URI, nil)
 		}
-		p.emit(d, rec.Day, ev.URI, nil)
+		if rec.indexed() {
+			day = rec.Day
+			p.emit(d, rec.Day, ev.URI, nil)
+		}
 	}
 	return p.tombs.Put([]byte(ev.URI), tombstoneValue(p.now, day, ""))
 }

@@ -708,7 +708,9 @@ func (x *Index) Get(ctx context.Context, uri string) (*Hit, error) {
 	req := bleve.NewSearchRequestOptions(q, 1, 0, false)
 	req.Fields = hitFields
 	var keep func(int32) bool
-	if day, ok := x.dayOf(uri); ok {
+	if day, ok, indexed := x.dayOf(uri); ok && !indexed {
+		return nil, ErrNotFound // counted, never kept in Bleve
+	} else if ok {
 		keep = func(d int32) bool { return d == day }
 	}
 	res, err := x.searchParts(ctx, req, keep)
@@ -722,23 +724,22 @@ func (x *Index) Get(ctx context.Context, uri string) (*Hit, error) {
 	return &h, nil
 }
 
-// dayOf looks the post's partition up in the ledger.
-func (x *Index) dayOf(uri string) (int32, bool) {
+// dayOf looks the post's partition up in the ledger, and whether the post
+// is kept in it.
+func (x *Index) dayOf(uri string) (day int32, ok, indexed bool) {
 	st := x.state
 	if st == nil {
-		return 0, false
+		return 0, false, false
 	}
-	var day int32
-	var ok bool
 	_ = st.db.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketPosts).Get(ledgerKey(uri)); v != nil {
 			if r, err := decodePostRec(v); err == nil {
-				day, ok = r.Day, true
+				day, ok, indexed = r.Day, true, r.indexed()
 			}
 		}
 		return nil
 	})
-	return day, ok
+	return day, ok, indexed
 }
 
 // ExportAll as ExportRequest.Max exports every matching post.

@@ -98,6 +98,7 @@ func pprofFlag() cli.Flag {
 func apiFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.DurationFlag{Name: "retention", Value: 30 * 24 * time.Hour, Usage: "how long posts stay searchable and counted; whole days older are dropped", Sources: env("retention")},
+		stringFlag("index-posts", "relevant", "which posts are searchable: relevant (those that name a service, quote an error code or carry a failure cue) or all; every post is counted either way"),
 		stringFlag("admin-token", "", "bearer token for administrative and state-changing API requests (webhooks, silences); without it they are refused, the read API stays open"),
 		&cli.FloatFlag{Name: "rate-limit", Value: 50, Usage: "API requests per second per client address (negative: no limit)", Sources: env("rate-limit")},
 	}
@@ -216,6 +217,7 @@ func runMode(mode app.Mode) cli.ActionFunc {
 		}
 		if mode == app.ModeRun || mode == app.ModeServe {
 			o.Retention = cmd.Duration("retention")
+			o.IndexPosts = cmd.String("index-posts")
 			o.AdminToken = cmd.String("admin-token")
 			o.RateLimit = cmd.Float("rate-limit")
 			o.NoDashboard = cmd.Bool("no-dashboard")

@@ -57,6 +57,9 @@ type Generator struct {
 	start time.Time
 	step  time.Duration
 	n     int
+	// relevant is the share of posts outside incidents that name a
+	// service (half mentions, half outage reports); the rest is chatter.
+	relevant float64
 }
 
 // New returns a generator of posts spread evenly from start, one every
@@ -66,8 +69,14 @@ func New(seed uint64, start time.Time, step time.Duration) (*Generator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b9)), clf: clf, start: start, step: step}, nil
+	return &Generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b9)), clf: clf, start: start, step: step, relevant: 0.30}, nil
 }
+
+// SetRelevantShare sets the share of posts outside incidents that name a
+// service (default 0.30); the rest is chatter that names nothing. About
+// 0.085 makes one post in ten relevant (incidents add theirs), as on the
+// real network.
+func (g *Generator) SetRelevantShare(share float64) { g.relevant = share }
 
 func (g *Generator) pick(v []string) string { return v[g.rng.IntN(len(v))] }
 
@@ -94,10 +103,10 @@ func (g *Generator) text(t time.Time) (string, string) {
 		}
 		return fmt.Sprintf("%s down in %s, mail bounces with 451 4.3.2 temporary server issue", svc, city), city
 	}
-	switch r := g.rng.IntN(100); {
-	case r < 70:
+	switch r := float64(g.rng.IntN(100)); {
+	case r < 100-100*g.relevant:
 		return g.pick(chatter), ""
-	case r < 85:
+	case r < 100-50*g.relevant:
 		return fmt.Sprintf(g.pick(mentions), g.pick(services)), ""
 	default:
 		svc := g.pick(services)
