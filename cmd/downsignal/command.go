@@ -55,11 +55,14 @@ func sourceFlags() []cli.Flag {
 	}
 }
 
-func topicFlags() []cli.Flag {
+// topicFlags configure the topics a process creates. retention is the
+// default topic retention: a day in run, where the embedded broker holds
+// the topics in its own memory and disk; a week against a real cluster.
+func topicFlags(retention time.Duration) []cli.Flag {
 	return []cli.Flag{
 		&cli.IntFlag{Name: "topic-partitions", Value: 6, Usage: "partitions of the topics downsignal creates", Sources: env("topic-partitions")},
 		&cli.IntFlag{Name: "topic-replication", Value: 1, Usage: "replication factor of the topics downsignal creates (3 on a real cluster)", Sources: env("topic-replication")},
-		&cli.DurationFlag{Name: "topic-retention", Value: 7 * 24 * time.Hour, Usage: "retention of the topics downsignal creates", Sources: env("topic-retention")},
+		&cli.DurationFlag{Name: "topic-retention", Value: retention, Usage: "retention of the topics downsignal creates", Sources: env("topic-retention")},
 	}
 }
 
@@ -123,7 +126,7 @@ func newCommand() *cli.Command {
 						stringFlag("broker-listen", "127.0.0.1:19092", "address of the embedded broker (only without --brokers)")},
 					sourceFlags(),
 					[]cli.Flag{&cli.BoolFlag{Name: "exit-after-replay", Usage: "exit 0 once every replayed post is searchable", Sources: env("exit-after-replay")}, noDashboardFlag()},
-					topicFlags(),
+					topicFlags(24*time.Hour),
 					apiFlags(),
 					alertFlags(),
 				),
@@ -132,7 +135,7 @@ func newCommand() *cli.Command {
 			{
 				Name:   "ingest",
 				Usage:  "read Bluesky posts into Kafka",
-				Flags:  flags([]cli.Flag{dataDirFlag(), listenFlag("127.0.0.1:8081"), pprofFlag(), stallAfterFlag(), brokersFlag()}, sourceFlags(), topicFlags()),
+				Flags:  flags([]cli.Flag{dataDirFlag(), listenFlag("127.0.0.1:8081"), pprofFlag(), stallAfterFlag(), brokersFlag()}, sourceFlags(), topicFlags(7*24*time.Hour)),
 				Action: runMode(app.ModeIngest),
 			},
 			{
@@ -143,7 +146,7 @@ func newCommand() *cli.Command {
 					stringFlag("group", "downsignal-classify", "consumer group shared by classify workers"),
 					&cli.BoolFlag{Name: "stdin", Usage: `no Kafka: read {"id","text","lang","created_at"} JSON lines from stdin, write one result line each`, Sources: env("stdin")},
 					&cli.BoolFlag{Name: "explain", Usage: `with --stdin: add "explain", the features that moved each post's score most`, Sources: env("explain")},
-				}, topicFlags()),
+				}, topicFlags(7*24*time.Hour)),
 				Action: func(ctx context.Context, cmd *cli.Command) error {
 					if cmd.Bool("stdin") {
 						c, err := classify.New()
@@ -178,7 +181,7 @@ func newCommand() *cli.Command {
 					dataDirFlag(), listenFlag("127.0.0.1:8080"), pprofFlag(), stallAfterFlag(), brokersFlag(),
 					stringFlag("group", "", "consumer group (default: one per index directory, so each replica reads everything)"),
 					noDashboardFlag(),
-				}, topicFlags(), apiFlags(), alertFlags()),
+				}, topicFlags(7*24*time.Hour), apiFlags(), alertFlags()),
 				Action: runMode(app.ModeServe),
 			},
 		},
