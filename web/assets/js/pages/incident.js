@@ -7,7 +7,7 @@ import * as fmt from '../format.js';
 import { timeChart } from '../chart.js';
 import * as moment from '../moment.js';
 import { silenceSection } from '../silence.js';
-import { badge, link, serviceLink, empty, errorBox, posts, barTable, stackable, when, incidentStateAt } from '../ui.js';
+import { badge, link, serviceLink, empty, errorBox, posts, barTable, stackable, when } from '../ui.js';
 
 const TOKEN_KEY = api.TOKEN_KEY;
 const MIN = 60e3;
@@ -25,11 +25,15 @@ export default {
 
     let inc;
     const draw = async (signal) => {
+      // As of a moment, the incident as the detector knew it then
+      // (GET /v1/incidents/{id}?at=): state, peak, reports, services and
+      // timeline up to that moment.
+      const at = moment.getAsOf();
       try {
-        inc = await api.get('v1/incidents/' + encodeURIComponent(id), null, { signal });
+        inc = await api.get('v1/incidents/' + encodeURIComponent(id), { at: at ? at.toISOString() : '' }, { signal });
       } catch (e) {
         if (e.status === 404) {
-          main.replaceChildren(h('h1', null, 'Incident not found'), errorBox(e.message));
+          main.replaceChildren(...notFound(id, at, e));
           return;
         }
         throw e;
@@ -46,16 +50,17 @@ export default {
   },
 };
 
+// notFound says why there is no incident to show: none by that id, or,
+// as of a moment, one that had not begun then (with the way to see it).
+function notFound(id, at, e) {
+  if (!at || !/had not begun/.test(e.message)) return [h('h1', null, 'Incident not found'), errorBox(e.message)];
+  return [h('h1', null, 'Not begun yet'),
+    h('p', { class: 'empty not-begun' }, 'This incident had not begun at ', h('time', { datetime: fmt.iso(at) }, fmt.dateTime(at)),
+      '. ', h('a', { href: link(['incidents', id], { at: '' }) }, 'See it as it is now'), '.')];
+}
+
 function detail(inc) {
-  // As of a moment, the incident is shown in the state it had then.
-  const asOf = moment.getAsOf();
   const nowMs = moment.now();
-  if (asOf) {
-    const st = incidentStateAt(inc, nowMs);
-    inc = { ...inc, state: st || 'pending' };
-    if (!fmt.zero(inc.resolved_at) && Date.parse(inc.resolved_at) > nowMs) inc.resolved_at = '';
-    if (!fmt.zero(inc.firing_at) && Date.parse(inc.firing_at) > nowMs) inc.firing_at = '';
-  }
   const started = Date.parse(inc.started_at);
   const end = fmt.zero(inc.resolved_at) ? nowMs : Date.parse(inc.resolved_at);
   const fact = (label, value) => h('div', null, h('dt', null, label), h('dd', null, value));

@@ -17,8 +17,11 @@ export default {
     const state = ctx.params.get('state') || '';
     const service = ctx.params.get('service') || '';
     const body = h('div');
+    const at = moment.getAsOf();
     root.append(
       h('h1', null, 'Incidents'),
+      at ? h('p', { class: 'sub as-of-note' }, 'As the detector knew them at ', h('time', { datetime: fmt.iso(at) }, fmt.dateTime(at)),
+        ': their state, peak and reports then; none that had not begun.') : null,
       h('p', { class: 'sub' }, 'Outages the detector found: many different people reporting a service far above its normal level.'),
       h('div', { class: 'toolbar' },
         h('nav', { class: 'segmented', 'aria-label': 'Filter by state' }, filters.map(([v, l]) =>
@@ -33,12 +36,15 @@ export default {
       body.replaceChildren(await list(state, service, silences, signal), silencePanel(silences));
     };
     await draw(ctx.signal);
-    return { refresh: draw };
+    return at ? {} : { refresh: draw };
   },
 };
 
 async function list(state, service, silences, signal) {
-  const get = (st) => api.get('v1/incidents', { state: st, service, limit: 200 }, { signal });
+  // As of a moment, GET /v1/incidents?at= gives each incident as it was
+  // then; state filters select on that state.
+  const at = moment.getAsOf();
+  const get = (st) => api.get('v1/incidents', { state: st, service, at: at ? at.toISOString() : '', limit: 200 }, { signal });
   let incidents;
   try {
     if (state === 'open') {

@@ -5,7 +5,7 @@ import * as api from '../api.js';
 import * as fmt from '../format.js';
 import { sparkline } from '../chart.js';
 import * as moment from '../moment.js';
-import { badge, serviceLink, link, stateRank, incidentStateAt, empty, posts, activeSilences, silenced, mutedTag, stackable, timeField, fromInput } from '../ui.js';
+import { badge, serviceLink, link, stateRank, empty, posts, activeSilences, silenced, mutedTag, stackable, timeField, fromInput } from '../ui.js';
 
 // The most services drawn with a sparkline; the rest are listed.
 const MAX_CARDS = 12;
@@ -46,19 +46,20 @@ async function load(signal, at) {
   const iso = at ? at.toISOString() : undefined;
   const since = (ms) => (at ? new Date(at.getTime() - ms).toISOString() : `-${ms / HOUR}h`);
   if (at) {
-    // Incidents of that time, in the state they had then.
-    const [catalog, all, codes, latest, silences] = await Promise.all([
+    // Incidents as the detector knew them then (GET /v1/incidents?at=):
+    // their state, peak, reports and services at that moment, none that
+    // had not begun.
+    const [catalog, then, codes, latest, silences] = await Promise.all([
       api.get('v1/services', { at: iso }, opt),
-      optional(api.get('v1/incidents', { since: iso, until: new Date(at.getTime() + 1000).toISOString(), limit: 500 }, opt)),
+      optional(api.get('v1/incidents', { at: iso, limit: 500 }, opt)),
       api.get('v1/codes/top', { window: '1h', limit: 20, at: iso }, opt),
       api.get('v1/search', { outage: 'only', since: since(HOUR), until: iso, limit: 8 }, opt),
       optional(api.get('v1/silences', {}, opt)),
     ]);
-    const open = (all ? all.incidents : [])
-      .map((inc) => ({ ...inc, state: incidentStateAt(inc, at.getTime()) }))
+    const open = (then ? then.incidents : [])
       .filter((inc) => inc.state === 'firing' || inc.state === 'pending')
       .sort((a, b) => stateRank(b.state) - stateRank(a.state));
-    return { catalog, open, detector: all !== null, codes, latest, silences, since, iso };
+    return { catalog, open, detector: then !== null, codes, latest, silences, since, iso };
   }
   const [catalog, firing, pending, codes, latest, silences] = await Promise.all([
     api.services(0),
