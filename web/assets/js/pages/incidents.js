@@ -4,7 +4,7 @@ import { h } from '../dom.js';
 import * as api from '../api.js';
 import * as fmt from '../format.js';
 import * as moment from '../moment.js';
-import { badge, link, serviceLink, empty, errorBox, activeSilences, silenced, mutedTag, stackable, when } from '../ui.js';
+import { badge, link, serviceLink, incidentKind, empty, errorBox, activeSilences, silenced, mutedTag, stackable, when } from '../ui.js';
 
 const filters = [
   ['', 'All'], ['open', 'Open'], ['firing', 'Firing'], ['pending', 'Pending'], ['resolved', 'Resolved'],
@@ -64,7 +64,7 @@ async function list(state, service, silences, signal) {
   const muted = activeSilences(silences, now);
   return h('div', { class: 'panel' }, stackable(h('table', { id: 'incident-table' },
     h('caption', { class: 'visually-hidden' }, 'Incidents, open first'),
-    h('thead', null, h('tr', null, ['State', 'Incident', 'Severity', 'Started', 'Lasted', 'Peak people', 'Reports', 'Top code'].map((c, i) =>
+    h('thead', null, h('tr', null, ['State', 'Incident', 'Severity', 'Started', 'Lasted', 'Peak', 'Reports', 'Top code'].map((c, i) =>
       h('th', { scope: 'col', class: i >= 5 && i <= 6 ? 'num' : null }, c)))),
     h('tbody', null, incidents.map((inc) => {
       const end = fmt.zero(inc.resolved_at) ? now : Date.parse(inc.resolved_at);
@@ -76,8 +76,8 @@ async function list(state, service, silences, signal) {
         h('td', null, inc.severity, h('div', { class: 'muted small' }, `${inc.confidence} confidence`)),
         h('td', null, when(inc.started_at)),
         h('td', null, fmt.duration(end - Date.parse(inc.started_at)), fmt.zero(inc.resolved_at) ? h('span', { class: 'muted' }, ' so far') : null),
-        h('td', { class: 'num' }, fmt.int(inc.peak_authors)),
-        h('td', { class: 'num' }, fmt.int(inc.reports)),
+        h('td', { class: 'num' }, incidentKind(inc).peak(inc)),
+        h('td', { class: 'num' }, inc.kind === 'volume_drop' ? '—' : fmt.int(inc.reports)),
         h('td', null, code ? h('code', null, code.code) : h('span', { class: 'muted' }, '—')),
       );
     })))));

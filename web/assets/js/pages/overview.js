@@ -5,7 +5,7 @@ import * as api from '../api.js';
 import * as fmt from '../format.js';
 import { sparkline } from '../chart.js';
 import * as moment from '../moment.js';
-import { badge, serviceLink, link, stateRank, empty, posts, activeSilences, silenced, mutedTag, stackable, timeField, fromInput } from '../ui.js';
+import { badge, serviceLink, link, stateRank, incidentKind, empty, posts, activeSilences, silenced, mutedTag, stackable, timeField, fromInput } from '../ui.js';
 
 // The most services drawn with a sparkline; the rest are listed.
 const MAX_CARDS = 12;
@@ -199,25 +199,20 @@ function stat(n, label, cls, title) {
   return h('div', { class: ['stat', ...[cls].flat()], title }, h('div', { class: 'n' }, fmt.int(n)), h('div', { class: 'l' }, label));
 }
 
-// shortTitle names the incident by its group: the members are listed once,
-// below it.
-function shortTitle(inc) {
-  const region = (inc.hot_regions || []).length === 1 ? ' in ' + inc.hot_regions[0] : '';
-  return `${inc.service} outage${region}`;
-}
-
 function incidentCard(inc, silence, nowMs) {
   const firing = inc.state === 'firing' && !fmt.zero(inc.firing_at);
   const since = firing ? inc.firing_at : inc.started_at;
   const members = (inc.services || []).filter((s) => s !== inc.service);
   return h('a', { class: ['incident-card', inc.state], href: link(['incidents', inc.id]), 'data-incident': inc.id, title: inc.title },
     h('div', null, badge(inc.state), ' ', h('span', { class: 'muted small' }, `${inc.severity || ''} · ${inc.confidence || ''} confidence`)),
-    h('div', { class: 'title' }, shortTitle(inc)),
+    // Named by its group (the members are listed once, below) or by its
+    // kind: a volume drop is Bluesky's.
+    h('div', { class: 'title' }, incidentKind(inc).short(inc)),
     h('div', { class: 'meta' },
       h('strong', null, `${firing ? 'Firing' : 'Pending'} for ${fmt.duration(nowMs - fmt.toDate(since).getTime())}`),
       ' · Started ', h('time', { datetime: fmt.iso(inc.started_at) }, fmt.time(inc.started_at)),
       firing ? [' · firing since ', h('time', { datetime: fmt.iso(inc.firing_at) }, fmt.time(inc.firing_at))] : null),
-    h('div', { class: 'meta' }, `Peak ${fmt.int(inc.peak_authors)} people in one window · ${fmt.int(inc.reports)} reports in all`),
+    h('div', { class: 'meta size' }, incidentKind(inc).size(inc)),
     members.length ? h('div', { class: 'meta' }, 'Affects ', members.join(', ')) : null,
     (inc.top_codes || []).length ? h('div', { class: 'meta' }, 'Quoted: ', inc.top_codes.slice(0, 3).map((c, i) => [i ? ', ' : '', h('code', null, c.code)])) : null,
     silence ? h('div', { class: 'meta' }, mutedTag(silence)) : null,
@@ -242,7 +237,8 @@ function serviceCard(s, trend, code, parents, silence, at) {
       h('span', { class: 'ratio', title: `expected ${fmt.dec(s.expected)} in 15 minutes; anomaly score ${fmt.dec(s.anomaly)}` }, h('b', null, fmt.ratio(s.posts, s.expected))),
       h('span', { class: 'window' }, 'in 15 min')),
     code ? h('div', { class: 'small' }, 'Top code ', h('code', { class: 'chip' }, code.code), code.meaning ? h('span', { class: 'muted' }, ' ', code.meaning) : null) : null,
-    inc ? h('div', { class: 'small' }, h('a', { href: link(['incidents', inc.id]) }, `${inc.state === 'firing' ? 'Firing' : 'Pending'}: ${inc.service} incident`)) : null,
+    inc ? h('div', { class: 'small' }, h('a', { href: link(['incidents', inc.id]) }, `${inc.state === 'firing' ? 'Firing' : 'Pending'}: ${incidentKind(inc).short(inc)}`),
+      inc.kind === 'volume_drop' ? h('div', { class: 'muted' }, incidentKind(inc).size(inc)) : null) : null,
     silence ? h('div', { class: 'small' }, mutedTag(silence)) : null,
   );
 }
