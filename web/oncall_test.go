@@ -272,6 +272,15 @@ func TestDashboardOnCall(t *testing.T) {
 			t.Errorf("silences after the form: %+v, want one on Microsoft 365", list.Silences)
 		}
 		b.shot(t, "incident-silence")
+		// The admin lifts it from the incident list.
+		b.open(t, "#/incidents")
+		wait[bool](t, b, "the lift button", `!!document.querySelector('#silence-table button.lift')`, 20*time.Second)
+		eval[chromedp.Void](t, b, `document.querySelector('#silence-table button.lift').click()`)
+		wait[bool](t, b, "the silence lifted", `!document.querySelector('#silence-table tr[data-silence]')`, 10*time.Second)
+		p.GetJSON(t, "/v1/silences", &list)
+		if len(list.Silences) != 0 {
+			t.Errorf("silences after lifting: %+v, want none", list.Silences)
+		}
 		b.noProblems(t, "silence")
 	})
 

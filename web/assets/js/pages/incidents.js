@@ -92,10 +92,10 @@ function silencePanel(silences) {
     .sort((a, b) => Date.parse(a.starts_at) - Date.parse(b.starts_at));
   return h('section', { 'aria-labelledby': 'h-silences' },
     h('h2', { id: 'h-silences' }, 'Silences'),
-    h('p', { class: 'sub' }, 'Incidents of these services are still detected and listed; their webhooks are not sent. Admins silence a service from its page or its incident\'s (or POST /v1/silences with the admin token).'),
+    h('p', { class: 'sub' }, 'Incidents of these services are still detected and listed; their webhooks are not sent. Admins silence a service from its page or its incident\'s (or POST /v1/silences with the admin token), and lift a silence here.'),
     !list.length ? empty('No silences in force.') : h('div', { class: 'panel' }, stackable(h('table', { id: 'silence-table' },
       h('caption', { class: 'visually-hidden' }, 'Silences in force or scheduled'),
-      h('thead', null, h('tr', null, ['Service', 'State', 'From', 'Until', 'Comment'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('thead', null, h('tr', null, ['Service', 'State', 'From', 'Until', 'Comment', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Lift'))))),
       h('tbody', null, list.map((s) => {
         const active = Date.parse(s.starts_at) <= now;
         return h('tr', { 'data-silence': s.id, 'data-service': s.service },
@@ -103,6 +103,26 @@ function silencePanel(silences) {
           h('td', null, active ? 'In force' : 'Scheduled'),
           h('td', null, when(s.starts_at)),
           h('td', null, when(s.ends_at)),
-          h('td', null, s.comment || h('span', { class: 'muted' }, '—')));
+          h('td', null, s.comment || h('span', { class: 'muted' }, '—')),
+          h('td', null, api.adminToken() && !moment.getAsOf() ? liftButton(s) : null));
       }))))));
+}
+
+// liftButton ends a silence now (DELETE /v1/silences/{id}), for a tab
+// given the admin token; the row goes once the API has removed it.
+function liftButton(s) {
+  const said = h('span', { class: 'form-error', role: 'alert' });
+  const lift = async (e) => {
+    const b = e.currentTarget;
+    b.disabled = true;
+    try {
+      await api.remove('v1/silences/' + encodeURIComponent(s.id), { token: api.adminToken() });
+      b.closest('tr').remove();
+    } catch (err) {
+      if (err.status === 401) sessionStorage.removeItem(api.TOKEN_KEY);
+      said.textContent = 'Not lifted: ' + err.message;
+      b.disabled = false;
+    }
+  };
+  return [h('button', { type: 'button', class: 'small lift', onclick: lift, 'aria-label': `Lift the silence on ${s.service}` }, 'Lift'), said];
 }
