@@ -393,6 +393,7 @@ type incidentThen struct {
 	PeakAuthors int       `json:"peak_authors"`
 	Reports     int       `json:"reports"`
 	PendingAt   time.Time `json:"pending_at"`
+	FiringAt    time.Time `json:"firing_at"`
 	Timeline    []struct {
 		T time.Time `json:"t"`
 	} `json:"timeline"`
@@ -441,6 +442,9 @@ func asOfIncidentViews(t *testing.T, b *browser, p *apptest.Process, id string, 
 	row := wait[string](t, b, "the incident list as of", fmt.Sprintf(`(document.querySelector('#incident-table tr[data-incident=%q]') || {}).innerText || ''`, id), 20*time.Second)
 	if row = strings.ToLower(row); !strings.Contains(row, "firing") || !strings.Contains(row, fmt.Sprint(then.PeakAuthors)) || strings.Contains(row, "resolved") {
 		t.Errorf("the list as of %s shows %q, want firing with peak %d", at.Format(time.TimeOnly), row, then.PeakAuthors)
+	}
+	if f := eval[string](t, b, fmt.Sprintf(`(document.querySelector('#incident-table tr[data-incident=%q] .firing-for') || {}).textContent || ''`, id)); f != fmt.Sprintf("Firing for %d min", int(at.Sub(then.FiringAt).Minutes())) {
+		t.Errorf("the list as of %s says %q, want firing for %s", at.Format(time.TimeOnly), f, at.Sub(then.FiringAt))
 	}
 
 	b.open(t, "#/incidents/"+url.PathEscape(id)+"?at="+moment)

@@ -70,7 +70,7 @@ async function list(state, service, silences, signal) {
       const end = fmt.zero(inc.resolved_at) ? now : Date.parse(inc.resolved_at);
       const code = (inc.top_codes || [])[0];
       return h('tr', { 'data-incident': inc.id },
-        h('td', null, badge(inc.state), inc.state === 'resolved' ? null : mutedTag(silenced(inc, muted))),
+        h('td', null, badge(inc.state), firingFor(inc, now), inc.state === 'resolved' ? null : mutedTag(silenced(inc, muted))),
         h('td', null, h('a', { href: link(['incidents', inc.id]) }, inc.title || inc.service),
           h('div', { class: 'muted small' }, [inc.service, ...(inc.services || []).filter((s) => s !== inc.service)].map((s, i) => [i ? ', ' : '', h('a', { href: serviceLink(s) }, s)]))),
         h('td', null, inc.severity, h('div', { class: 'muted small' }, `${inc.confidence} confidence`)),
@@ -125,4 +125,11 @@ function liftButton(s) {
     }
   };
   return [h('button', { type: 'button', class: 'small lift', onclick: lift, 'aria-label': `Lift the silence on ${s.service}` }, 'Lift'), said];
+}
+
+// firingFor says how long a firing incident has fired, by the clock the
+// page follows (as of, stream or wall).
+function firingFor(inc, now) {
+  if (inc.state !== 'firing' || fmt.zero(inc.firing_at)) return null;
+  return h('div', { class: 'muted small firing-for' }, `Firing for ${fmt.duration(now - Date.parse(inc.firing_at))}`);
 }
