@@ -1,6 +1,7 @@
 package detect_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -47,6 +48,18 @@ func TestIncidentAsOf(t *testing.T) {
 		}
 		if in.State != wantState {
 			t.Fatalf("as of %s: state %s, want %s", at, in.State, wantState)
+		}
+		// The services' incident states as of then name only the
+		// services the incident had by then.
+		states := e.IncidentStates(context.Background(), at)
+		for _, s := range final.Services {
+			want := ""
+			if slices.Contains(in.Services, s) && in.State != detect.Resolved {
+				want = string(in.State)
+			}
+			if states[s] != want {
+				t.Fatalf("as of %s service %s is %q, want %q (services then %v)", at, s, states[s], want, in.Services)
+			}
 		}
 		if in.PeakAuthors < prev.PeakAuthors || in.Reports < prev.Reports || len(in.Services) < len(prev.Services) {
 			t.Fatalf("as of %s the incident shrank: %d/%d/%v after %d/%d/%v", at,

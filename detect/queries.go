@@ -183,28 +183,29 @@ func (e *Engine) DeleteSilence(id string) (bool, error) {
 // services whose reports crossed the firing level) to the incident's state,
 // firing over pending. Services in no open incident are absent. With a
 // non-zero at, the incidents are those pending or firing at that event
-// time, in the state they had then.
+// time, as they were then: a service that joined later is not in them.
 func (e *Engine) IncidentStates(_ context.Context, at time.Time) map[string]string {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
 	out := make(map[string]string)
-	set := func(svc string, st State) {
-		if cur := out[svc]; cur != string(Firing) {
-			out[svc] = string(st)
+	set := func(in *Incident) {
+		if in.State != Pending && in.State != Firing {
+			return
+		}
+		for _, svc := range append([]string{in.Service}, in.Services...) {
+			if cur := out[svc]; cur != string(Firing) {
+				out[svc] = string(in.State)
+			}
 		}
 	}
+	if !at.IsZero() {
+		for _, in := range e.incidentsAt(Filter{At: at}) {
+			set(in)
+		}
+		return out
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
 	for _, in := range e.st.incidents {
-		state := in.State
-		if !at.IsZero() {
-			state = in.stateAt(at)
-		}
-		if state != Pending && state != Firing {
-			continue
-		}
-		set(in.Service, state)
-		for _, s := range in.Services {
-			set(s, state)
-		}
+		set(in)
 	}
 	return out
 }

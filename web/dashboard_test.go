@@ -33,7 +33,7 @@ func TestDashboardDuringReplayedIncident(t *testing.T) {
 	exe := chromium(t)
 	dir := artifacts(t)
 	now := time.Now().UTC()
-	replay := incidentReplay(t, now)
+	replay := incidentReplay(t, now, 0)
 	hook := newReceiver(t)
 	p := apptest.Start(t, app.Options{
 		Source:     "replay:" + replay,

@@ -68,8 +68,16 @@ var surgeTexts = []string{
 // text become markup.
 const hostileText = `Outlook down again <img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> 451 4.3.2`
 
-// incidentReplay writes the replay file and returns its path.
-func incidentReplay(t *testing.T, now time.Time) string {
+// oneDriveTexts are the reports of a service that joins the outage late.
+var oneDriveTexts = []string{
+	"OneDrive not syncing at all now either, is it down?",
+	"OneDrive down? none of my files open",
+	"and now OneDrive is broken too, Microsoft 365 is a mess today",
+}
+
+// incidentReplay writes the replay file and returns its path. A join
+// above zero has OneDrive join the outage that long after its onset.
+func incidentReplay(t *testing.T, now time.Time, join time.Duration) string {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 22))
 	onset := now.Truncate(time.Minute).Add(-surgeMinutes * time.Minute)
@@ -100,6 +108,11 @@ func incidentReplay(t *testing.T, now time.Time) string {
 			k := int(m.Sub(onset) / time.Minute)
 			for range min(8*(k+1), 40) {
 				post(m, fmt.Sprintf("did:plc:voice%05d", rng.IntN(100_000)), surgeTexts[rng.IntN(len(surgeTexts))])
+			}
+			for range 12 {
+				if join > 0 && !m.Before(onset.Add(join)) {
+					post(m, fmt.Sprintf("did:plc:drive%05d", rng.IntN(100_000)), oneDriveTexts[rng.IntN(len(oneDriveTexts))])
+				}
 			}
 		}
 	}

@@ -52,6 +52,7 @@ func TestModulesInBrowser(t *testing.T) {
 			const dom = await import('./assets/js/dom.js');
 			const fmt = await import('./assets/js/format.js');
 			const main = await import('./assets/js/main.js');
+			const ui = await import('./assets/js/ui.js');
 			`+body+`
 		})()`, chromedp.EvalAwaitPromise))
 		if err != nil {
@@ -88,6 +89,15 @@ func TestModulesInBrowser(t *testing.T) {
 		{"fragment with raw markup", `const box = document.createElement('div');
 			box.append(...dom.highlighted('<b onmouseover=x>bold</b> <mark>hit</mark>'));
 			return box.querySelectorAll('b').length + '|' + box.textContent`, "0|<b onmouseover=x>bold</b> hit"},
+		// An incident says its size in its kind's terms: a volume drop
+		// (fields as GET /v1/incidents gives them; observed_volume is left
+		// out at 0) has posts per minute, never people.
+		{"volume drop size", `const k = ui.incidentKind({kind: 'volume_drop', service: 'Bluesky', expected_volume: 28.6, peak_authors: 0, reports: 0});
+			return k.short() + '|' + k.size({kind: 'volume_drop', expected_volume: 28.6}) + '|' + k.peak({expected_volume: 28.6, observed_volume: 1.4})`,
+			"Bluesky volume drop|Bluesky's post volume fell to 0 a minute from 29 expected|1 of 29 posts/min"},
+		{"reports size", `const inc = {kind: 'reports', service: 'Microsoft 365', hot_regions: ['Chicago'], peak_authors: 1234, reports: 4321};
+			const k = ui.incidentKind(inc); return k.short(inc) + '|' + k.size(inc) + '|' + ui.incidentKind({service: 'Slack'}).short({service: 'Slack'})`,
+			"Microsoft 365 outage in Chicago|Peak 1,234 people in one window · 4,321 reports in all|Slack outage"},
 		{"text stays text", `return dom.h('p', null, '<script>window.__x=1</script>').innerHTML`, "&lt;script&gt;window.__x=1&lt;/script&gt;"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

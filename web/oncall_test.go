@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/downsignal/downsignal/app"
+	"github.com/downsignal/downsignal/health"
 	"github.com/downsignal/downsignal/internal/apptest"
 )
 
@@ -34,7 +36,7 @@ var streamEnd = time.Date(2026, 1, 22, 19, 40, 0, 0, time.UTC)
 func TestDashboardOnCall(t *testing.T) {
 	exe := chromium(t)
 	dir := artifacts(t)
-	replay := incidentReplay(t, streamEnd)
+	replay := incidentReplay(t, streamEnd, 7*time.Minute)
 	p := apptest.Start(t, app.Options{Source: "replay:" + replay, ReplaySpeed: 600, AdminToken: adminToken})
 
 	b := newBrowser(t, exe, p.URL(), dir)
@@ -121,6 +123,10 @@ func TestDashboardOnCall(t *testing.T) {
 			t.Errorf("card figures %q do not say their window", nums)
 		}
 		b.noProblems(t, "incident card")
+	})
+
+	t.Run("as of is what the detector knew then", func(t *testing.T) {
+		asOfIncidentViews(t, b, p, incidentID, inc.FiringAt.Add(2*time.Minute))
 	})
 
 	t.Run("as of carries the moment", func(t *testing.T) {
@@ -266,6 +272,15 @@ func TestDashboardOnCall(t *testing.T) {
 			t.Errorf("silences after the form: %+v, want one on Microsoft 365", list.Silences)
 		}
 		b.shot(t, "incident-silence")
+		// The admin lifts it from the incident list.
+		b.open(t, "#/incidents")
+		wait[bool](t, b, "the lift button", `!!document.querySelector('#silence-table button.lift')`, 20*time.Second)
+		eval[chromedp.Void](t, b, `document.querySelector('#silence-table button.lift').click()`)
+		wait[bool](t, b, "the silence lifted", `!document.querySelector('#silence-table tr[data-silence]')`, 10*time.Second)
+		p.GetJSON(t, "/v1/silences", &list)
+		if len(list.Silences) != 0 {
+			t.Errorf("silences after lifting: %+v, want none", list.Silences)
+		}
 		b.noProblems(t, "silence")
 	})
 
@@ -369,3 +384,117 @@ const overlapCheck = `(() => {
 	}
 	return out.slice(0, 8);
 })()`
+
+// incidentThen is the part of an incident the as-of views show.
+type incidentThen struct {
+	State       string    `json:"state"`
+	Service     string    `json:"service"`
+	Services    []string  `json:"services"`
+	PeakAuthors int       `json:"peak_authors"`
+	Reports     int       `json:"reports"`
+	PendingAt   time.Time `json:"pending_at"`
+	FiringAt    time.Time `json:"firing_at"`
+	Timeline    []struct {
+		T time.Time `json:"t"`
+	} `json:"timeline"`
+}
+
+// asOfIncidentViews checks the overview, the incident list and the incident
+// page as of at against GET /v1/incidents/{id}?at=: the peak and reports
+// of then, smaller than the final ones, the services named by then and no
+// later one, the timeline cut at the moment; before the incident began,
+// the incident page says so.
+func asOfIncidentViews(t *testing.T, b *browser, p *apptest.Process, id string, at time.Time) {
+	t.Helper()
+	moment := url.QueryEscape(at.Format(time.RFC3339))
+	caughtUp(t, p)
+	var final, then incidentThen
+	p.GetJSON(t, "/v1/incidents/"+url.PathEscape(id), &final)
+	p.GetJSON(t, "/v1/incidents/"+url.PathEscape(id)+"?at="+moment, &then)
+	t.Logf("as of %s: %s, peak %d, %d reports, services %v; final: %s, peak %d, %d reports, services %v",
+		at.Format(time.TimeOnly), then.State, then.PeakAuthors, then.Reports, then.Services, final.State, final.PeakAuthors, final.Reports, final.Services)
+	if then.PeakAuthors >= final.PeakAuthors || then.Reports >= final.Reports || then.State != "firing" {
+		t.Fatalf("the replay does not give what this test needs: as of %s %+v, final %+v", at, then, final)
+	}
+	var later []string
+	for _, s := range final.Services {
+		if !slices.Contains(then.Services, s) && s != final.Service {
+			later = append(later, s)
+		}
+	}
+	if len(later) == 0 {
+		t.Fatalf("no service joined the incident after %s: %v then, %v in the end", at, then.Services, final.Services)
+	}
+
+	b.open(t, "#/?at="+moment)
+	card := wait[string](t, b, "the incident card as of", fmt.Sprintf(`(document.querySelector('a.incident-card[data-incident=%q]') || {}).innerText || ''`, id), 20*time.Second)
+	want := fmt.Sprintf("Peak %d people in one window · %d reports in all", then.PeakAuthors, then.Reports)
+	if !strings.Contains(card, want) {
+		t.Errorf("as of %s the card reads %q, want %q (final: peak %d, %d reports)", at.Format(time.TimeOnly), card, want, final.PeakAuthors, final.Reports)
+	}
+	for _, s := range later {
+		if strings.Contains(card, s) {
+			t.Errorf("the card as of %s names %s, which joined later: %q", at.Format(time.TimeOnly), s, card)
+		}
+	}
+
+	b.open(t, "#/incidents?at="+moment)
+	row := wait[string](t, b, "the incident list as of", fmt.Sprintf(`(document.querySelector('#incident-table tr[data-incident=%q]') || {}).innerText || ''`, id), 20*time.Second)
+	if row = strings.ToLower(row); !strings.Contains(row, "firing") || !strings.Contains(row, fmt.Sprint(then.PeakAuthors)) || strings.Contains(row, "resolved") {
+		t.Errorf("the list as of %s shows %q, want firing with peak %d", at.Format(time.TimeOnly), row, then.PeakAuthors)
+	}
+	if f := eval[string](t, b, fmt.Sprintf(`(document.querySelector('#incident-table tr[data-incident=%q] .firing-for') || {}).textContent || ''`, id)); f != fmt.Sprintf("Firing for %d min", int(at.Sub(then.FiringAt).Minutes())) {
+		t.Errorf("the list as of %s says %q, want firing for %s", at.Format(time.TimeOnly), f, at.Sub(then.FiringAt))
+	}
+
+	b.open(t, "#/incidents/"+url.PathEscape(id)+"?at="+moment)
+	facts := wait[string](t, b, "the incident page as of", `document.querySelector('svg#incident-chart') ? document.querySelector('dl.facts').innerText : ''`, 20*time.Second)
+	for _, w := range []string{fmt.Sprintf("Peak people / window\n%d", then.PeakAuthors), fmt.Sprintf("Reports\n%d", then.Reports)} {
+		if !strings.Contains(facts, w) {
+			t.Errorf("the incident page as of %s reads %q, want %q", at.Format(time.TimeOnly), facts, w)
+		}
+	}
+	if st := eval[string](t, b, `document.querySelector('.page-head .badge').dataset.state`); st != then.State {
+		t.Errorf("the incident page as of %s says %s, want %s", at.Format(time.TimeOnly), st, then.State)
+	}
+	last := then.Timeline[len(then.Timeline)-1].T
+	if last.After(at) || len(then.Timeline) >= len(final.Timeline) {
+		t.Errorf("the timeline as of %s ends at %s with %d of %d points", at, last, len(then.Timeline), len(final.Timeline))
+	}
+
+	// Before it began, the incident did not exist.
+	before := url.QueryEscape(then.PendingAt.Add(-time.Minute).Format(time.RFC3339))
+	b.open(t, "#/incidents/"+url.PathEscape(id)+"?at="+before)
+	msg := wait[string](t, b, "the incident not begun", `(document.querySelector('.not-begun') || {}).textContent || ''`, 20*time.Second)
+	if !strings.Contains(msg, "had not begun") || eval[string](t, b, `document.querySelector('main h1').textContent`) != "Not begun yet" {
+		t.Errorf("the incident page before the incident reads %q", msg)
+	}
+	b.open(t, "#/?at="+before)
+	wait[bool](t, b, "the overview before the incident", `!!document.querySelector('.stat.above')`, 20*time.Second)
+	if n := eval[int](t, b, `document.querySelectorAll('a.incident-card').length`); n != 0 {
+		t.Errorf("the overview a minute before the incident began shows %d incident cards", n)
+	}
+	b.noProblemsBut(t, "as of the detector", "404")
+}
+
+// caughtUp waits until every stage has handled the whole replay: no lag,
+// each watermark at the stream's time.
+func caughtUp(t *testing.T, p *apptest.Process) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var st health.Status
+		p.GetJSON(t, "/v1/status", &st)
+		done := st.StreamTime != nil && len(st.Stages) > 0
+		for _, s := range st.Stages {
+			done = done && s.Lag == 0 && s.Watermark != nil && s.Watermark.Equal(*st.StreamTime)
+		}
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stages did not catch up with the replay within 60 s: %+v", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

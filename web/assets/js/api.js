@@ -65,6 +65,22 @@ export async function send(path, body, { token } = {}) {
   return answer;
 }
 
+// remove sends DELETE with the admin token; a non-2xx answer throws
+// ApiError with the server's message.
+export async function remove(path, { token } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (token) headers.Authorization = 'Bearer ' + token;
+  let res;
+  try {
+    res = await fetch(apiURL(path), { method: 'DELETE', headers, cache: 'no-store' });
+  } catch (e) {
+    throw new ApiError(0, 'cannot reach downsignal: ' + e.message, path);
+  }
+  if (res.ok) return;
+  const answer = await res.json().catch(() => null);
+  throw new ApiError(res.status, (answer && answer.error) || `HTTP ${res.status}`, path);
+}
+
 // adminToken is the admin token this tab was given (on the incident page),
 // or ''.
 export const TOKEN_KEY = 'downsignal.adminToken';

@@ -75,10 +75,12 @@ async function navigate(retry = false) {
     if (ctl.signal.aborted) return;
     current.handle = handle || {};
     main.replaceChildren(root);
+    showMoment();
     markUpdated();
   } catch (e) {
     if (isAbort(e) || ctl.signal.aborted) return;
     main.replaceChildren(root);
+    showMoment();
     root.prepend(h('div', { class: 'error-box', role: 'alert' }, 'Could not load this page: ' + e.message));
     markFailed(e);
     // Try again at the next refresh: downsignal may be restarting.
@@ -100,29 +102,37 @@ function setTitle(t) {
   document.title = t + ' · downsignal';
 }
 
-// refresh re-reads the current page's data, if it has live data.
+// refresh re-reads the current page's data, if it has live data. A page
+// without live data (a search, a fixed range) still follows the source's
+// health, so a stale-source banner comes and goes on every live page.
 async function refresh() {
   if (current && current.handle && current.handle.retry) {
     navigate(true);
     return;
   }
-  if (!current || !current.handle || !current.handle.refresh || refreshing) return;
+  if (!current || !current.handle || refreshing || moment.getAsOf()) return;
+  const follows = !!current.handle.refresh;
   // Someone typing into a field of the page keeps what they typed: the
   // next refresh comes once they leave it.
   const el = document.activeElement;
-  if (el && main.contains(el) && el.matches('input, select, textarea')) return;
+  if (follows && el && main.contains(el) && el.matches('input, select, textarea')) return;
   refreshing = true;
   const c = current;
   const focus = focusedPlace();
+  const wasStale = moment.stale();
   try {
     await readStatus(c.ctl.signal);
-    await c.handle.refresh(c.ctl.signal);
+    if (follows) await c.handle.refresh(c.ctl.signal);
     if (c === current) {
+      showMoment();
       restoreFocus(focus);
-      markUpdated();
+      if (follows || wasStale !== moment.stale()) markUpdated();
     }
   } catch (e) {
-    if (!isAbort(e) && c === current) markFailed(e);
+    if (!isAbort(e) && c === current) {
+      showMoment();
+      markFailed(e);
+    }
   } finally {
     refreshing = false;
   }
@@ -149,11 +159,12 @@ function restoreFocus(place) {
   if (el) el.focus({ preventScroll: true });
 }
 
-// readStatus reads the source's health and the stream time, then says on
-// the bar under the header which moment the pages show.
+// readStatus reads the source's health and the stream time for the page
+// to draw with. The bar under the header (showMoment) changes only once
+// the page is drawn, so the two never disagree: no banner over a page
+// that still reads all clear.
 async function readStatus(signal) {
   if (!moment.getAsOf()) await moment.refresh(signal);
-  showMoment();
 }
 
 // showMoment fills the bar under the header: the moment of an "as of"

@@ -45,6 +45,27 @@ export function incidentStateAt(inc, t) {
   return 'pending';
 }
 
+// Incident kinds: what each measures, in its own terms. A reports
+// incident counts people reporting a service; a volume_drop is the whole
+// stream's posts per minute collapsing (Bluesky itself down: nobody can
+// post about it), so it has no people to count.
+const kinds = {
+  reports: {
+    short: (inc) => `${inc.service} outage${(inc.hot_regions || []).length === 1 ? ' in ' + inc.hot_regions[0] : ''}`,
+    size: (inc) => `Peak ${fmt.int(inc.peak_authors)} people in one window · ${fmt.int(inc.reports)} reports in all`,
+    peak: (inc) => fmt.int(inc.peak_authors),
+  },
+  volume_drop: {
+    short: () => 'Bluesky volume drop',
+    size: (inc) => `Bluesky's post volume fell to ${fmt.int(Math.round(inc.observed_volume || 0))} a minute from ${fmt.int(Math.round(inc.expected_volume || 0))} expected`,
+    peak: (inc) => `${fmt.int(Math.round(inc.observed_volume || 0))} of ${fmt.int(Math.round(inc.expected_volume || 0))} posts/min`,
+  },
+};
+
+// incidentKind is the kind's entry; an incident from before kinds is one
+// of reports.
+export const incidentKind = (inc) => kinds[inc.kind] || kinds.reports;
+
 // stateRank orders states from the most urgent.
 export function stateRank(s) {
   return { firing: 4, pending: 3, elevated: 2, normal: 1 }[s] || 0;

@@ -7,7 +7,7 @@ import * as fmt from '../format.js';
 import { timeChart } from '../chart.js';
 import * as moment from '../moment.js';
 import { silenceSection } from '../silence.js';
-import { badge, link, serviceLink, empty, errorBox, posts, barTable, stackable, when, incidentStateAt } from '../ui.js';
+import { badge, link, serviceLink, empty, errorBox, posts, barTable, stackable, when } from '../ui.js';
 
 const TOKEN_KEY = api.TOKEN_KEY;
 const MIN = 60e3;
@@ -25,11 +25,15 @@ export default {
 
     let inc;
     const draw = async (signal) => {
+      // As of a moment, the incident as the detector knew it then
+      // (GET /v1/incidents/{id}?at=): state, peak, reports, services and
+      // timeline up to that moment.
+      const at = moment.getAsOf();
       try {
-        inc = await api.get('v1/incidents/' + encodeURIComponent(id), null, { signal });
+        inc = await api.get('v1/incidents/' + encodeURIComponent(id), { at: at ? at.toISOString() : '' }, { signal });
       } catch (e) {
         if (e.status === 404) {
-          main.replaceChildren(h('h1', null, 'Incident not found'), errorBox(e.message));
+          main.replaceChildren(...notFound(id, at, e));
           return;
         }
         throw e;
@@ -46,39 +50,56 @@ export default {
   },
 };
 
+// notFound says why there is no incident to show: none by that id, or,
+// as of a moment, one that had not begun then (with the way to see it).
+function notFound(id, at, e) {
+  if (!at || !/had not begun/.test(e.message)) return [h('h1', null, 'Incident not found'), errorBox(e.message)];
+  return [h('h1', null, 'Not begun yet'),
+    h('p', { class: 'empty not-begun' }, 'This incident had not begun at ', h('time', { datetime: fmt.iso(at) }, fmt.dateTime(at)),
+      '. ', h('a', { href: link(['incidents', id], { at: '' }) }, 'See it as it is now'), '.')];
+}
+
+// views say how each kind of incident is measured on this page: people
+// reporting per window for reports, the stream's posts per minute against
+// the expected level for a volume drop (which has no people to count).
+const views = {
+  reports: {
+    point: (p) => ({ values: { authors: p.authors }, expected: p.expected, score: p.score }),
+    chart: (inc) => ({
+      yLabel: 'people reporting per window',
+      label: `Distinct people reporting per evaluation window during the incident, peak ${inc.peak_authors}, expected about ${fmt.dec(inc.expected)} at onset.`,
+      series: [{ key: 'authors', label: 'People reporting', cls: 's-authors' }],
+      tip: (r) => [`${fmt.int(r.values.authors)} people in the window`, `expected ${fmt.dec(r.expected)} · score ${fmt.dec(r.score)}`],
+    }),
+    legend: [['authors', 'People reporting (sliding window)'], ['band', 'Normal range'], ['expected', 'Expected']],
+    facts: (inc) => [['Peak people / window', fmt.int(inc.peak_authors)], ['Expected at onset', fmt.dec(inc.expected)],
+      ['Anomaly score', fmt.dec(inc.score)], ['Reports', fmt.int(inc.reports)]],
+    columns: ['People', (p) => fmt.int(p.authors), 'Expected', (p) => fmt.dec(p.expected), 'Score', (p) => fmt.dec(p.score)],
+  },
+  volume_drop: {
+    point: (p) => ({ values: { posts: p.posts || 0 }, expected: p.expected }),
+    chart: (inc) => ({
+      yLabel: 'posts per minute, all of Bluesky',
+      label: `Posts per minute in the whole Bluesky stream during the incident against the ${fmt.int(Math.round(inc.expected_volume || 0))} expected; ${fmt.int(Math.round(inc.observed_volume || 0))} a minute on average since the drop began.`,
+      series: [{ key: 'posts', label: 'Posts per minute', cls: 's-posts' }],
+      tip: (r) => [`${fmt.int(r.values.posts)} posts that minute`, `expected ${fmt.dec(r.expected)}`],
+    }),
+    legend: [['posts', 'Posts per minute (the whole stream)'], ['band', 'Normal range'], ['expected', 'Expected']],
+    facts: (inc) => [['Posts per minute', `${fmt.int(Math.round(inc.observed_volume || 0))} since the drop began`],
+      ['Expected per minute', fmt.int(Math.round(inc.expected_volume || 0))]],
+    columns: ['Posts', (p) => fmt.int(p.posts), 'Expected', (p) => fmt.dec(p.expected)],
+  },
+};
+
 function detail(inc) {
-  // As of a moment, the incident is shown in the state it had then.
-  const asOf = moment.getAsOf();
+  const view = views[inc.kind] || views.reports;
   const nowMs = moment.now();
-  if (asOf) {
-    const st = incidentStateAt(inc, nowMs);
-    inc = { ...inc, state: st || 'pending' };
-    if (!fmt.zero(inc.resolved_at) && Date.parse(inc.resolved_at) > nowMs) inc.resolved_at = '';
-    if (!fmt.zero(inc.firing_at) && Date.parse(inc.firing_at) > nowMs) inc.firing_at = '';
-  }
   const started = Date.parse(inc.started_at);
   const end = fmt.zero(inc.resolved_at) ? nowMs : Date.parse(inc.resolved_at);
   const fact = (label, value) => h('div', null, h('dt', null, label), h('dd', null, value));
   // Links to the services open a range around the incident.
   const around = { from: new Date(started - 60 * MIN).toISOString(), to: new Date(end + 30 * MIN).toISOString() };
-
-  const timeline = inc.timeline || [];
-  const rows = timeline.map((p) => ({
-    t: Date.parse(p.t), values: { authors: p.authors }, expected: p.expected, score: p.score, kind: p.kind, note: p.note,
-  }));
-  const transitions = timeline.filter((p) => p.kind !== 'minute');
-  const x0 = rows.length ? Math.min(rows[0].t, started) - 5 * MIN : started - 30 * MIN;
-  const x1 = rows.length ? Math.max(rows[rows.length - 1].t, end) + 5 * MIN : end;
-  const chart = rows.length ? timeChart({
-    id: 'incident-chart', cls: 'timeline', rows, step: 0, x0, x1, band: true, height: 240,
-    yLabel: 'people reporting per window',
-    label: `Distinct people reporting per evaluation window during the incident, peak ${inc.peak_authors}, expected about ${fmt.dec(inc.expected)} at onset.`,
-    series: [{ key: 'authors', label: 'People reporting', cls: 's-authors' }],
-    spans: [{ from: started, to: end, cls: inc.state, label: inc.state }],
-    markers: transitions.map((p) => ({ t: Date.parse(p.t), label: p.kind, cls: p.kind })),
-    tip: (r) => [fmt.timeSec(r.t), `${fmt.int(r.values.authors)} people in the window`, `expected ${fmt.dec(r.expected)} · score ${fmt.dec(r.score)}`, r.kind !== 'minute' ? r.kind + (r.note ? ': ' + r.note : '') : null].filter(Boolean),
-  }) : empty('No timeline kept for this incident.');
-
+  const transitions = (inc.timeline || []).filter((p) => p.kind !== 'minute');
   return [
     h('div', { class: 'page-head' },
       h('div', null,
@@ -86,29 +107,18 @@ function detail(inc) {
         h('p', { class: 'sub' }, badge(inc.state), ` ${inc.severity} · ${inc.confidence} confidence · `,
           [inc.service, ...(inc.services || []).filter((s) => s !== inc.service)].map((s, i) => [i ? ', ' : '', h('a', { href: serviceLink(s, around) }, s)]))),
       h('a', { class: 'button', href: link(['search'], { service: inc.service, outage: 'only', since: around.from, until: around.to }) }, 'Search its posts')),
-    h('dl', { class: 'facts panel' },
+    h('dl', { class: 'facts panel', 'data-kind': inc.kind || 'reports' },
       fact('Started', when(inc.started_at)),
       fact('Firing since', when(inc.firing_at)),
       fact('Resolved', when(inc.resolved_at)),
       fact(fmt.zero(inc.resolved_at) ? 'Open for' : 'Lasted', fmt.duration(end - started)),
-      fact('Peak people / window', fmt.int(inc.peak_authors)),
-      fact('Expected at onset', fmt.dec(inc.expected)),
-      fact('Anomaly score', fmt.dec(inc.score)),
-      fact('Reports', fmt.int(inc.reports)),
+      view.facts(inc).map(([label, value]) => fact(label, value)),
       fact('Notifications', fmt.int(inc.seq))),
     h('section', { class: 'panel', 'aria-labelledby': 'h-timeline' },
       h('h2', { id: 'h-timeline' }, 'Timeline'),
-      chart,
-      h('ul', { class: 'legend' },
-        h('li', null, h('span', { class: 'swatch authors' }), 'People reporting (sliding window)'),
-        h('li', null, h('span', { class: 'swatch band' }), 'Normal range'),
-        h('li', null, h('span', { class: 'swatch expected' }), 'Expected')),
-      transitions.length ? stackable(h('table', { class: 'transitions' },
-        h('caption', { class: 'visually-hidden' }, 'State changes'),
-        h('thead', null, h('tr', null, ['Time', 'Change', 'People', 'Expected', 'Score', 'Note'].map((c) => h('th', { scope: 'col' }, c)))),
-        h('tbody', null, transitions.map((p) => h('tr', null,
-          h('td', null, when(p.t)), h('td', null, p.kind), h('td', null, fmt.int(p.authors)),
-          h('td', null, fmt.dec(p.expected)), h('td', null, fmt.dec(p.score)), h('td', null, p.note || (p.services || []).join(', '))))))) : null),
+      timelineChart(inc, view, started, end, transitions),
+      h('ul', { class: 'legend' }, view.legend.map(([cls, text]) => h('li', null, h('span', { class: 'swatch ' + cls }), text))),
+      transitions.length ? transitionTable(transitions, view.columns) : null),
     h('div', { class: 'grid cols-2' },
       h('section', { class: 'panel', 'aria-labelledby': 'h-icodes' },
         h('h2', { id: 'h-icodes' }, 'Error codes quoted'),
@@ -119,6 +129,34 @@ function detail(inc) {
         (inc.regions || []).length ? barTable(inc.regions.map((r) => ({ name: r.name, count: r.reports })),
           { caption: 'Regions named during the incident', nameHeader: 'Region', countHeader: 'Reports' }) : empty('No region named.'))),
   ];
+}
+
+// timelineChart draws the incident's timeline as its kind measures it.
+function timelineChart(inc, view, started, end, transitions) {
+  const rows = (inc.timeline || []).map((p) => ({ t: Date.parse(p.t), kind: p.kind, note: p.note, ...view.point(p) }));
+  if (!rows.length) return empty('No timeline kept for this incident.');
+  const spec = view.chart(inc);
+  return timeChart({
+    id: 'incident-chart', cls: 'timeline', rows, step: 0, band: true, height: 240,
+    x0: Math.min(rows[0].t, started) - 5 * MIN, x1: Math.max(rows[rows.length - 1].t, end) + 5 * MIN,
+    yLabel: spec.yLabel, label: spec.label, series: spec.series,
+    spans: [{ from: started, to: end, cls: inc.state, label: inc.state }],
+    markers: transitions.map((p) => ({ t: Date.parse(p.t), label: p.kind, cls: p.kind })),
+    tip: (r) => [fmt.timeSec(r.t), ...spec.tip(r), r.kind !== 'minute' ? r.kind + (r.note ? ': ' + r.note : '') : null].filter(Boolean),
+  });
+}
+
+// transitionTable lists the state changes; columns alternate a heading and
+// how to read it from a timeline point.
+function transitionTable(transitions, columns) {
+  const heads = columns.filter((c, i) => i % 2 === 0);
+  const cells = columns.filter((c, i) => i % 2 === 1);
+  return stackable(h('table', { class: 'transitions' },
+    h('caption', { class: 'visually-hidden' }, 'State changes'),
+    h('thead', null, h('tr', null, ['Time', 'Change', ...heads, 'Note'].map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', null, transitions.map((p) => h('tr', null,
+      h('td', null, when(p.t)), h('td', null, p.kind), cells.map((f) => h('td', null, f(p))),
+      h('td', null, p.note || (p.services || []).join(', ')))))));
 }
 
 // showDeliveries lists the webhook deliveries made for the incident. The

@@ -5,7 +5,7 @@ import * as api from '../api.js';
 import * as fmt from '../format.js';
 import { sparkline } from '../chart.js';
 import * as moment from '../moment.js';
-import { badge, serviceLink, link, stateRank, incidentStateAt, empty, posts, activeSilences, silenced, mutedTag, stackable, timeField, fromInput } from '../ui.js';
+import { badge, serviceLink, link, stateRank, incidentKind, empty, posts, activeSilences, silenced, mutedTag, stackable, timeField, fromInput } from '../ui.js';
 
 // The most services drawn with a sparkline; the rest are listed.
 const MAX_CARDS = 12;
@@ -46,19 +46,20 @@ async function load(signal, at) {
   const iso = at ? at.toISOString() : undefined;
   const since = (ms) => (at ? new Date(at.getTime() - ms).toISOString() : `-${ms / HOUR}h`);
   if (at) {
-    // Incidents of that time, in the state they had then.
-    const [catalog, all, codes, latest, silences] = await Promise.all([
+    // Incidents as the detector knew them then (GET /v1/incidents?at=):
+    // their state, peak, reports and services at that moment, none that
+    // had not begun.
+    const [catalog, then, codes, latest, silences] = await Promise.all([
       api.get('v1/services', { at: iso }, opt),
-      optional(api.get('v1/incidents', { since: iso, until: new Date(at.getTime() + 1000).toISOString(), limit: 500 }, opt)),
+      optional(api.get('v1/incidents', { at: iso, limit: 500 }, opt)),
       api.get('v1/codes/top', { window: '1h', limit: 20, at: iso }, opt),
       api.get('v1/search', { outage: 'only', since: since(HOUR), until: iso, limit: 8 }, opt),
       optional(api.get('v1/silences', {}, opt)),
     ]);
-    const open = (all ? all.incidents : [])
-      .map((inc) => ({ ...inc, state: incidentStateAt(inc, at.getTime()) }))
+    const open = (then ? then.incidents : [])
       .filter((inc) => inc.state === 'firing' || inc.state === 'pending')
       .sort((a, b) => stateRank(b.state) - stateRank(a.state));
-    return { catalog, open, detector: all !== null, codes, latest, silences, since, iso };
+    return { catalog, open, detector: then !== null, codes, latest, silences, since, iso };
   }
   const [catalog, firing, pending, codes, latest, silences] = await Promise.all([
     api.services(0),
@@ -198,25 +199,20 @@ function stat(n, label, cls, title) {
   return h('div', { class: ['stat', ...[cls].flat()], title }, h('div', { class: 'n' }, fmt.int(n)), h('div', { class: 'l' }, label));
 }
 
-// shortTitle names the incident by its group: the members are listed once,
-// below it.
-function shortTitle(inc) {
-  const region = (inc.hot_regions || []).length === 1 ? ' in ' + inc.hot_regions[0] : '';
-  return `${inc.service} outage${region}`;
-}
-
 function incidentCard(inc, silence, nowMs) {
   const firing = inc.state === 'firing' && !fmt.zero(inc.firing_at);
   const since = firing ? inc.firing_at : inc.started_at;
   const members = (inc.services || []).filter((s) => s !== inc.service);
   return h('a', { class: ['incident-card', inc.state], href: link(['incidents', inc.id]), 'data-incident': inc.id, title: inc.title },
     h('div', null, badge(inc.state), ' ', h('span', { class: 'muted small' }, `${inc.severity || ''} · ${inc.confidence || ''} confidence`)),
-    h('div', { class: 'title' }, shortTitle(inc)),
+    // Named by its group (the members are listed once, below) or by its
+    // kind: a volume drop is Bluesky's.
+    h('div', { class: 'title' }, incidentKind(inc).short(inc)),
     h('div', { class: 'meta' },
       h('strong', null, `${firing ? 'Firing' : 'Pending'} for ${fmt.duration(nowMs - fmt.toDate(since).getTime())}`),
       ' · Started ', h('time', { datetime: fmt.iso(inc.started_at) }, fmt.time(inc.started_at)),
       firing ? [' · firing since ', h('time', { datetime: fmt.iso(inc.firing_at) }, fmt.time(inc.firing_at))] : null),
-    h('div', { class: 'meta' }, `Peak ${fmt.int(inc.peak_authors)} people in one window · ${fmt.int(inc.reports)} reports in all`),
+    h('div', { class: 'meta size' }, incidentKind(inc).size(inc)),
     members.length ? h('div', { class: 'meta' }, 'Affects ', members.join(', ')) : null,
     (inc.top_codes || []).length ? h('div', { class: 'meta' }, 'Quoted: ', inc.top_codes.slice(0, 3).map((c, i) => [i ? ', ' : '', h('code', null, c.code)])) : null,
     silence ? h('div', { class: 'meta' }, mutedTag(silence)) : null,
@@ -241,7 +237,8 @@ function serviceCard(s, trend, code, parents, silence, at) {
       h('span', { class: s.learning ? 'ratio learning' : 'ratio', title: s.learning ? 'under an hour of history: the normal level is still being learned' : `expected ${fmt.dec(s.expected)} in 15 minutes; anomaly score ${fmt.dec(s.anomaly)}` }, h('b', null, fmt.ratio(s.posts, s.expected))),
       h('span', { class: 'window' }, 'in 15 min')),
     code ? h('div', { class: 'small' }, 'Top code ', h('code', { class: 'chip' }, code.code), code.meaning ? h('span', { class: 'muted' }, ' ', code.meaning) : null) : null,
-    inc ? h('div', { class: 'small' }, h('a', { href: link(['incidents', inc.id]) }, `${inc.state === 'firing' ? 'Firing' : 'Pending'}: ${inc.service} incident`)) : null,
+    inc ? h('div', { class: 'small' }, h('a', { href: link(['incidents', inc.id]) }, `${inc.state === 'firing' ? 'Firing' : 'Pending'}: ${incidentKind(inc).short(inc)}`),
+      inc.kind === 'volume_drop' ? h('div', { class: 'muted' }, incidentKind(inc).size(inc)) : null) : null,
     silence ? h('div', { class: 'small' }, mutedTag(silence)) : null,
   );
 }

@@ -124,7 +124,8 @@ async function build(svc, range, signal) {
   const windowMin = Math.max(1, Math.min(24 * 60, Math.round(range.ms / MIN)));
   const [trend, incidents, found, codeInfo, level] = await Promise.all([
     api.get('v1/trends', { service: svc.name, since, until, step: range.step }, opt),
-    api.get('v1/incidents', { service: svc.name, since, until, limit: 50 }, opt).catch((e) => {
+    // As of a moment, the incidents as they were then (GET /v1/incidents?at=).
+    api.get('v1/incidents', { service: svc.name, since, until, at: moment.getAsOf() ? until : '', limit: 50 }, opt).catch((e) => {
       if (e.status === 404) return null;
       throw e;
     }),
