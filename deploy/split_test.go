@@ -89,7 +89,9 @@ func TestSplitDeploymentSurvivesAWorkerDeathAndAReplicaRestart(t *testing.T) {
 	cluster, brokers := startCluster(t, 3)
 	kafka := []string{"--brokers", brokers, "--topic-partitions", "6", "--topic-replication", "3"}
 	serveArgs := func(dir string) []string {
-		return append([]string{"serve", "--data-dir", dir, "--no-dashboard", "--rate-limit", "-1"}, kafka...)
+		// Every post in Bleve, so "indexed exactly once" covers the whole
+		// capture, not only the posts the default keeps.
+		return append([]string{"serve", "--data-dir", dir, "--no-dashboard", "--rate-limit", "-1", "--index-posts", "all"}, kafka...)
 	}
 	serveDirs := []string{t.TempDir(), t.TempDir()}
 	serve := []*proc{stage(t, "serve-1", serveArgs(serveDirs[0])...), stage(t, "serve-2", serveArgs(serveDirs[1])...)}
