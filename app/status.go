@@ -162,14 +162,15 @@ func (a *App) stageStatus(ctx context.Context) []health.StageStatus {
 
 // watchSource logs the source's changes of state and tells webhooks when
 // a live source stalls and when it recovers: one source.stalled and one
-// source.recovered per stall, retried until the outbox took them. A
-// replay never stalls.
+// source.recovered per stall, however short, retried until the outbox
+// took them. A replay never stalls.
 func (a *App) watchSource(ctx context.Context) error {
 	every := min(time.Second, a.source.StallAfter()/4)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	prev := a.source.Status()
-	var stall *health.SourceStatus // the stall under way: its first status
+	seen := prev.LastStall.N
+	var stall *health.Stall // the stall under way, not yet recovered
 	var queue []webhook.SourceChange
 	for {
 		select {
@@ -181,18 +182,23 @@ func (a *App) watchSource(ctx context.Context) error {
 		if st.State != prev.State {
 			a.log.Info("source state", "source", st.Name, "state", st.State, "was", prev.State, "last_error", st.LastError)
 		}
-		// A post since the stall began ends it, even if the source failed
-		// again before the next tick saw it live.
+		// A post since the stall began ends it; a stall that began (and
+		// perhaps ended) since the last tick is reported all the same.
 		if stall != nil && postedSince(stall, &st) {
-			a.log.Info("source recovered", "source", st.Name, "away", time.Since(stall.Since)+a.source.StallAfter())
-			queue = append(queue, a.sourceChange(webhook.EventSourceRecovered, *stall, st))
+			queue = append(queue, a.recovered(*stall, st))
 			stall = nil
 		}
-		if stall == nil && st.State == health.Stalled {
+		if st.LastStall.N > seen {
+			seen = st.LastStall.N
+			s := st.LastStall
+			stall = &s
 			a.log.Warn("source stalled: no post arrived, results are incomplete", "source", st.Name,
-				"stall_after", a.source.StallAfter(), "last_event_at", st.LastEventAt, "last_error", st.LastError)
-			stall = &st
-			queue = append(queue, a.sourceChange(webhook.EventSourceStalled, *stall, st))
+				"stall_after", a.source.StallAfter(), "last_post_at", s.LastPost, "last_error", s.LastError)
+			queue = append(queue, a.sourceChange(webhook.EventSourceStalled, st.Name, s, ""))
+			if postedSince(stall, &st) {
+				queue = append(queue, a.recovered(*stall, st))
+				stall = nil
+			}
 		}
 		for len(queue) > 0 && a.webhooks != nil {
 			if err := a.webhooks.SourceChanged(ctx, queue[0]); err != nil {
@@ -208,26 +214,27 @@ func (a *App) watchSource(ctx context.Context) error {
 	}
 }
 
-// postedSince says whether a post arrived after the stall began.
-func postedSince(stall, now *health.SourceStatus) bool {
-	return now.LastEventAt != nil && (stall.LastEventAt == nil || now.LastEventAt.After(*stall.LastEventAt))
+// recovered logs the end of a stall and makes its webhook event.
+func (a *App) recovered(stall health.Stall, now health.SourceStatus) webhook.SourceChange {
+	a.log.Info("source recovered", "source", now.Name, "away", time.Since(stall.LastPost).Round(time.Millisecond))
+	return a.sourceChange(webhook.EventSourceRecovered, now.Name, stall, now.LastError)
 }
 
-// sourceChange is the webhook event for a stall (stall: its first status)
-// noticed as now.
-func (a *App) sourceChange(typ string, stall, now health.SourceStatus) webhook.SourceChange {
+// postedSince says whether a post arrived after the stall began.
+func postedSince(stall *health.Stall, now *health.SourceStatus) bool {
+	return now.LastEventAt != nil && now.LastEventAt.After(stall.LastPost)
+}
+
+// sourceChange is the webhook event of a stall of source name; lastErr,
+// when set, replaces the stall's own last error.
+func (a *App) sourceChange(typ, name string, stall health.Stall, lastErr string) webhook.SourceChange {
 	c := webhook.SourceChange{
-		Type: typ, Source: stall.Name, At: time.Now().UTC(), LastError: stall.LastError,
-		// The stall began StallAfter after the last post: that post's
-		// arrival is the stall's identity.
-		Since:      stall.Since.Add(-a.source.StallAfter()),
-		StallAfter: a.source.StallAfter(),
+		Type: typ, Source: name, At: time.Now().UTC(), LastError: stall.LastError,
+		// The last post's arrival is the stall's identity.
+		Since: stall.LastPost, LastEventTime: stall.LastEventTime, StallAfter: a.source.StallAfter(),
 	}
-	if stall.LastEventTime != nil {
-		c.LastEventTime = *stall.LastEventTime
-	}
-	if typ == webhook.EventSourceRecovered && now.LastError != "" {
-		c.LastError = now.LastError
+	if lastErr != "" {
+		c.LastError = lastErr
 	}
 	return c
 }

@@ -68,6 +68,7 @@ type Source struct {
 	newestEvent time.Time
 	reconnects  int64
 	gaps        int64
+	stall       Stall // the last stall that began
 	state       State
 	since       time.Time
 	rate        rate
@@ -162,6 +163,9 @@ func (s *Source) Posts(times []time.Time) {
 	now := s.o.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// A stall that elapsed since the last look is a stall, even if this
+	// post ends it before anyone asked.
+	s.update(now)
 	for _, t := range times {
 		if s.o.Replay && !s.lastEvent.IsZero() && t.Sub(s.lastEvent) > s.o.StallAfter {
 			s.gaps++
@@ -207,6 +211,21 @@ type SourceStatus struct {
 	// NewestEventTime is the newest event time the source delivered (a
 	// replay's posts need not be in order); it feeds stream_time.
 	NewestEventTime time.Time `json:"-"`
+	// LastStall is the last stall that began, however short; its N counts
+	// the stalls so far (0: none).
+	LastStall Stall `json:"-"`
+}
+
+// Stall is one stall of a live source.
+type Stall struct {
+	N int64
+	// Since is when it began: StallAfter after LastPost.
+	Since time.Time
+	// LastPost is when the last post before it arrived (when following
+	// began, if none had); LastEventTime is that post's event time.
+	LastPost      time.Time
+	LastEventTime time.Time
+	LastError     string
 }
 
 // Status reports the source's health now.
@@ -231,6 +250,7 @@ func (s *Source) Status() SourceStatus {
 		Gaps:            s.gaps,
 		StallAfter:      s.o.StallAfter.Seconds(),
 		NewestEventTime: s.newestEvent,
+		LastStall:       s.stall,
 	}
 	if st.State != Live && st.State != Replaying && st.State != Done {
 		st.AwaySeconds = now.Sub(s.lastSeen()).Round(time.Second).Seconds()
@@ -257,6 +277,7 @@ func (s *Source) update(now time.Time) {
 		s.gaps++
 		// The stall began StallAfter after the last post; since says so.
 		s.since = s.lastSeen().Add(s.o.StallAfter)
+		s.stall = Stall{N: s.stall.N + 1, Since: s.since, LastPost: s.lastSeen(), LastEventTime: s.lastEvent, LastError: s.lastErr}
 	} else {
 		s.since = now
 	}

@@ -127,3 +127,19 @@ func times(n int, t time.Time) []time.Time {
 	}
 	return out
 }
+
+// TestStallNobodyLookedAt: a stall that began and ended between two looks
+// is still a stall, with the post before it as its identity.
+func TestStallNobodyLookedAt(t *testing.T) {
+	c := newClock()
+	s := NewSource(SourceOptions{Name: "jetstream", StallAfter: time.Minute, Now: c.now})
+	s.SessionStarted()
+	s.Posts(times(1, c.t))
+	before := c.t
+	c.advance(3 * time.Minute)
+	s.Posts(times(1, c.t))
+	st := want(t, s, Live)
+	if st.LastStall.N != 1 || !st.LastStall.LastPost.Equal(before) || !st.LastStall.Since.Equal(before.Add(time.Minute)) || st.Gaps != 1 {
+		t.Fatalf("stall between looks: %+v", st)
+	}
+}
