@@ -110,10 +110,6 @@ func New(o Options) (*Source, error) {
 	return f, nil
 }
 
-// Status reports the connection's state: whether it is streaming and,
-// if not, since when it is away and when it dials next.
-func (f *Source) Status() wsconn.Status { return f.conn.Status() }
-
 // Name implements ingest.Source: "firehose:<relay host>".
 func (f *Source) Name() string { return f.name }
 

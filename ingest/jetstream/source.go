@@ -127,10 +127,6 @@ func New(o Options) (*Source, error) {
 	return j, nil
 }
 
-// Status reports the connection's state: whether it is streaming and,
-// if not, since when it is away and when it dials next.
-func (j *Source) Status() wsconn.Status { return j.conn.Status() }
-
 // Name implements ingest.Source. Every Jetstream instance stamps time_us
 // with the wall clock, so one cursor serves all of them.
 func (j *Source) Name() string { return "jetstream" }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sync"
 	"syscall"
 	"time"
 
@@ -116,41 +115,11 @@ type Ended struct {
 	Wait time.Duration
 }
 
-// Client reads one WebSocket stream and reconnects when it breaks.
+// Client reads one WebSocket stream and reconnects when it breaks. The
+// stream's health (streaming, away since, last error) is told to an
+// Observer; the Client keeps none of it.
 type Client struct {
 	o Options
-
-	mu     sync.Mutex
-	status Status
-}
-
-// Status is the stream's state, for status pages and operators.
-type Status struct {
-	// Streaming says a session is open and has read a message.
-	Streaming bool
-	// AwaySince is when the stream went away while not Streaming: the end
-	// of the last session that read messages, or when Run started if none
-	// has. Zero while Streaming.
-	AwaySince time.Time
-	// Attempt counts the sessions since the last one that read messages.
-	Attempt int
-	// LastError is why the last session ended; empty before any did.
-	LastError string
-	// NextDial is when the next dial is due while not Streaming.
-	NextDial time.Time
-}
-
-// Status reports the stream's state now. It is safe to call while Run runs.
-func (c *Client) Status() Status {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.status
-}
-
-func (c *Client) setStatus(f func(*Status)) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	f(&c.status)
 }
 
 // New validates the options and fills in the defaults.
@@ -201,7 +170,6 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 	urls := c.o.URLs
 	idx, failures := 0, 0
 	var lastWait time.Duration
-	c.setStatus(func(st *Status) { *st = Status{AwaySince: time.Now()} })
 	for attempt := 1; ; attempt++ {
 		u := urls[idx]
 		var s session
@@ -233,12 +201,6 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 			e.Wait = bo.next(now)
 		}
 		e.Next, e.Attempt = urls[idx], attempt
-		c.setStatus(func(st *Status) {
-			if st.Streaming {
-				st.AwaySince = now
-			}
-			st.Streaming, st.Attempt, st.LastError, st.NextDial = false, attempt, err.Error(), now.Add(e.Wait)
-		})
 		c.o.Metrics.Reconnect(c.o.Source, h.Ended(e))
 		if o, ok := c.o.Metrics.(Observer); ok {
 			o.SessionEnded(c.o.Source, err)
@@ -293,9 +255,6 @@ func (c *Client) session(ctx context.Context, u *url.URL, h Handler, s *session)
 			return fmt.Errorf("read: %w", err)
 		}
 		s.messages++
-		if s.messages == 1 {
-			c.setStatus(func(st *Status) { st.Streaming, st.AwaySince, st.NextDial = true, time.Time{}, time.Time{} })
-		}
 		if err := h.Message(ctx, b, mt == websocket.BinaryMessage); err != nil {
 			return err
 		}

@@ -374,7 +374,7 @@ func (r *restartable) url() *url.URL { return &url.URL{Scheme: "ws", Host: r.add
 
 // A source that was streaming is rejoined within HealthyMaxBackoff of its
 // return however long it was away (within HealthyWindow); the delay still
-// grows while it keeps failing; Status says since when it is away.
+// grows while it keeps failing.
 func TestClientRejoinsAHealthySourceWithinTheCap(t *testing.T) {
 	src := newRestartable(t)
 	const capWait = 100 * time.Millisecond
@@ -386,24 +386,13 @@ func TestClientRejoinsAHealthySourceWithinTheCap(t *testing.T) {
 	h := &handler{}
 	run(t, c, h)
 	ingesttest.WaitFor(t, "the first message", 5*time.Second, func() bool { return len(h.seen()) == 1 })
-	if st := c.Status(); !st.Streaming || !st.AwaySince.IsZero() {
-		t.Errorf("status while streaming %+v, want Streaming and no AwaySince", st)
-	}
 
-	killed := time.Now()
 	src.kill()
 	// With the cap at MaxBackoff, 1.5s of failures would grow the wait
 	// past 600ms.
 	time.Sleep(1500 * time.Millisecond)
-	st := c.Status()
-	if st.Streaming || st.AwaySince.Before(killed.Add(-time.Second)) || st.AwaySince.After(killed.Add(time.Second)) || st.LastError == "" {
-		t.Errorf("status while away %+v, want away since about %s with the last error", st, killed.Format(time.StampMilli))
-	}
 	src.start(src.addr)
 	ingesttest.WaitFor(t, "the message after the source returned", 5*time.Second, func() bool { return len(h.seen()) == 2 })
-	if st := c.Status(); !st.Streaming || !st.AwaySince.IsZero() {
-		t.Errorf("status after rejoining %+v, want Streaming", st)
-	}
 
 	var longest time.Duration
 	for _, e := range h.endings() {

@@ -5,7 +5,8 @@
 // source has several. The delay grows while the stream keeps failing, but
 // for a stream that was healthy minutes ago only to a few seconds, so it is
 // rejoined within seconds of its return; a refused dial after a long wait
-// is retried at once. Client.Status says since when the stream is away.
+// is retried at once. Sessions that begin and end are told to an Observer
+// (package health keeps the stream's state for GET /v1/status).
 //
 // A message over the size limit is drained and skipped without losing the
 // connection, and so the stream's position. A read error, a stall or a
