@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/downsignal/downsignal/index"
 	"github.com/downsignal/downsignal/internal/apptest"
 	"github.com/downsignal/downsignal/internal/benchposts"
+	"github.com/downsignal/downsignal/internal/measure"
 )
 
 // BenchmarkPipelineVsBleve measures, side by side on the same synthetic
@@ -95,7 +95,7 @@ func bleveRound(b *testing.B, path string, ids []string, docs []any) (rate, cpuP
 		b.Fatal(err)
 	}
 	n := len(ids)
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), measure.CPUTime()
 	for i := 0; i < n; i += 1000 {
 		batch := idx.NewBatch()
 		for j := i; j < min(i+1000, n); j++ {
@@ -108,7 +108,7 @@ func bleveRound(b *testing.B, path string, ids []string, docs []any) (rate, cpuP
 		}
 	}
 	rate = float64(n) / time.Since(start).Seconds()
-	cpuPerPost = (cpuTime() - cpu0).Seconds() * 1e6 / float64(n)
+	cpuPerPost = (measure.CPUTime() - cpu0).Seconds() * 1e6 / float64(n)
 	if err := idx.Close(); err != nil {
 		b.Fatal(err)
 	}
@@ -121,14 +121,14 @@ func bleveRound(b *testing.B, path string, ids []string, docs []any) (rate, cpuP
 // nor the shutdown after counts. The index must then hold the kept posts.
 func pipelineRound(b *testing.B, dataDir, replay string, n, kept int) (rate, cpuPerPost float64) {
 	p := apptest.Build(b, app.Options{DataDir: dataDir, Source: "replay:" + replay})
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), measure.CPUTime()
 	p.Run()
 	// No timeout: a large DOWNSIGNAL_BENCH_POSTS takes as long as it takes.
 	if err := p.App.WaitReplayed(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	rate = float64(n) / time.Since(start).Seconds()
-	cpuPerPost = (cpuTime() - cpu0).Seconds() * 1e6 / float64(n)
+	cpuPerPost = (measure.CPUTime() - cpu0).Seconds() * 1e6 / float64(n)
 	p.Stop(b)
 	x, err := index.Open(index.Options{Dir: filepath.Join(dataDir, "index")})
 	if err != nil {
@@ -145,13 +145,4 @@ func median(v []float64) float64 {
 	s := slices.Clone(v)
 	slices.Sort(s)
 	return s[len(s)/2]
-}
-
-// cpuTime is the CPU time (user and system) this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

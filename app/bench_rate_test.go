@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"io/fs"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/downsignal/downsignal/index"
 	"github.com/downsignal/downsignal/internal/apptest"
 	"github.com/downsignal/downsignal/internal/benchposts"
+	"github.com/downsignal/downsignal/internal/measure"
 )
 
 // BenchmarkRealRate replays synthetic posts through a whole `run`
@@ -56,18 +56,18 @@ func BenchmarkRealRate(b *testing.B) {
 			reg := prometheus.NewRegistry()
 			dataDir := b.TempDir()
 			p := apptest.Build(b, app.Options{DataDir: dataDir, Source: "replay:" + replay, ReplaySpeed: 1, RateLimit: -1, Registry: reg})
-			cpu0 := cpuTime()
+			cpu0 := measure.CPUTime()
 			t0 := time.Now()
 			p.Run()
 			waits := watchSearchable(b, p, t0, probes)
 			p.WaitReplayed(b)
-			cpu := cpuTime() - cpu0
+			cpu := measure.CPUTime() - cpu0
 			if len(probes) == 0 {
 				stream := time.Duration(n) * step
 				b.ReportMetric(cpu.Seconds()/stream.Seconds(), "cpu_s/s")
 				b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu_us/post")
 				b.ReportMetric(float64(indexBatches(b, reg))/float64(n), "index_batches/post")
-				b.ReportMetric(float64(treeSize(b, filepath.Join(dataDir, "index")))/float64(n), "index_B/post")
+				b.ReportMetric(float64(mustTreeBytes(b, filepath.Join(dataDir, "index")))/float64(n), "index_B/post")
 			} else {
 				b.ReportMetric(float64(pct(waits, 0.5).Milliseconds()), "searchable_p50_ms")
 				b.ReportMetric(float64(pct(waits, 0.99).Milliseconds()), "searchable_p99_ms")
@@ -120,25 +120,6 @@ func indexBatches(b *testing.B, reg *prometheus.Registry) uint64 {
 	return 0
 }
 
-// treeSize is the size of the files under dir.
-func treeSize(b *testing.B, dir string) int64 {
-	var n int64
-	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		info, err := d.Info()
-		if err == nil {
-			n += info.Size()
-		}
-		return err
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return n
-}
-
 func pct(d []time.Duration, q float64) time.Duration {
 	if len(d) == 0 {
 		return 0
@@ -146,4 +127,12 @@ func pct(d []time.Duration, q float64) time.Duration {
 	s := append([]time.Duration(nil), d...)
 	slices.Sort(s)
 	return s[min(len(s)-1, int(q*float64(len(s))))]
+}
+
+func mustTreeBytes(b *testing.B, dir string) int64 {
+	n, err := measure.TreeBytes(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
 }

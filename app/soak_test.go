@@ -3,14 +3,10 @@ package app_test
 import (
 	"flag"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +14,7 @@ import (
 
 	"github.com/downsignal/downsignal/app"
 	"github.com/downsignal/downsignal/internal/apptest"
+	"github.com/downsignal/downsignal/internal/measure"
 )
 
 var (
@@ -274,14 +271,16 @@ func (s soakSample) String() string {
 func takeSample(t *testing.T, reg *prometheus.Registry, dir string, start time.Time) soakSample {
 	t.Helper()
 	s := soakSample{at: time.Since(start)}
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
-		s.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
+	s.cpu = measure.CPUTime()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	s.heapInuse = ms.HeapInuse
-	s.rss, s.rssFile = residentBytes()
+	if mem, err := measure.ReadMemory(0); err == nil {
+		// Anonymous and file-backed apart: Bleve maps its segment files,
+		// whose pages count as resident when read and which the kernel
+		// drops under pressure.
+		s.rss, s.rssFile = uint64(mem.Anon), uint64(mem.File)
+	}
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatalf("gather metrics: %v", err)
@@ -298,43 +297,6 @@ func takeSample(t *testing.T, reg *prometheus.Registry, dir string, start time.T
 			}
 		}
 	}
-	s.indexBytes = dirBytes(filepath.Join(dir, "index"))
+	s.indexBytes, _ = measure.TreeBytes(filepath.Join(dir, "index"))
 	return s
-}
-
-// residentBytes is the process's resident set, anonymous and file-backed
-// (Bleve maps its segment files: their pages count as resident when read,
-// and the kernel drops them under pressure). Linux; zeros elsewhere.
-func residentBytes() (anon, file uint64) {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseUint(f[1], 10, 64)
-		switch f[0] {
-		case "RssAnon:":
-			anon = kb << 10
-		case "RssFile:":
-			file = kb << 10
-		}
-	}
-	return anon, file
-}
-
-func dirBytes(dir string) int64 {
-	var n int64
-	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if info, err := d.Info(); err == nil {
-				n += info.Size()
-			}
-		}
-		return nil
-	})
-	return n
 }

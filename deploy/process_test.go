@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/downsignal/downsignal/internal/apptest"
+	"github.com/downsignal/downsignal/internal/measure"
 )
 
 // bin is where TestMain built the downsignal binary and the test cluster.
@@ -148,17 +149,8 @@ func (p *proc) kill(t *testing.T) {
 
 // peakRSS is the process's peak resident set (VmHWM), in MiB.
 func (p *proc) peakRSS() (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return kb / 1024, err
-		}
-	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", p.cmd.Process.Pid)
+	m, err := measure.ReadMemory(p.cmd.Process.Pid)
+	return float64(m.PeakRSS) / (1 << 20), err
 }
 
 // startCluster starts the test-only Kafka-protocol cluster of n brokers and

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/downsignal/downsignal/index"
 	"github.com/downsignal/downsignal/internal/benchposts"
+	"github.com/downsignal/downsignal/internal/measure"
 	"github.com/downsignal/downsignal/record"
 )
 
@@ -87,7 +87,7 @@ func benchScale(b *testing.B, n int) {
 	end := start.Add(time.Duration(n) * 500 * time.Millisecond)
 	fmt.Printf("applied %d posts from %s to %s in %d partitions at %.0f posts/s (index stage alone); compacted past days in %s\n",
 		n, start.Format(time.DateTime), end.Format(time.DateTime), len(x.Partitions()), float64(n)/applyTime.Seconds(), compactTime.Round(time.Millisecond))
-	bleveBytes, stateBytes := dirSize(dir+"/days"), fileSize(b, dir+"/state.db")
+	bleveBytes, stateBytes := treeBytes(b, dir+"/days"), fileSize(b, dir+"/state.db")
 	fmt.Printf("kept %d of %d posts in Bleve (%.1f%%): %d bytes per indexed post; state store %d bytes per post\n",
 		kept, n, 100*float64(kept)/float64(n), bleveBytes/int64(max(kept, 1)), stateBytes/int64(n))
 	b.ReportMetric(float64(kept)/float64(n), "kept_fraction")
@@ -251,10 +251,13 @@ func benchScale(b *testing.B, n int) {
 	fmt.Fprintf(report, "%-36s %8.2f %8.2f %8.2f\n", "search_under_load("+queries[0].name+")", ms(p50), ms(p99), ms(mx))
 	b.ReportMetric(ms(p99), "search_under_load_p99_ms")
 
-	rss, hwm := memStatus()
-	fmt.Fprintf(report, "RSS %d MiB, peak RSS %d MiB, index on disk %d MiB\n", rss>>20, hwm>>20, dirSize(dir)>>20)
-	b.ReportMetric(float64(rss>>20), "rss_MiB")
-	b.ReportMetric(float64(hwm>>20), "peak_rss_MiB")
+	mem, err := measure.ReadMemory(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fmt.Fprintf(report, "RSS %d MiB, peak RSS %d MiB, index on disk %d MiB\n", mem.RSS>>20, mem.PeakRSS>>20, treeBytes(b, dir)>>20)
+	b.ReportMetric(float64(mem.RSS>>20), "rss_MiB")
+	b.ReportMetric(float64(mem.PeakRSS>>20), "peak_rss_MiB")
 	fmt.Println(report.String())
 }
 
@@ -270,26 +273,12 @@ func percentiles(d []time.Duration) (p50, p99, mx time.Duration) {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// memStatus reads the resident and peak resident set size (Linux).
-func memStatus() (rss, hwm int64) {
-	b, err := os.ReadFile("/proc/self/status")
+func treeBytes(b *testing.B, dir string) int64 {
+	n, err := measure.TreeBytes(dir)
 	if err != nil {
-		return 0, 0
+		b.Fatal(err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		v, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "VmRSS:":
-			rss = v << 10
-		case "VmHWM:":
-			hwm = v << 10
-		}
-	}
-	return rss, hwm
+	return n
 }
 
 func fileSize(b *testing.B, path string) int64 {
@@ -298,32 +287,6 @@ func fileSize(b *testing.B, path string) int64 {
 		b.Fatal(err)
 	}
 	return info.Size()
-}
-
-func dirSize(dir string) int64 {
-	var n int64
-	_ = walk(dir, func(size int64) { n += size })
-	return n
-}
-
-func walk(dir string, fn func(int64)) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		p := dir + "/" + e.Name()
-		if e.IsDir() {
-			if err := walk(p, fn); err != nil {
-				return err
-			}
-			continue
-		}
-		if info, err := e.Info(); err == nil {
-			fn(info.Size())
-		}
-	}
-	return nil
 }
 
 // delivery passes a signal through its wire form, as the consumer hands

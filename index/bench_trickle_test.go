@@ -2,12 +2,12 @@ package index_test
 
 import (
 	"context"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/downsignal/downsignal/index"
 	"github.com/downsignal/downsignal/internal/benchposts"
+	"github.com/downsignal/downsignal/internal/measure"
 	"github.com/downsignal/downsignal/record"
 )
 
@@ -41,7 +41,7 @@ func BenchmarkTrickle(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c0 := cpuTime()
+		c0 := measure.CPUTime()
 		for _, batch := range feed {
 			if err := x.Handle(ctx, batch); err != nil {
 				b.Fatal(err)
@@ -49,19 +49,10 @@ func BenchmarkTrickle(b *testing.B) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		time.Sleep(time.Second) // merges the last batches started
-		cpu += cpuTime() - c0
+		cpu += measure.CPUTime() - c0
 		if err := x.Close(); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*batches*size), "cpu_us/post")
-}
-
-// cpuTime is the CPU time (user and system) this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -13,7 +13,7 @@ const module = "github.com/downsignal/downsignal"
 // of their longest listed prefix.
 var stage = map[string]int{
 	// Leaves: the wire records, the catalog, arithmetic, small stores.
-	"record": 0, "catalog": 0, "baseline": 0, "health": 0, "labels": 0, "internal/boltkv": 0, "internal/netguard": 0,
+	"record": 0, "catalog": 0, "baseline": 0, "health": 0, "internal/measure": 0, "labels": 0, "internal/boltkv": 0, "internal/netguard": 0,
 	// Transport.
 	"broker": 1,
 	// Producers of the topics.
