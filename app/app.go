@@ -132,11 +132,14 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.newSource()
 	if o.runs(ModeIngest) {
 		if err := a.buildIngest(); err != nil {
 			return err
 		}
+	} else {
+		// No source of its own: it follows the posts its first consuming
+		// stage sees (observe).
+		a.source = health.NewSource(health.SourceOptions{Name: "kafka", StallAfter: o.StallAfter})
 	}
 	if o.runs(ModeClassify) {
 		if err := a.buildClassify(clf); err != nil {
@@ -288,7 +291,6 @@ func (a *App) ensureTopics(ctx context.Context) error {
 func (a *App) buildIngest() error {
 	logger := a.o.Logger.With("component", "ingest")
 	metrics := ingest.NewMetrics(a.o.Registry)
-	metrics.Follow(a.source)
 	var src ingest.Source
 	var err error
 	if path, ok := strings.CutPrefix(a.o.Source, "replay:"); ok {
@@ -301,6 +303,10 @@ func (a *App) buildIngest() error {
 	if err != nil {
 		return err
 	}
+	// The source's health, under the name its cursor is saved by.
+	_, replaying := src.(*replay.Source)
+	a.source = health.NewSource(health.SourceOptions{Name: src.Name(), Replay: replaying, StallAfter: a.o.StallAfter})
+	metrics.Follow(a.source)
 	producer := broker.NewProducer(broker.WriterOptions{Brokers: a.brokers, Topic: broker.PostsTopic, Logger: logger})
 	a.ingest, err = ingest.NewStage(ingest.StageOptions{
 		Source:   src,

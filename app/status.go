@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 
@@ -11,21 +10,6 @@ import (
 	"github.com/downsignal/downsignal/record"
 	"github.com/downsignal/downsignal/webhook"
 )
-
-// newSource starts following the post source's health. A process that
-// runs ingest follows its source; one that does not (classify, serve
-// against a cluster) follows the posts it consumes, named "kafka", fed by
-// its first consuming stage.
-func (a *App) newSource() {
-	o := health.SourceOptions{Name: "kafka", StallAfter: a.o.StallAfter}
-	if a.o.runs(ModeIngest) {
-		o.Name = a.o.Source
-		if path, ok := strings.CutPrefix(a.o.Source, "replay:"); ok {
-			o.Name, o.Replay = "replay:"+path, true
-		}
-	}
-	a.source = health.NewSource(o)
-}
 
 // observe wraps a consuming stage's handle so that, once a batch is
 // handled, the stage's watermark moves to its newest event and, in a

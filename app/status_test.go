@@ -159,13 +159,14 @@ func TestStatusOfReplay(t *testing.T) {
 		// An hour with no post at all: the stream broke.
 		apptest.JetstreamPost("did:plc:carol", "3ccc", base.Add(61*time.Minute), "is Outlook back?"),
 	}
-	p := apptest.Start(t, app.Options{Source: "replay:" + apptest.WriteReplay(t, lines...), StallAfter: time.Minute})
+	path := apptest.WriteReplay(t, lines...)
+	p := apptest.Start(t, app.Options{Source: "replay:" + path, StallAfter: time.Minute})
 	p.WaitReplayed(t)
 	st, _ := waitStatus(t, p, "replay done", 30*time.Second, sourceIs(health.Done))
 	if st.StreamTime == nil || !st.StreamTime.Equal(base.Add(61*time.Minute)) || st.Source.Gaps != 1 {
 		t.Fatalf("replay status %+v", st)
 	}
-	if !strings.HasPrefix(st.Source.Name, "replay:/") {
+	if st.Source.Name != "replay:"+path {
 		t.Fatalf("replay source name %q", st.Source.Name)
 	}
 }
