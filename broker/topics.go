@@ -194,13 +194,19 @@ func Reachable(ctx context.Context, brokers []string) error {
 // CommittedOffsets returns a group's committed offsets on topic, per
 // partition (-1 where it committed nothing).
 func CommittedOffsets(ctx context.Context, brokers []string, group, topic string) (map[int]int64, error) {
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
 	end, err := EndOffsets(ctx, brokers, topic)
 	if err != nil {
 		return nil, err
 	}
-	parts := make([]int, 0, len(end))
-	for p := range end {
+	return committedOffsets(ctx, brokers, group, topic, end)
+}
+
+// committedOffsets asks for the group's offsets of the partitions of topic
+// that are the keys of partsOf.
+func committedOffsets(ctx context.Context, brokers []string, group, topic string, partsOf map[int]int64) (map[int]int64, error) {
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	parts := make([]int, 0, len(partsOf))
+	for p := range partsOf {
 		parts = append(parts, p)
 	}
 	res, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
@@ -245,7 +251,7 @@ func Lag(ctx context.Context, brokers []string, group, topic string) (int64, err
 	if err != nil {
 		return 0, err
 	}
-	committed, err := CommittedOffsets(ctx, brokers, group, topic)
+	committed, err := committedOffsets(ctx, brokers, group, topic, end)
 	if err != nil {
 		return 0, err
 	}
