@@ -49,8 +49,10 @@ type volumeState struct {
 	// minutes (while open); RunFrom is the first minute of the run.
 	Run     int   `json:"run,omitempty"`
 	RunFrom int64 `json:"run_from,omitempty"`
-	// Seen sums the posts of the drop minutes so far, for the observed mean.
-	Seen float64 `json:"seen,omitempty"`
+	// Seen sums the posts of the Minutes not back at the recovery level
+	// since the drop began: ObservedVolume is their mean.
+	Seen    float64 `json:"seen,omitempty"`
+	Minutes int     `json:"minutes,omitempty"`
 	// Expected is the level the volume fell from.
 	Expected float64 `json:"expected,omitempty"`
 }
@@ -69,13 +71,14 @@ func (e *Engine) checkVolume(d *dirty, m int64, expected float64) {
 	at := time.Unix((m+1)*60, 0).UTC()
 	if v.Open == "" {
 		if !e.isDrop(m, x, expected) {
-			v.Run, v.Seen = 0, 0
+			*v = volumeState{}
 			return
 		}
 		if v.Run == 0 {
 			v.RunFrom, v.Expected = m, expected
 		}
 		v.Run++
+		v.Minutes++
 		v.Seen += x
 		if v.Run < e.o.DropMinutes {
 			return
@@ -83,7 +86,7 @@ func (e *Engine) checkVolume(d *dirty, m int64, expected float64) {
 		if e.o.SourceLive != nil && !e.o.SourceLive() {
 			e.log.Warn("stream volume collapsed while our source is not live: our problem, not a Bluesky outage",
 				"minute", at, "posts", x, "expected", math.Round(v.Expected))
-			v.Run, v.Seen = 0, 0
+			*v = volumeState{}
 			return
 		}
 		e.openVolumeDrop(d, m, at)
@@ -99,9 +102,10 @@ func (e *Engine) checkVolume(d *dirty, m int64, expected float64) {
 	} else {
 		v.Run = 0
 		v.Seen += x
+		v.Minutes++
 	}
-	in.Timeline = append(in.Timeline, Point{Time: at, Kind: "minute", Posts: int(x), Expected: round2(v.Expected)})
-	in.ObservedVolume = round2(v.Seen / float64(max(1, (m-v.RunFrom+1)-int64(v.Run))))
+	in.Timeline = appendPoint(in.Timeline, Point{Time: at, Kind: "minute", Posts: int(x), Expected: round2(v.Expected)})
+	in.ObservedVolume = round2(v.Seen / float64(max(1, v.Minutes)))
 	d.incidents[in.ID] = true
 	if v.Run >= e.o.RecoverMinutes {
 		in.State = Resolved
@@ -119,7 +123,7 @@ func (e *Engine) openVolumeDrop(d *dirty, m int64, at time.Time) {
 	v := &st.Volume
 	start := time.Unix(v.RunFrom*60, 0).UTC()
 	id := "bluesky-volume-" + start.Format("20060102T1504")
-	observed := round2(v.Seen / float64(v.Run))
+	observed := round2(v.Seen / float64(max(1, v.Minutes)))
 	in := &Incident{
 		ID: id, Kind: KindVolumeDrop, Service: VolumeService, Services: []string{VolumeService},
 		State: Firing, Severity: Critical, Confidence: Medium,
@@ -137,6 +141,5 @@ func (e *Engine) openVolumeDrop(d *dirty, m int64, at time.Time) {
 	st.incidents[id] = in
 	v.Open, v.Run = id, 0
 	e.log.Warn("Bluesky volume drop", "incident", id, "expected_per_minute", in.ExpectedVolume, "observed_per_minute", observed)
-	e.metrics.event("incident.pending")
 	e.emit(d, EventFiring, in, at)
 }

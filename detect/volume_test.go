@@ -103,3 +103,18 @@ func TestDropWhileSourceNotLiveIsOurs(t *testing.T) {
 		t.Fatalf("a drop of our own source opened %+v", ins)
 	}
 }
+
+// TestThinnedStreamReportsObservedVolume: a stream down to a tenth of its
+// level for twenty minutes is a drop whose observed volume is about a
+// tenth of the expected one.
+func TestThinnedStreamReportsObservedVolume(t *testing.T) {
+	from := day.Add(14 * time.Hour)
+	_, ins := volumeIncidents(t, busyDay(time.Time{}, time.Time{}, from, from.Add(20*time.Minute), 1), detect.Options{})
+	if len(ins) != 1 {
+		t.Fatalf("%d volume drops, want 1: %+v", len(ins), ins)
+	}
+	in := ins[0]
+	if r := in.ObservedVolume / in.ExpectedVolume; in.State != detect.Resolved || r < 0.05 || r > 0.2 {
+		t.Fatalf("observed %.1f of expected %.1f posts a minute (state %s), want about a tenth", in.ObservedVolume, in.ExpectedVolume, in.State)
+	}
+}
