@@ -90,14 +90,6 @@ func NewSource(o SourceOptions) *Source {
 	return s
 }
 
-// Name is the source's name.
-func (s *Source) Name() string {
-	if s == nil {
-		return ""
-	}
-	return s.o.Name
-}
-
 // StallAfter is how long without a post makes the source stalled.
 func (s *Source) StallAfter() time.Duration {
 	if s == nil {
@@ -140,17 +132,6 @@ func (s *Source) Connected() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.connected
-}
-
-// Failed records an error that did not end a session (a record the source
-// could not read, say): it shows as the last error.
-func (s *Source) Failed(err error) {
-	if s == nil || err == nil {
-		return
-	}
-	s.mu.Lock()
-	s.lastErr, s.lastErrAt = err.Error(), s.o.Now()
-	s.mu.Unlock()
 }
 
 // Posts records posts that arrived now, with their event times in the
