@@ -64,12 +64,14 @@ func jsonServerError(b []byte, maxHeaderBytes int) ([]byte, bool) {
 	if !ok || len(rest) < 4 || rest[3] != ' ' {
 		return nil, false
 	}
-	i := bytes.Index(rest, []byte(plainErrorHeaders))
-	if i < 0 || bytes.IndexByte(rest[:i], '\n') >= 0 {
-		return nil, false
-	}
+	// The status first: a handler's answer (nearly all writes) is let
+	// through without scanning its headers and body.
 	code, err := strconv.Atoi(string(rest[:3]))
 	if err != nil || code < 400 {
+		return nil, false
+	}
+	i := bytes.Index(rest, []byte(plainErrorHeaders))
+	if i < 0 || bytes.IndexByte(rest[:i], '\n') >= 0 {
 		return nil, false
 	}
 	reason, detail, _ := strings.Cut(string(rest[4:i]), ": ")
