@@ -58,9 +58,15 @@ func (a *App) buildAlerts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var notifier *notify.Notifier
+	var owner webhook.Owner
+	if a.notifies() {
+		owner = webhook.OwnerFunc(func(key string) bool { return notifier.Owns(key) })
+	}
 	a.webhooks, err = webhook.Open(webhook.Options{
 		Path:     filepath.Join(dir, "webhooks.db"),
 		Source:   a.alerts,
+		Owner:    owner,
 		Logger:   wlog,
 		Metrics:  webhook.NewMetrics(a.o.Registry),
 		Guard:    webhook.NewGuard(allow),
@@ -70,8 +76,18 @@ func (a *App) buildAlerts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	metrics := notify.NewMetrics(a.o.Registry)
+	if owner != nil {
+		// Added before the dispatcher, so it stops first: on shutdown
+		// the replica stops owning incidents and lets its requests in
+		// flight finish before the dispatcher stops.
+		if notifier, err = a.buildNotifier(metrics); err != nil {
+			a.webhooks.Close()
+			return err
+		}
+	}
 	a.add(component{name: "webhook", run: a.webhooks.Run, close: a.webhooks.Close})
-	if err := a.buildPublish(dir); err != nil {
+	if err := a.buildPublish(dir, metrics); err != nil {
 		return err
 	}
 	cfg, err := a.webhookConfig()
@@ -90,17 +106,37 @@ func (a *App) buildAlerts(ctx context.Context) error {
 // buildPublish produces the detector's incident changes to
 // downsignal.incidents, the topic the one notifier of several serve
 // replicas reads (notify's doc).
-func (a *App) buildPublish(dir string) error {
+func (a *App) buildPublish(dir string, metrics *notify.Metrics) error {
 	logger := a.o.Logger.With("component", "publish")
 	prod := broker.NewProducer(broker.WriterOptions{Brokers: a.brokers, Topic: broker.IncidentsTopic, Logger: logger})
 	pub, err := notify.OpenPublisher(notify.PublisherOptions{Path: filepath.Join(dir, "publish.db"), Log: a.alerts,
-		Producer: prod, Logger: logger, Metrics: notify.NewMetrics(a.o.Registry)})
+		Producer: prod, Logger: logger, Metrics: metrics})
 	if err != nil {
 		prod.Close()
 		return err
 	}
 	a.add(component{name: "publish", run: pub.Run, close: func() error { return errors.Join(prod.Close(), pub.Close()) }})
 	return nil
+}
+
+// notifies reports whether this process is one of several serve replicas
+// of which one sends each webhook.
+func (a *App) notifies() bool { return a.o.Mode == ModeServe && a.o.NotifyGroup != "" }
+
+// buildNotifier makes this replica a member of the one notifier's group;
+// the dispatcher asks it which incidents' webhooks are this replica's to
+// send.
+func (a *App) buildNotifier(metrics *notify.Metrics) (*notify.Notifier, error) {
+	logger := a.o.Logger.With("component", "notify")
+	prod := broker.NewProducer(broker.WriterOptions{Brokers: a.brokers, Topic: broker.NotifyStateTopic, Logger: logger})
+	n, err := notify.NewNotifier(notify.NotifierOptions{Brokers: a.brokers, Group: a.o.NotifyGroup, SessionTimeout: a.o.NotifySessionTimeout,
+		Outbox: a.webhooks, Producer: prod, Logger: logger, Metrics: metrics})
+	if err != nil {
+		prod.Close()
+		return nil, err
+	}
+	a.add(component{name: "notify", run: n.Run, close: prod.Close})
+	return n, nil
 }
 
 // webhookConfig gathers the endpoints of --webhook-config and --webhook.

@@ -100,6 +100,14 @@ type Options struct {
 	// backlog does not page anyone about last week; 0 sends all. A replay
 	// in run mode always sends all: its incidents are old by design.
 	WebhookMaxAge time.Duration
+	// NotifyGroup, in serve, is the consumer group of the one notifier
+	// (notify.Notifier): the serve replicas sharing it send each webhook
+	// to each configured endpoint once. Empty: this process sends every
+	// webhook itself (run always does).
+	NotifyGroup string
+	// NotifySessionTimeout is how long the notify group waits for a
+	// replica that went silent before its incidents move (default 10s).
+	NotifySessionTimeout time.Duration
 	// WebhookSchedule overrides the retry schedule (tests).
 	WebhookSchedule []time.Duration
 	// Pprof serves Go profiles at /debug/pprof/ on the HTTP address.

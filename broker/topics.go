@@ -19,6 +19,10 @@ const (
 	// IncidentsTopic carries incident changes (record.Change) from every
 	// serve replica's detector, keyed by incident, to the one notifier.
 	IncidentsTopic = "downsignal.incidents"
+	// NotifyStateTopic carries the webhook deliveries the one notifier
+	// settled (record.Settle), keyed by delivery id and compacted, so the
+	// replica that takes an incident over knows what was sent.
+	NotifyStateTopic = "downsignal.notify-state"
 )
 
 // TopicSpec describes one topic downsignal creates.
@@ -35,6 +39,9 @@ type TopicSpec struct {
 	// so a partition's disk use overshoots its retention by up to one
 	// segment.
 	SegmentBytes int64
+	// Compact keeps the last record of each key (and still deletes records
+	// older than Retention) instead of deleting by age alone.
+	Compact bool
 }
 
 // TopicOptions sizes the topics. Zero values take the defaults.
@@ -56,7 +63,7 @@ func Topics(o TopicOptions) []TopicSpec {
 	if o.Retention <= 0 {
 		o.Retention = 7 * 24 * time.Hour
 	}
-	specs := make([]TopicSpec, 0, 3)
+	specs := make([]TopicSpec, 0, 4)
 	for _, name := range []string{PostsTopic, SignalsTopic, IncidentsTopic} {
 		specs = append(specs, TopicSpec{
 			Name:              name,
@@ -67,7 +74,18 @@ func Topics(o TopicOptions) []TopicSpec {
 			SegmentBytes:      o.SegmentBytes,
 		})
 	}
-	return specs
+	// One partition: every serve replica reads it whole, in order. Its
+	// records matter as long as the deliveries they settle can still be
+	// retried or fanned out, which the topics' retention bounds.
+	return append(specs, TopicSpec{
+		Name:              NotifyStateTopic,
+		Partitions:        1,
+		ReplicationFactor: o.ReplicationFactor,
+		Retention:         o.Retention,
+		MaxMessageBytes:   maxBatchBytes,
+		SegmentBytes:      o.SegmentBytes,
+		Compact:           true,
+	})
 }
 
 // EnsureTopics creates the topics that do not exist yet. Existing topics are
@@ -85,7 +103,7 @@ func EnsureTopics(ctx context.Context, brokers []string, specs []TopicSpec) erro
 			NumPartitions:     s.Partitions,
 			ReplicationFactor: s.ReplicationFactor,
 			ConfigEntries: append([]kafka.ConfigEntry{
-				{ConfigName: "cleanup.policy", ConfigValue: "delete"},
+				{ConfigName: "cleanup.policy", ConfigValue: s.cleanupPolicy()},
 				{ConfigName: "max.message.bytes", ConfigValue: strconv.Itoa(s.MaxMessageBytes)},
 			}, s.retentionConfigs()...),
 		})
@@ -100,6 +118,13 @@ func EnsureTopics(ctx context.Context, brokers []string, specs []TopicSpec) erro
 		}
 	}
 	return nil
+}
+
+func (s TopicSpec) cleanupPolicy() string {
+	if s.Compact {
+		return "compact,delete"
+	}
+	return "delete"
 }
 
 // retentionConfigs are the topic configs that bound its size.

@@ -71,3 +71,42 @@ func TestGoldenChangesDecode(t *testing.T) {
 		}
 	}
 }
+
+// TestGoldenSettlesDecode checks the golden downsignal.notify-state
+// records the same way, and that a broken one is refused with a reason.
+func TestGoldenSettlesDecode(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "notify-state_v1.golden.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var statuses []string
+	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		s, err := record.DecodeSettle(line)
+		if err != nil {
+			t.Fatalf("golden record %s: %v", line, err)
+		}
+		statuses = append(statuses, s.Status)
+		if string(s.Key()) != s.DeliveryID {
+			t.Errorf("key %q, want the delivery id %q", s.Key(), s.DeliveryID)
+		}
+		again, err := s.Marshal()
+		if err != nil || !bytes.Equal(again, line) {
+			t.Errorf("round trip changed the record:\n%s\n%s", line, again)
+		}
+	}
+	if len(statuses) != 3 || statuses[0] != "delivered" || statuses[1] != "superseded" || statuses[2] != "failed" {
+		t.Errorf("golden statuses %v", statuses)
+	}
+	for _, bad := range []string{
+		`{"v":2,"delivery_id":"m","endpoint_id":"e","type":"incident.firing","subject":"x","seq":1,"status":"delivered","at":"2026-01-22T19:33:02Z"}`,
+		`{"v":1,"delivery_id":"","endpoint_id":"e","type":"incident.firing","subject":"x","seq":1,"status":"delivered","at":"2026-01-22T19:33:02Z"}`,
+		`{"v":1,"delivery_id":"m","endpoint_id":"e","type":"incident.firing","subject":"x","seq":1,"status":"pending","at":"2026-01-22T19:33:02Z"}`,
+		`{"v":1,"delivery_id":"m","endpoint_id":"e","type":"incident.firing","subject":"","seq":1,"status":"delivered","at":"2026-01-22T19:33:02Z"}`,
+		`{"v":1,"delivery_id":"m","endpoint_id":"e","type":"incident.firing","subject":"x","seq":1,"status":"delivered"}`,
+		`[1]`,
+	} {
+		if _, err := record.DecodeSettle([]byte(bad)); err == nil {
+			t.Errorf("accepted %s", bad)
+		}
+	}
+}

@@ -47,7 +47,11 @@ type Delivery struct {
 	Subject string `json:"subject,omitempty"`
 	// Seq is the change's number within its subject: the incident's seq,
 	// 1 for a stall and 2 for its recovery.
-	Seq       int       `json:"seq,omitempty"`
+	Seq int `json:"seq,omitempty"`
+	// Shared deliveries go to a configured endpoint, which every serve
+	// replica has: only the replica that owns the incident sends them,
+	// and their settling is shared with the others (share.go).
+	Shared    bool      `json:"shared,omitempty"`
 	Status    string    `json:"status"` // pending, delivered, failed, superseded
 	CreatedAt time.Time `json:"created_at"`
 	// NextAttempt is when a pending delivery is due.
@@ -90,6 +94,7 @@ type Dispatcher struct {
 	breakers map[string]*breaker
 	cursor   cursor
 	kick     chan struct{}
+	settled  chan struct{} // a shared delivery settled (share.go)
 }
 
 type cursor struct {
@@ -112,9 +117,10 @@ func Open(o Options) (*Dispatcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhook: open %s: %w", o.Path, err)
 	}
-	d := &Dispatcher{o: o, db: db, log: o.Logger, m: o.Metrics, inflight: map[string]bool{}, breakers: map[string]*breaker{}, kick: make(chan struct{}, 1)}
+	d := &Dispatcher{o: o, db: db, log: o.Logger, m: o.Metrics, inflight: map[string]bool{}, breakers: map[string]*breaker{},
+		kick: make(chan struct{}, 1), settled: make(chan struct{}, 1)}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketEndpoints, bucketDeliveries, bucketOutbox, bucketMeta, bucketSent} {
+		for _, b := range [][]byte{bucketEndpoints, bucketDeliveries, bucketOutbox, bucketMeta, bucketSent, bucketSettles} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -260,7 +266,7 @@ func (d *Dispatcher) fanOut() error {
 						return err
 					}
 					del := &Delivery{ID: id, EndpointID: ep.ID, Type: ev.Type, EventSeq: ev.Seq, IncidentID: in.ID,
-						Subject: in.ID, Seq: in.Seq, Status: StatusPending, CreatedAt: now, NextAttempt: now, Attempts: []Attempt{}, Body: body}
+						Subject: in.ID, Seq: in.Seq, Shared: d.shares(ep), Status: StatusPending, CreatedAt: now, NextAttempt: now, Attempts: []Attempt{}, Body: body}
 					if err := putDelivery(tx, del, time.Time{}); err != nil {
 						return err
 					}
@@ -290,8 +296,20 @@ func (d *Dispatcher) saveCursor(cur cursor) error {
 }
 
 // putDelivery writes a delivery and moves its outbox entry: prev is the
-// due time it was filed under (zero for none).
+// due time it was filed under (zero for none). A shared delivery that
+// settles here is queued to be shared with the other replicas.
 func putDelivery(tx *bolt.Tx, del *Delivery, prev time.Time) error {
+	if err := storeDelivery(tx, del, prev); err != nil {
+		return err
+	}
+	if del.Shared && del.Status != StatusPending {
+		return queueSettle(tx, del)
+	}
+	return nil
+}
+
+// storeDelivery is putDelivery without the sharing.
+func storeDelivery(tx *bolt.Tx, del *Delivery, prev time.Time) error {
 	ob := tx.Bucket(bucketOutbox)
 	if !prev.IsZero() {
 		if err := ob.Delete(outboxKey(prev, del.ID)); err != nil {
@@ -428,8 +446,11 @@ func (d *Dispatcher) listDue(now time.Time) ([]dueDelivery, time.Time, error) {
 			var hdr struct {
 				EndpointID string `json:"endpoint_id"`
 				Subject    string `json:"subject"`
+				IncidentID string `json:"incident_id"`
+				Shared     bool   `json:"shared"`
 			}
-			if err := json.Unmarshal(v, &hdr); err != nil || !queueHead(tx, hdr.EndpointID, hdr.Subject, id) {
+			if err := json.Unmarshal(v, &hdr); err != nil || !queueHead(tx, hdr.EndpointID, hdr.Subject, id) ||
+				(hdr.Shared && !d.owns(hdr.IncidentID)) {
 				continue
 			}
 			list = append(list, dueDelivery{id, hdr.EndpointID, at})
@@ -462,6 +483,10 @@ func (d *Dispatcher) attempt(ctx context.Context, id string, filedAt time.Time) 
 	}
 	if del == nil || del.Status != StatusPending || !del.NextAttempt.Equal(filedAt) || !head {
 		d.log.Debug("delivery changed since it was listed", "delivery", id)
+		return nil
+	}
+	if del.Shared && !d.owns(del.IncidentID) {
+		d.log.Debug("delivery's incident moved to another replica", "delivery", id)
 		return nil
 	}
 	if moot != "" {
@@ -542,6 +567,7 @@ func (d *Dispatcher) record(del *Delivery, ep *Endpoint, filedAt time.Time, at A
 	if err != nil {
 		return fmt.Errorf("record attempt: %w", err)
 	}
+	d.announce(del)
 	if disable != "" {
 		reason := "failing"
 		if gone {
@@ -657,7 +683,11 @@ func (d *Dispatcher) finish(del *Delivery, filedAt time.Time, status, msg string
 	if at != nil {
 		del.Attempts = append(del.Attempts, *at)
 	}
-	return d.db.Update(func(tx *bolt.Tx) error { return putDelivery(tx, del, filedAt) })
+	if err := d.db.Update(func(tx *bolt.Tx) error { return putDelivery(tx, del, filedAt) }); err != nil {
+		return err
+	}
+	d.announce(del)
+	return nil
 }
 
 func describe(at Attempt) string {

@@ -16,6 +16,7 @@ type Metrics struct {
 	duration  prometheus.Histogram
 	breakerOn prometheus.Counter
 	moot      prometheus.Counter
+	applied   prometheus.Counter
 }
 
 // NewMetrics registers the delivery metrics with reg.
@@ -50,8 +51,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "downsignal", Subsystem: "webhook", Name: "superseded_total",
 			Help: "Deliveries settled unsent because a later change of their incident made them moot.",
 		}),
+		applied: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "downsignal", Subsystem: "webhook", Name: "settled_elsewhere_total",
+			Help: "Deliveries marked settled because the replica that owns their incident settled them (read from downsignal.notify-state).",
+		}),
 	}
-	reg.MustRegister(m.attempts, m.enqueued, m.disabled, m.pending, m.duration, m.breakerOn, m.moot)
+	reg.MustRegister(m.attempts, m.enqueued, m.disabled, m.pending, m.duration, m.breakerOn, m.moot, m.applied)
 	return m
 }
 
@@ -90,5 +95,11 @@ func (m *Metrics) breakerOpened() {
 func (m *Metrics) superseded() {
 	if m != nil {
 		m.moot.Inc()
+	}
+}
+
+func (m *Metrics) settlesApplied(n int) {
+	if m != nil && n > 0 {
+		m.applied.Add(float64(n))
 	}
 }

@@ -60,6 +60,9 @@ type Options struct {
 	// Poll bounds how long the dispatcher sleeps between looks at the
 	// outbox and the event log. Default 1s.
 	Poll time.Duration
+	// Owner, when set, decides which replica sends the deliveries to
+	// configured endpoints (share.go); nil sends everything.
+	Owner Owner
 	// Now is the wall clock; nil means time.Now.
 	Now func() time.Time
 }

@@ -160,6 +160,7 @@ func (d *Dispatcher) supersede(id string, filedAt time.Time) (bool, error) {
 		return putDelivery(tx, del, filedAt)
 	})
 	if done {
+		d.announce(&Delivery{Shared: true, Status: StatusSuperseded})
 		d.m.superseded()
 		d.log.Debug("delivery superseded", "delivery", id)
 	}

@@ -58,7 +58,10 @@ func (c *SourceChange) validate() error {
 	return nil
 }
 
-// SourceChanged enqueues the change for every enabled endpoint that takes it; idempotent by (endpoint, Type, Since).
+// SourceChanged enqueues the change for every enabled endpoint that takes
+// it; idempotent by (endpoint, Type, Since). With several replicas (an
+// Owner), configured endpoints get it only from the replica that owns the
+// source's notices.
 func (d *Dispatcher) SourceChanged(ctx context.Context, c SourceChange) error {
 	if err := c.validate(); err != nil {
 		return err
@@ -77,7 +80,9 @@ func (d *Dispatcher) SourceChanged(ctx context.Context, c SourceChange) error {
 			return err
 		}
 		for _, ep := range eps {
-			if !ep.Enabled || !ep.takes(c.Type) {
+			if !ep.Enabled || !ep.takes(c.Type) || (d.shares(ep) && !d.owns("")) {
+				// Every replica watches its own stream; a configured
+				// endpoint hears the one that notifies for the source.
 				continue
 			}
 			id := sourceDeliveryID(ep.ID, &c)

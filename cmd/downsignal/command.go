@@ -17,6 +17,7 @@ import (
 	"github.com/downsignal/downsignal/ingest/firehose"
 	"github.com/downsignal/downsignal/ingest/jetstream"
 	"github.com/downsignal/downsignal/labels"
+	"github.com/downsignal/downsignal/notify"
 )
 
 // env names the environment variable that can set a flag.
@@ -180,6 +181,8 @@ func newCommand() *cli.Command {
 				Flags: flags([]cli.Flag{
 					dataDirFlag(), listenFlag("127.0.0.1:8080"), pprofFlag(), stallAfterFlag(), brokersFlag(),
 					stringFlag("group", "", "consumer group (default: one per index directory, so each replica reads everything)"),
+					stringFlag("notify-group", notify.DefaultGroup, "consumer group of the one notifier: of the serve replicas sharing it, one sends each incident's webhooks to the endpoints of --webhook-config and --webhook; empty: this replica sends all its webhooks itself"),
+					&cli.DurationFlag{Name: "notify-session-timeout", Value: 10 * time.Second, Usage: "how long the notify group waits for a replica that went silent (killed) before another sends its incidents' webhooks", Sources: env("notify-session-timeout")},
 					noDashboardFlag(),
 				}, topicFlags(7*24*time.Hour), apiFlags(), alertFlags()),
 				Action: runMode(app.ModeServe),
@@ -238,6 +241,8 @@ func runMode(mode app.Mode) cli.ActionFunc {
 			o.ClassifyGroup = cmd.String("group")
 		case app.ModeServe:
 			o.IndexGroup = cmd.String("group")
+			o.NotifyGroup = cmd.String("notify-group")
+			o.NotifySessionTimeout = cmd.Duration("notify-session-timeout")
 		}
 		a, err := app.Build(ctx, o)
 		if err != nil {

@@ -1,0 +1,146 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// MemberOptions configures Member.
+type MemberOptions struct {
+	Brokers []string
+	Group   string
+	Topic   string
+	// SessionTimeout is how long the coordinator waits for a silent member
+	// (a killed process) before it gives its partitions to the others.
+	// Default 10s; brokers refuse less than their
+	// group.min.session.timeout.ms (6s by default).
+	SessionTimeout time.Duration
+	// RebalanceTimeout is how long members get to hand over and rejoin
+	// when the group changes. Default 30s.
+	RebalanceTimeout time.Duration
+	Logger           *slog.Logger
+}
+
+// Assignment is one generation of the group as one member sees it.
+type Assignment struct {
+	Generation int32
+	MemberID   string
+	// Partitions are this member's partitions of the topic, in order.
+	Partitions []int
+	// Total is how many partitions the topic has.
+	Total int
+}
+
+// Member takes part in a consumer group that reads nothing: the group is
+// used for what Kafka's coordinator decides, which member owns which
+// partition of the topic. For each generation it calls hold with the
+// member's share and a context that ends when the generation does (a
+// member joined, left or died) or when ctx ends. The member does not join
+// the next generation before hold returns, and the coordinator does not
+// finish the next generation before every live member rejoined, so a
+// member that still finishes work on its partitions when hold's context
+// ends finishes it before another member is given them. Member returns
+// when ctx ends, leaving the group.
+func Member(ctx context.Context, o MemberOptions, hold func(ctx context.Context, a Assignment)) error {
+	if o.SessionTimeout <= 0 {
+		o.SessionTimeout = 10 * time.Second
+	}
+	if o.RebalanceTimeout <= 0 {
+		o.RebalanceTimeout = 30 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg := kafka.ConsumerGroupConfig{
+		ID:                    o.Group,
+		Brokers:               o.Brokers,
+		Topics:                []string{o.Topic},
+		HeartbeatInterval:     max(o.SessionTimeout/5, 500*time.Millisecond),
+		SessionTimeout:        o.SessionTimeout,
+		RebalanceTimeout:      o.RebalanceTimeout,
+		JoinGroupBackoff:      time.Second,
+		WatchPartitionChanges: true,
+		StartOffset:           kafka.LastOffset,
+		ErrorLogger:           errorLogger(o.Logger),
+		Timeout:               10 * time.Second,
+	}
+	cg, err := kafka.NewConsumerGroup(cfg)
+	if err != nil {
+		return fmt.Errorf("group %s: %w", o.Group, err)
+	}
+	defer cg.Close()
+	backoff := time.Second
+	for {
+		gen, err := cg.Next(ctx)
+		switch {
+		case ctx.Err() != nil || errors.Is(err, kafka.ErrGroupClosed):
+			return nil
+		case err != nil:
+			o.Logger.Warn("group generation failed; joining again", "group", o.Group, "err", err, "retry_in", backoff)
+			if !sleep(ctx, jitter(backoff)) {
+				return nil
+			}
+			backoff = min(2*backoff, 10*time.Second)
+			continue
+		}
+		backoff = time.Second
+		a := Assignment{Generation: gen.ID, MemberID: gen.MemberID}
+		for _, p := range gen.Assignments[o.Topic] {
+			a.Partitions = append(a.Partitions, p.ID)
+		}
+		slices.Sort(a.Partitions)
+		a.Total, err = partitionCount(ctx, o.Brokers, o.Topic)
+		if err != nil {
+			// Without the count no key can be placed: hold nothing this
+			// generation rather than guess.
+			o.Logger.Warn("group generation without the topic's partition count", "group", o.Group, "err", err)
+			a.Partitions = nil
+		}
+		done := make(chan struct{})
+		gen.Start(func(gctx context.Context) {
+			defer close(done)
+			hctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			stop := context.AfterFunc(gctx, cancel)
+			defer stop()
+			hold(hctx, a)
+		})
+		<-done
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// PartitionOf is the partition of a topic with n partitions that a record
+// keyed key goes to with NewWriter's balancer.
+func PartitionOf(key string, n int) int {
+	if n <= 0 {
+		return 0
+	}
+	parts := make([]int, n)
+	for i := range parts {
+		parts[i] = i
+	}
+	return (&kafka.Hash{}).Balance(kafka.Message{Key: []byte(key)}, parts...)
+}
+
+func partitionCount(ctx context.Context, brokers []string, topic string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return 0, fmt.Errorf("metadata %s: %w", topic, err)
+	}
+	if len(meta.Topics) != 1 || meta.Topics[0].Error != nil || len(meta.Topics[0].Partitions) == 0 {
+		return 0, fmt.Errorf("metadata %s: topic missing or without partitions", topic)
+	}
+	return len(meta.Topics[0].Partitions), nil
+}

@@ -1,0 +1,256 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/downsignal/downsignal/broker"
+	"github.com/downsignal/downsignal/record"
+)
+
+// DefaultGroup is the consumer group of the one notifier.
+const DefaultGroup = "downsignal-notify"
+
+// Outbox is the replica's webhook outbox (webhook.Dispatcher).
+type Outbox interface {
+	// ApplySettles marks deliveries settled by the owner of their incident.
+	ApplySettles(ss []record.Settle) error
+	// Settles returns up to n settles made here and not yet shared.
+	Settles(n int) ([]record.Settle, error)
+	// SettlesShared drops shared settles.
+	SettlesShared(ids []string) error
+	// Settled signals that Settles has something new.
+	Settled() <-chan struct{}
+	// WaitIdle waits until no request is in flight.
+	WaitIdle(ctx context.Context) error
+	// Kick makes the outbox look for due deliveries now.
+	Kick()
+}
+
+// NotifierOptions configures a Notifier.
+type NotifierOptions struct {
+	Brokers []string
+	// Group is the consumer group the replicas share. Default DefaultGroup.
+	Group string
+	// SessionTimeout is how long the group waits for a silent member (a
+	// killed replica) before its incidents move. Default 10s.
+	SessionTimeout time.Duration
+	Outbox         Outbox
+	// Producer writes to downsignal.notify-state.
+	Producer Producer
+	Logger   *slog.Logger
+	Metrics  *Metrics
+	// HandOver bounds how long a replica that loses incidents waits for
+	// its requests in flight and their settles. Default 30s.
+	HandOver time.Duration
+}
+
+// Notifier makes one serve replica of several the one that sends each
+// incident's webhooks. The replicas form the consumer group Group on
+// downsignal.incidents; the member Kafka assigns an incident's partition
+// (the partition its changes are keyed to) sends that incident's
+// deliveries, and the one assigned the partition of webhook.SourceKey
+// sends the source's notices. Every replica follows
+// downsignal.notify-state, where owners share what they settled, and a
+// replica given partitions reads that topic to its end before it sends
+// anything. A replica losing partitions stops sending, waits for its
+// requests in flight and shares their settles before it rejoins the
+// group, and the group's next generation waits for it. A replica that
+// dies (kill -9) loses its partitions after SessionTimeout; whatever it
+// settled and shared is not sent again, the rest is sent by the new owner
+// under the same webhook-ids, in order. Only a request whose answer came
+// after the last shared settle can arrive twice, as after any crash.
+type Notifier struct {
+	o NotifierOptions
+
+	mu    sync.Mutex
+	ready bool
+	owned map[int]bool
+	total int
+
+	// applied is the offset of downsignal.notify-state after the last
+	// record applied; progress signals it moved.
+	applied  atomic.Int64
+	progress chan struct{}
+	flushMu  sync.Mutex
+}
+
+// NewNotifier checks the options. Run takes part in the group.
+func NewNotifier(o NotifierOptions) (*Notifier, error) {
+	if len(o.Brokers) == 0 || o.Outbox == nil || o.Producer == nil {
+		return nil, errors.New("notify: notifier needs brokers, an outbox and a producer")
+	}
+	if o.Group == "" {
+		o.Group = DefaultGroup
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.HandOver <= 0 {
+		o.HandOver = 30 * time.Second
+	}
+	return &Notifier{o: o, progress: make(chan struct{}, 1)}, nil
+}
+
+// Owns reports whether this replica sends the deliveries of key (an
+// incident id, or webhook.SourceKey) now.
+func (n *Notifier) Owns(key string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.ready && n.total > 0 && n.owned[broker.PartitionOf(key, n.total)]
+}
+
+// Run follows downsignal.notify-state, shares this replica's settles and
+// takes part in the group until ctx ends.
+func (n *Notifier) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		errs <- broker.Tail(ctx, broker.TailOptions{Brokers: n.o.Brokers, Topic: broker.NotifyStateTopic, Logger: n.o.Logger}, n.apply)
+	}()
+	go func() {
+		defer wg.Done()
+		n.shareLoop(ctx)
+	}()
+	err := broker.Member(ctx, broker.MemberOptions{Brokers: n.o.Brokers, Group: n.o.Group, Topic: broker.IncidentsTopic,
+		SessionTimeout: n.o.SessionTimeout, Logger: n.o.Logger}, n.hold)
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		err = errors.Join(err, e)
+	}
+	return err
+}
+
+// apply hands settles read from downsignal.notify-state to the outbox.
+func (n *Notifier) apply(_ context.Context, recs []broker.TailRecord) error {
+	ss := make([]record.Settle, 0, len(recs))
+	for _, r := range recs {
+		s, err := record.DecodeSettle(r.Value)
+		if err != nil {
+			n.o.Metrics.invalid()
+			n.o.Logger.Warn("skip invalid settle", "offset", r.Offset, "err", err)
+			continue
+		}
+		ss = append(ss, s)
+	}
+	if err := n.o.Outbox.ApplySettles(ss); err != nil {
+		return err
+	}
+	n.applied.Store(recs[len(recs)-1].Offset + 1)
+	select {
+	case n.progress <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// hold is one generation of the group: catch up, send, hand over.
+func (n *Notifier) hold(ctx context.Context, a broker.Assignment) {
+	if len(a.Partitions) > 0 && !n.catchUp(ctx) {
+		return
+	}
+	n.setOwned(true, a)
+	n.o.Logger.Info("notifier: sending for these partitions of "+broker.IncidentsTopic, "partitions", a.Partitions, "of", a.Total, "generation", a.Generation)
+	n.o.Outbox.Kick()
+	<-ctx.Done()
+	n.setOwned(false, broker.Assignment{})
+	if len(a.Partitions) == 0 {
+		return
+	}
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.o.HandOver)
+	defer cancel()
+	if err := n.o.Outbox.WaitIdle(hctx); err != nil {
+		n.o.Logger.Warn("notifier: hand-over with a request still in flight", "err", err)
+	}
+	if err := n.flush(hctx); err != nil {
+		n.o.Logger.Warn("notifier: hand-over before every settle was shared", "err", err)
+	}
+}
+
+// catchUp waits until every settle shared before now has been applied, so
+// a new owner never sends what an earlier one settled.
+func (n *Notifier) catchUp(ctx context.Context) bool {
+	var end int64
+	err := broker.Retry(ctx, broker.RetryOptions{What: "read the end of " + broker.NotifyStateTopic, Logger: n.o.Logger}, func(ctx context.Context) error {
+		ends, err := broker.EndOffsets(ctx, n.o.Brokers, broker.NotifyStateTopic)
+		end = ends[0]
+		return err
+	})
+	if err != nil {
+		return false
+	}
+	for n.applied.Load() < end {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-n.progress:
+		}
+	}
+	return true
+}
+
+func (n *Notifier) setOwned(ready bool, a broker.Assignment) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.ready, n.total, n.owned = ready, a.Total, map[int]bool{}
+	for _, p := range a.Partitions {
+		n.owned[p] = true
+	}
+	n.o.Metrics.setOwned(len(a.Partitions))
+}
+
+// shareLoop produces this replica's settles as they come.
+func (n *Notifier) shareLoop(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		if err := n.flush(ctx); err != nil && ctx.Err() == nil {
+			n.o.Logger.Error("share settles", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.o.Outbox.Settled():
+		case <-t.C:
+		}
+	}
+}
+
+// flush produces every queued settle to downsignal.notify-state and drops
+// it from the queue once acknowledged.
+func (n *Notifier) flush(ctx context.Context) error {
+	n.flushMu.Lock()
+	defer n.flushMu.Unlock()
+	for {
+		ss, err := n.o.Outbox.Settles(200)
+		if err != nil || len(ss) == 0 {
+			return err
+		}
+		recs := make([]broker.Record, 0, len(ss))
+		ids := make([]string, 0, len(ss))
+		for i := range ss {
+			if recs, err = broker.Encode(recs, &ss[i]); err != nil {
+				return err
+			}
+			ids = append(ids, ss[i].DeliveryID)
+		}
+		what := fmt.Sprintf("share %d settles", len(recs))
+		if err := broker.Retry(ctx, broker.RetryOptions{What: what, Logger: n.o.Logger}, func(ctx context.Context) error {
+			return n.o.Producer.Produce(ctx, recs)
+		}); err != nil {
+			return err
+		}
+		if err := n.o.Outbox.SettlesShared(ids); err != nil {
+			return err
+		}
+		n.o.Metrics.shared(len(ids))
+	}
+}
