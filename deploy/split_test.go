@@ -30,13 +30,16 @@ type capture struct {
 	outage map[string]int
 }
 
-func newCapture(t *testing.T, clf *classify.Classifier) capture {
+func newCapture(t *testing.T, clf *classify.Classifier) capture { return newCaptureOf(t, clf, 0, 24) }
+
+// newCaptureOf is the capture of the hours [from, to) of yesterday.
+func newCaptureOf(t *testing.T, clf *classify.Classifier, from, to int) capture {
 	t.Helper()
 	// Yesterday, so the posts are within the default retention.
 	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1)
 	c := capture{path: filepath.Join(t.TempDir(), "capture.jsonl"), day: day, uris: map[string]bool{}, outage: map[string]int{}}
 	var buf bytes.Buffer
-	for _, p := range detecttest.Day(detecttest.DayOptions{Date: day, Seed: 16, Surge: true}) {
+	for _, p := range detecttest.Day(detecttest.DayOptions{Date: day, Seed: 16, Surge: true, From: from, To: to}) {
 		if p.Delete {
 			t.Fatal("the generated day holds a deletion: count it")
 		}

@@ -421,6 +421,10 @@ func (d *Dispatcher) listDue(now time.Time) ([]dueDelivery, time.Time, error) {
 	var next time.Time
 	pending := 0
 	err := d.db.View(func(tx *bolt.Tx) error {
+		unshared, err := unsharedQueues(tx)
+		if err != nil {
+			return err
+		}
 		c := tx.Bucket(bucketOutbox).Cursor()
 		delB := tx.Bucket(bucketDeliveries)
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
@@ -450,7 +454,7 @@ func (d *Dispatcher) listDue(now time.Time) ([]dueDelivery, time.Time, error) {
 				Shared     bool   `json:"shared"`
 			}
 			if err := json.Unmarshal(v, &hdr); err != nil || !queueHead(tx, hdr.EndpointID, hdr.Subject, id) ||
-				(hdr.Shared && !d.owns(hdr.IncidentID)) {
+				(hdr.Shared && (!d.owns(hdr.IncidentID) || unshared[string(queuePrefix(hdr.EndpointID, hdr.Subject))])) {
 				continue
 			}
 			list = append(list, dueDelivery{id, hdr.EndpointID, at})

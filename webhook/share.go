@@ -21,7 +21,8 @@ import (
 // Notifier produces it to downsignal.notify-state; every replica applies
 // what it reads there (ApplySettles), so the replica that takes an
 // incident over sends only what is still unsettled, with the same ids and
-// in the same order. Endpoints created through one replica's API exist in
+// in the same order. The next delivery of an endpoint and incident waits
+// until the settle of the one before it is shared. Endpoints created through one replica's API exist in
 // that replica alone; it sends their deliveries itself, unshared.
 
 var bucketSettles = []byte("settles")
@@ -86,6 +87,23 @@ func queueSettle(tx *bolt.Tx, del *Delivery) error {
 		s.At = del.Attempts[n-1].At
 	}
 	return boltkv.PutJSON(tx.Bucket(bucketSettles), []byte(del.ID), &s)
+}
+
+// unsharedQueues are the queues (endpoint and subject) with a settle not
+// shared yet. Their next delivery waits for it: a replica taking the
+// incident over must know of every change the endpoint got before the
+// next one is sent, or it would send that change again after a later one.
+func unsharedQueues(tx *bolt.Tx) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := tx.Bucket(bucketSettles).ForEach(func(k, v []byte) error {
+		s, err := record.DecodeSettle(v)
+		if err != nil {
+			return fmt.Errorf("webhook: queued settle %s: %w", k, err)
+		}
+		out[string(queuePrefix(s.EndpointID, s.Subject))] = true
+		return nil
+	})
+	return out, err
 }
 
 // Settles returns up to n settles of shared deliveries not yet shared.

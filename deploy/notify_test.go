@@ -1,0 +1,234 @@
+package deploy_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/downsignal/downsignal/classify"
+)
+
+// pager is a webhook receiver that takes each endpoint's first firing and
+// refuses everything after it until released: the kill below happens
+// while the owner's requests fail, so no request it sent can have been
+// accepted unseen.
+type pager struct {
+	mu       sync.Mutex
+	released bool
+	got      []page
+}
+
+type page struct {
+	endpoint, id, typ, incident string
+	seq                         int
+	accepted                    bool
+	at                          time.Time
+}
+
+func (pg *pager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	var msg struct {
+		Type string `json:"type"`
+		Data struct {
+			ID  string `json:"id"`
+			Seq int    `json:"seq"`
+		} `json:"data"`
+	}
+	_ = json.Unmarshal(b, &msg)
+	pg.mu.Lock()
+	defer pg.mu.Unlock()
+	p := page{endpoint: r.URL.Path, id: r.Header.Get("webhook-id"), typ: msg.Type, incident: msg.Data.ID, seq: msg.Data.Seq, at: time.Now()}
+	p.accepted = pg.released || (p.typ == "incident.firing" && pg.count(p.endpoint, "", accepted) == 0)
+	pg.got = append(pg.got, p)
+	if !p.accepted {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+}
+
+// Which requests count.
+const (
+	anyAnswer = iota
+	accepted
+	refused
+)
+
+// count counts the requests to endpoint of type typ ("" for any) with
+// the answer. The caller holds mu.
+func (pg *pager) count(endpoint, typ string, answer int) int {
+	n := 0
+	for _, p := range pg.got {
+		if p.endpoint == endpoint && (typ == "" || p.typ == typ) &&
+			(answer == anyAnswer || (answer == accepted) == p.accepted) {
+			n++
+		}
+	}
+	return n
+}
+
+func (pg *pager) counted(endpoint, typ string, answer int) int {
+	pg.mu.Lock()
+	defer pg.mu.Unlock()
+	return pg.count(endpoint, typ, answer)
+}
+
+func (pg *pager) release() {
+	pg.mu.Lock()
+	defer pg.mu.Unlock()
+	pg.released = true
+}
+
+// One notifier across three serve replicas, as separate OS processes on a
+// three-broker cluster. The outage's firing reaches both endpoints from
+// one replica; then the receivers fail, and that replica is killed with
+// SIGKILL mid-incident. Another replica takes the incident over after the
+// group's session timeout: it does not send the firing again (it read
+// downsignal.notify-state), sends the rest under the same webhook-ids, and
+// each endpoint accepts each webhook-id once, in order, up to the resolve.
+func TestOneNotifierAcrossReplicasSurvivesKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster and five downsignal processes")
+	}
+	clf, err := classify.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 15:00 to 22:00: four and a half hours of warm-up before the
+	// outage's onset at 19:30, its resolve near 21:00.
+	c := newCaptureOf(t, clf, 15, 22)
+	pg := &pager{}
+	rc := httptest.NewServer(pg)
+	t.Cleanup(rc.Close)
+	cfg := filepath.Join(t.TempDir(), "webhooks.json")
+	secret := "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	endpoints := []string{"/ops", "/sre"}
+	var list []string
+	for _, ep := range endpoints {
+		list = append(list, fmt.Sprintf(`{"name": %q, "url": %q, "format": "native", "secret": %q, "event_types": ["incident.firing", "incident.updated", "incident.resolved"]}`,
+			strings.TrimPrefix(ep, "/"), rc.URL+ep, secret))
+	}
+	if err := os.WriteFile(cfg, []byte(`{"webhooks": [`+strings.Join(list, ",")+`]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	cluster, brokers := startCluster(t, 3)
+	kafka := []string{"--brokers", brokers, "--topic-partitions", "6", "--topic-replication", "3"}
+	var serve []*proc
+	for i := range 3 {
+		serve = append(serve, stage(t, fmt.Sprintf("serve-%d", i+1), append([]string{"serve", "--data-dir", t.TempDir(),
+			"--no-dashboard", "--rate-limit", "-1", "--webhook-config", cfg, "--webhook-max-age", "0",
+			"--webhook-allow-net", "127.0.0.0/8", "--notify-session-timeout", "6s"}, kafka...)...))
+	}
+	work := stage(t, "classify", append([]string{"classify", "--data-dir", t.TempDir()}, kafka...)...)
+	// 7 h of event time in about 42 s: the incident lives about 8 s.
+	ingest := stage(t, "ingest", append([]string{"ingest", "--data-dir", t.TempDir(),
+		"--source", "replay:" + c.path, "--replay-speed", "600"}, kafka...)...)
+
+	// The firing reaches each endpoint once, then a later change fails.
+	for _, ep := range endpoints {
+		waitFor(t, 120*time.Second, ep+" accepts the firing and refuses the next change", func() (bool, string) {
+			fired, no := pg.counted(ep, "incident.firing", accepted), pg.counted(ep, "", refused)
+			return fired == 1 && no > 0, fmt.Sprintf("firing accepted %d, refused %d", fired, no)
+		})
+	}
+	// Exactly one replica has been sending.
+	var owner *proc
+	for _, s := range serve {
+		v, status := metric(t, s, "downsignal_webhook_attempts_total")
+		switch {
+		case v > 0 && owner != nil:
+			t.Fatalf("two replicas sent webhooks: %s and %s", owner.name, status)
+		case v > 0:
+			owner = s
+		}
+		t.Log(status)
+	}
+	if owner == nil {
+		t.Fatal("no replica reports a webhook attempt")
+	}
+	if v, status := metric(t, ingest, "downsignal_ingest_produced_total"); v >= float64(len(c.uris)) {
+		t.Logf("the replay had ended when the owner was killed (%s): mid-incident only for the receivers", status)
+	}
+	owner.kill(t)
+	t.Logf("killed %s (SIGKILL), the replica sending the incident's webhooks", owner.name)
+	pg.release()
+
+	for _, ep := range endpoints {
+		waitFor(t, 120*time.Second, ep+" accepts the resolve", func() (bool, string) {
+			n := pg.counted(ep, "incident.resolved", accepted)
+			return n >= 1, fmt.Sprintf("resolve accepted %d times", n)
+		})
+	}
+	var rest []*proc
+	for _, s := range serve {
+		if s != owner {
+			rest = append(rest, s)
+		}
+	}
+	for _, s := range rest {
+		waitFor(t, 60*time.Second, s.name+" has nothing left to send", func() (bool, string) {
+			v, status := metric(t, s, "downsignal_webhook_outbox_pending")
+			return v == 0, status
+		})
+	}
+	time.Sleep(2 * time.Second) // a repeat would arrive now
+	checkPagedOnceInOrder(t, pg, endpoints)
+	took := 0.0
+	for _, s := range rest {
+		v, status := metric(t, s, "downsignal_webhook_attempts_total")
+		took += v
+		t.Log(status)
+	}
+	if took == 0 {
+		t.Error("no surviving replica sent anything: the resolve came from nowhere")
+	}
+	for _, p := range append([]*proc{cluster, ingest, work}, rest...) {
+		if mib, err := p.peakRSS(); err == nil {
+			t.Logf("peak RSS %s: %.0f MiB", p.name, mib)
+		}
+	}
+}
+
+// checkPagedOnceInOrder: each endpoint accepted each webhook-id once, the
+// incident's changes in increasing seq, the firing exactly once (one
+// request in all), and the resolve.
+func checkPagedOnceInOrder(t *testing.T, pg *pager, endpoints []string) {
+	t.Helper()
+	pg.mu.Lock()
+	defer pg.mu.Unlock()
+	for _, ep := range endpoints {
+		ids := map[string]int{}
+		last := map[string]int{}
+		var seen []string
+		for _, p := range pg.got {
+			if p.endpoint != ep {
+				continue
+			}
+			seen = append(seen, fmt.Sprintf("%s %s/%d %s accepted=%v", p.at.Format("15:04:05.000"), p.typ, p.seq, p.id, p.accepted))
+			if !p.accepted {
+				continue
+			}
+			if ids[p.id]++; ids[p.id] > 1 {
+				t.Errorf("%s accepted %s (%s %d) twice", ep, p.id, p.typ, p.seq)
+			}
+			if p.seq <= last[p.incident] {
+				t.Errorf("%s accepted change %d (%s) of %s after change %d", ep, p.seq, p.typ, p.incident, last[p.incident])
+			}
+			last[p.incident] = p.seq
+		}
+		if n := pg.count(ep, "incident.firing", anyAnswer); n != 1 {
+			t.Errorf("%s got the firing %d times, want once", ep, n)
+		}
+		if n := pg.count(ep, "incident.resolved", accepted); n != 1 {
+			t.Errorf("%s accepted %d resolves, want 1", ep, n)
+		}
+		t.Logf("%s:\n  %s", ep, strings.Join(seen, "\n  "))
+	}
+}
