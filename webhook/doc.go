@@ -29,6 +29,10 @@
 // leaves the head pending: it is sent again with the same webhook-id
 // before anything behind it. order.go holds the rules.
 //
+// Several replicas: with an Owner, deliveries to configured endpoints are
+// sent only by the replica that owns their incident, and their settling
+// is shared with the other replicas (share.go, package notify).
+//
 // The package reads incident changes from package detect's event log; it
 // never decides what is an incident.
 package webhook
