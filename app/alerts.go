@@ -52,7 +52,12 @@ func (a *App) buildAlerts(ctx context.Context) error {
 		return err
 	}
 	a.add(component{name: "alert clock", run: a.tickAlerts})
+	return a.buildWebhooks(ctx, dir)
+}
 
+// buildWebhooks opens the webhook outbox on the detector's changes, with
+// its notifier in a serve replica, and the publisher of the changes.
+func (a *App) buildWebhooks(ctx context.Context, dir string) error {
 	wlog := a.o.Logger.With("component", "webhook")
 	allow, err := parsePrefixes("--webhook-allow-net", a.o.WebhookAllowNets)
 	if err != nil {

@@ -157,6 +157,7 @@ func TestOneNotifierAcrossReplicasSurvivesKill9(t *testing.T) {
 		t.Logf("the replay had ended when the owner was killed (%s): mid-incident only for the receivers", status)
 	}
 	owner.kill(t)
+	killed := time.Now()
 	t.Logf("killed %s (SIGKILL), the replica sending the incident's webhooks", owner.name)
 	pg.release()
 
@@ -180,6 +181,14 @@ func TestOneNotifierAcrossReplicasSurvivesKill9(t *testing.T) {
 	}
 	time.Sleep(2 * time.Second) // a repeat would arrive now
 	checkPagedOnceInOrder(t, pg, endpoints)
+	pg.mu.Lock()
+	for _, p := range pg.got {
+		if p.at.After(killed) {
+			t.Logf("first request after the kill: %s, %.1f s later (session timeout 6 s)", p.typ, p.at.Sub(killed).Seconds())
+			break
+		}
+	}
+	pg.mu.Unlock()
 	took := 0.0
 	for _, s := range rest {
 		v, status := metric(t, s, "downsignal_webhook_attempts_total")

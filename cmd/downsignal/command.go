@@ -78,6 +78,17 @@ func alertFlags() []cli.Flag {
 	}
 }
 
+// serveFlags are serve's own flags.
+func serveFlags() []cli.Flag {
+	return []cli.Flag{
+		dataDirFlag(), listenFlag("127.0.0.1:8080"), pprofFlag(), stallAfterFlag(), brokersFlag(),
+		stringFlag("group", "", "consumer group (default: one per index directory, so each replica reads everything)"),
+		stringFlag("notify-group", notify.DefaultGroup, "consumer group of the one notifier: of the serve replicas sharing it, one sends each incident's webhooks to the endpoints of --webhook-config and --webhook; empty: this replica sends all its webhooks itself"),
+		&cli.DurationFlag{Name: "notify-session-timeout", Value: 10 * time.Second, Usage: "how long the notify group waits for a replica that went silent (killed) before another sends its incidents' webhooks", Sources: env("notify-session-timeout")},
+		noDashboardFlag(),
+	}
+}
+
 func flags(groups ...[]cli.Flag) []cli.Flag {
 	var out []cli.Flag
 	for _, g := range groups {
@@ -176,15 +187,9 @@ func newCommand() *cli.Command {
 				}},
 			},
 			{
-				Name:  "serve",
-				Usage: "index signals from Kafka and serve the API",
-				Flags: flags([]cli.Flag{
-					dataDirFlag(), listenFlag("127.0.0.1:8080"), pprofFlag(), stallAfterFlag(), brokersFlag(),
-					stringFlag("group", "", "consumer group (default: one per index directory, so each replica reads everything)"),
-					stringFlag("notify-group", notify.DefaultGroup, "consumer group of the one notifier: of the serve replicas sharing it, one sends each incident's webhooks to the endpoints of --webhook-config and --webhook; empty: this replica sends all its webhooks itself"),
-					&cli.DurationFlag{Name: "notify-session-timeout", Value: 10 * time.Second, Usage: "how long the notify group waits for a replica that went silent (killed) before another sends its incidents' webhooks", Sources: env("notify-session-timeout")},
-					noDashboardFlag(),
-				}, topicFlags(7*24*time.Hour), apiFlags(), alertFlags()),
+				Name:   "serve",
+				Usage:  "index signals from Kafka and serve the API",
+				Flags:  flags(serveFlags(), topicFlags(7*24*time.Hour), apiFlags(), alertFlags()),
 				Action: runMode(app.ModeServe),
 			},
 		},
