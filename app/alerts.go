@@ -82,6 +82,9 @@ func (a *App) buildWebhooks(ctx context.Context, dir string) error {
 		return err
 	}
 	metrics := notify.NewMetrics(a.o.Registry)
+	if owner == nil {
+		metrics.SendsAll(max(a.o.TopicPartitions, 1))
+	}
 	if owner != nil {
 		// Added before the dispatcher, so it stops first: on shutdown
 		// the replica stops owning incidents and lets its requests in

@@ -40,6 +40,11 @@ func (m *Metrics) publish(n int) {
 	}
 }
 
+// SendsAll records that this process sends every incident's webhooks
+// itself (run, or serve without a notify group): it owns all n
+// partitions of downsignal.incidents as far as anyone watching can tell.
+func (m *Metrics) SendsAll(n int) { m.setOwned(n) }
+
 func (m *Metrics) setOwned(n int) {
 	if m != nil {
 		m.owned.Set(float64(n))
