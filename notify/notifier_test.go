@@ -86,7 +86,7 @@ type replica struct {
 	done   chan struct{}
 }
 
-func startReplica(t *testing.T, name string, brokers []string, endpoints []webhook.ConfigEndpoint) *replica {
+func startReplica(t testing.TB, name string, brokers []string, endpoints []webhook.ConfigEndpoint) *replica {
 	t.Helper()
 	r := &replica{name: name, log: newLog("log-" + name), reg: prometheus.NewRegistry(), done: make(chan struct{})}
 	dir := t.TempDir()

@@ -61,7 +61,7 @@ func (l *eventLog) Notify() <-chan struct{} {
 
 func (l *eventLog) InstanceID() string { return l.id }
 
-func startBroker(t *testing.T) []string {
+func startBroker(t testing.TB) []string {
 	t.Helper()
 	e, err := broker.StartEmbedded(broker.EmbeddedOptions{DataDir: t.TempDir(), Addr: "127.0.0.1:0"})
 	if err != nil {
