@@ -45,7 +45,9 @@ type Assignment struct {
 // the next generation before hold returns, and the coordinator does not
 // finish the next generation before every live member rejoined, so a
 // member that still finishes work on its partitions when hold's context
-// ends finishes it before another member is given them. Member returns
+// ends finishes it before another member is given them. A member cut off
+// from Kafka sees its generation end (its heartbeat fails) before the
+// coordinator's session timeout gives its partitions away. Member returns
 // when ctx ends, leaving the group.
 func Member(ctx context.Context, o MemberOptions, hold func(ctx context.Context, a Assignment)) error {
 	if o.SessionTimeout <= 0 {
@@ -68,7 +70,12 @@ func Member(ctx context.Context, o MemberOptions, hold func(ctx context.Context,
 		WatchPartitionChanges: true,
 		StartOffset:           kafka.LastOffset,
 		ErrorLogger:           errorLogger(o.Logger),
-		Timeout:               10 * time.Second,
+		// A heartbeat every fifth of the session that fails within half
+		// of it ends the generation (hold's context) at most 0.7 of the
+		// session after the last heartbeat the coordinator saw, before it
+		// gives the partitions to another member: a member cut off from
+		// Kafka stops before another starts.
+		Timeout: max(o.SessionTimeout/2, time.Second),
 	}
 	cg, err := kafka.NewConsumerGroup(cfg)
 	if err != nil {
