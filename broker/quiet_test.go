@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/downsignal/downsignal/record"
 )
@@ -43,18 +44,22 @@ func testTopic(t *testing.T, brokers []string, name string, partitions int) {
 // A broker that answers each fetch 300ms late (the embedded broker's one
 // goroutine busy, a GC pause during an index merge) must not make an idle
 // reader time out, redial and log.
+//
+// The broker is a kfake cluster of its own whose connections answer every
+// request 300ms late (kfake's own sleeping controls race with each other
+// under -race).
 func TestIdleReaderIsQuietWhenBrokerIsSlow(t *testing.T) {
-	e := startBroker(t, t.TempDir(), "127.0.0.1:0")
-	defer e.Close()
-	brokers := []string{e.Addr()}
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.ListenFn(func(network, addr string) (net.Listener, error) {
+		l, err := net.Listen(network, addr)
+		return slowListener{l, 300 * time.Millisecond}, err
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	brokers := cluster.ListenAddrs()
 	testTopic(t, brokers, "test.idle", 3)
 	write(t, brokers, "test.idle", 30, 0)
-
-	e.cluster.ControlKey(int16(kmsg.Fetch), func(kmsg.Request) (kmsg.Response, error, bool) {
-		e.cluster.KeepControl()
-		e.cluster.SleepControl(func() { time.Sleep(300 * time.Millisecond) })
-		return nil, nil, false
-	})
 
 	var logs syncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
@@ -131,4 +136,47 @@ func TestCommitAfterShutdownBeganDuringHandle(t *testing.T) {
 	if strings.Contains(logs.String(), "commit offsets failed") {
 		t.Errorf("logged a failed commit for durable work:\n%s", logs.String())
 	}
+}
+
+// slowListener's connections answer each request late: the first write
+// after a read waits.
+type slowListener struct {
+	net.Listener
+	delay time.Duration
+}
+
+func (l slowListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &slowConn{Conn: c, delay: l.delay}, nil
+}
+
+type slowConn struct {
+	net.Conn
+	delay time.Duration
+	mu    sync.Mutex
+	asked bool
+}
+
+func (c *slowConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.mu.Lock()
+		c.asked = true
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+func (c *slowConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	late := c.asked
+	c.asked = false
+	c.mu.Unlock()
+	if late {
+		time.Sleep(c.delay)
+	}
+	return c.Conn.Write(p)
 }

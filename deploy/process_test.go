@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -183,16 +182,8 @@ func startCluster(t *testing.T, n int) (*proc, string) {
 	return nil, ""
 }
 
-// freeAddr returns a loopback address nothing listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+// freeAddr is a loopback address for a process the test starts.
+func freeAddr(t *testing.T) string { return apptest.FreeAddr(t) }
 
 // waitFor polls cond until it holds, failing the test after timeout with
 // cond's last account of what it saw.

@@ -3,24 +3,17 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/url"
 	"testing"
 	"time"
 
 	"github.com/downsignal/downsignal/ingest/ingesttest"
+	"github.com/downsignal/downsignal/internal/apptest"
 )
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+// freeAddr is a loopback address for a process the test starts.
+func freeAddr(t *testing.T) string { return apptest.FreeAddr(t) }
 
 // TestRunFirehoseFromTheCommandLine runs "downsignal run --source firehose
 // --relay ws://..." against a fake relay: a post becomes searchable, and
