@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,12 +105,8 @@ func TestKill9AnywhereLosesNothing(t *testing.T) {
 	}
 	replay := apptest.WriteReplay(t, lines...)
 	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	brokerAddr := ln.Addr().String()
-	ln.Close()
+	// Every child binds this address again after its predecessor died.
+	brokerAddr := apptest.FreeAddr(t)
 
 	rng := rand.New(rand.NewPCG(7, 9))
 	run := func(killAfter time.Duration) (finished bool) {

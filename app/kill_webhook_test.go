@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -77,12 +76,8 @@ func TestKill9WithPendingDeliveries(t *testing.T) {
 
 	replay := replayOf(t, detecttest.DayOptions{Date: replayDay, Seed: 23, From: 17, To: 23, Surge: true})
 	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	brokerAddr := ln.Addr().String()
-	ln.Close()
+	// Every child binds this address again after its predecessor died.
+	brokerAddr := apptest.FreeAddr(t)
 	child := func() (*exec.Cmd, *apptest.LogBuffer) {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestWebhookChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "DOWNSIGNAL_HOOK_DIR="+dir, "DOWNSIGNAL_HOOK_BROKER="+brokerAddr,
