@@ -35,6 +35,12 @@ type Assignment struct {
 	Partitions []int
 	// Total is how many partitions the topic has.
 	Total int
+	// Check asks the coordinator whether this generation is still the
+	// group's: it commits offset 0 of one of the member's partitions (the
+	// group reads nothing, so its offsets mean nothing), which the
+	// coordinator refuses from a member it expelled. Nil without
+	// partitions.
+	Check func() error
 }
 
 // Member takes part in a consumer group that reads nothing: the group is
@@ -102,6 +108,10 @@ func Member(ctx context.Context, o MemberOptions, hold func(ctx context.Context,
 			a.Partitions = append(a.Partitions, p.ID)
 		}
 		slices.Sort(a.Partitions)
+		if len(a.Partitions) > 0 {
+			fence := map[string]map[int]int64{o.Topic: {a.Partitions[0]: 0}}
+			a.Check = func() error { return gen.CommitOffsets(fence) }
+		}
 		a.Total, err = partitionCount(ctx, o.Brokers, o.Topic)
 		if err != nil {
 			// Without the count no key can be placed: hold nothing this

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,32 +86,35 @@ func (pg *pager) release() {
 	pg.released = true
 }
 
-// One notifier across three serve replicas, as separate OS processes on a
-// three-broker cluster. The outage's firing reaches both endpoints from
-// one replica; then the receivers fail, and that replica is killed with
-// SIGKILL mid-incident. Another replica takes the incident over after the
-// group's session timeout: it does not send the firing again (it read
-// downsignal.notify-state), sends the rest under the same webhook-ids, and
-// each endpoint accepts each webhook-id once, in order, up to the resolve.
-func TestOneNotifierAcrossReplicasSurvivesKill9(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a cluster and five downsignal processes")
-	}
+// replicated is three serve replicas sending to two configured endpoints
+// on the pager, with ingest and classify, on a three-broker cluster.
+type replicated struct {
+	pg        *pager
+	endpoints []string
+	serve     []*proc
+	others    []*proc // cluster, ingest, classify
+	posts     int
+}
+
+// startReplicated starts the processes, replays 15:00 to 22:00 of a day
+// with the outage (four and a half hours of warm-up before its onset at
+// 19:30, its resolve near 21:00) at 600 times real time, so the incident
+// lives about 8 s, and waits until each endpoint accepted the firing and
+// refused the next change. It returns the one replica that sent them.
+func startReplicated(t *testing.T) (*replicated, *proc) {
+	t.Helper()
 	clf, err := classify.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 15:00 to 22:00: four and a half hours of warm-up before the
-	// outage's onset at 19:30, its resolve near 21:00.
 	c := newCaptureOf(t, clf, 15, 22)
-	pg := &pager{}
-	rc := httptest.NewServer(pg)
+	r := &replicated{pg: &pager{}, endpoints: []string{"/ops", "/sre"}, posts: len(c.uris)}
+	rc := httptest.NewServer(r.pg)
 	t.Cleanup(rc.Close)
 	cfg := filepath.Join(t.TempDir(), "webhooks.json")
 	secret := "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	endpoints := []string{"/ops", "/sre"}
 	var list []string
-	for _, ep := range endpoints {
+	for _, ep := range r.endpoints {
 		list = append(list, fmt.Sprintf(`{"name": %q, "url": %q, "format": "native", "secret": %q, "event_types": ["incident.firing", "incident.updated", "incident.resolved"]}`,
 			strings.TrimPrefix(ep, "/"), rc.URL+ep, secret))
 	}
@@ -120,27 +124,24 @@ func TestOneNotifierAcrossReplicasSurvivesKill9(t *testing.T) {
 
 	cluster, brokers := startCluster(t, 3)
 	kafka := []string{"--brokers", brokers, "--topic-partitions", "6", "--topic-replication", "3"}
-	var serve []*proc
 	for i := range 3 {
-		serve = append(serve, stage(t, fmt.Sprintf("serve-%d", i+1), append([]string{"serve", "--data-dir", t.TempDir(),
+		r.serve = append(r.serve, stage(t, fmt.Sprintf("serve-%d", i+1), append([]string{"serve", "--data-dir", t.TempDir(),
 			"--no-dashboard", "--rate-limit", "-1", "--webhook-config", cfg, "--webhook-max-age", "0",
 			"--webhook-allow-net", "127.0.0.0/8", "--notify-session-timeout", "6s"}, kafka...)...))
 	}
 	work := stage(t, "classify", append([]string{"classify", "--data-dir", t.TempDir()}, kafka...)...)
-	// 7 h of event time in about 42 s: the incident lives about 8 s.
 	ingest := stage(t, "ingest", append([]string{"ingest", "--data-dir", t.TempDir(),
 		"--source", "replay:" + c.path, "--replay-speed", "600"}, kafka...)...)
+	r.others = []*proc{cluster, ingest, work}
 
-	// The firing reaches each endpoint once, then a later change fails.
-	for _, ep := range endpoints {
+	for _, ep := range r.endpoints {
 		waitFor(t, 120*time.Second, ep+" accepts the firing and refuses the next change", func() (bool, string) {
-			fired, no := pg.counted(ep, "incident.firing", accepted), pg.counted(ep, "", refused)
+			fired, no := r.pg.counted(ep, "incident.firing", accepted), r.pg.counted(ep, "", refused)
 			return fired == 1 && no > 0, fmt.Sprintf("firing accepted %d, refused %d", fired, no)
 		})
 	}
-	// Exactly one replica has been sending.
 	var owner *proc
-	for _, s := range serve {
+	for _, s := range r.serve {
 		v, status := metric(t, s, "downsignal_webhook_attempts_total")
 		switch {
 		case v > 0 && owner != nil:
@@ -153,44 +154,66 @@ func TestOneNotifierAcrossReplicasSurvivesKill9(t *testing.T) {
 	if owner == nil {
 		t.Fatal("no replica reports a webhook attempt")
 	}
-	if v, status := metric(t, ingest, "downsignal_ingest_produced_total"); v >= float64(len(c.uris)) {
-		t.Logf("the replay had ended when the owner was killed (%s): mid-incident only for the receivers", status)
+	if v, status := metric(t, ingest, "downsignal_ingest_produced_total"); v >= float64(r.posts) {
+		t.Logf("the replay had ended when the owner was stopped (%s): mid-incident only for the receivers", status)
 	}
-	owner.kill(t)
-	killed := time.Now()
-	t.Logf("killed %s (SIGKILL), the replica sending the incident's webhooks", owner.name)
-	pg.release()
+	return r, owner
+}
 
-	for _, ep := range endpoints {
+// finish releases the receivers and waits until each endpoint accepted
+// the resolve and the replicas but skip have nothing left to send; it
+// logs the first request after since.
+func (r *replicated) finish(t *testing.T, skip *proc, since time.Time) {
+	t.Helper()
+	r.pg.release()
+	for _, ep := range r.endpoints {
 		waitFor(t, 120*time.Second, ep+" accepts the resolve", func() (bool, string) {
-			n := pg.counted(ep, "incident.resolved", accepted)
+			n := r.pg.counted(ep, "incident.resolved", accepted)
 			return n >= 1, fmt.Sprintf("resolve accepted %d times", n)
 		})
 	}
-	var rest []*proc
-	for _, s := range serve {
-		if s != owner {
-			rest = append(rest, s)
+	for _, s := range r.serve {
+		if s == skip {
+			continue
 		}
-	}
-	for _, s := range rest {
 		waitFor(t, 60*time.Second, s.name+" has nothing left to send", func() (bool, string) {
 			v, status := metric(t, s, "downsignal_webhook_outbox_pending")
 			return v == 0, status
 		})
 	}
-	time.Sleep(2 * time.Second) // a repeat would arrive now
-	checkPagedOnceInOrder(t, pg, endpoints)
-	pg.mu.Lock()
-	for _, p := range pg.got {
-		if p.at.After(killed) {
-			t.Logf("first request after the kill: %s, %.1f s later (session timeout 6 s)", p.typ, p.at.Sub(killed).Seconds())
+	r.pg.mu.Lock()
+	defer r.pg.mu.Unlock()
+	for _, p := range r.pg.got {
+		if p.at.After(since) {
+			t.Logf("first request after the sender stopped: %s, %.1f s later (session timeout 6 s)", p.typ, p.at.Sub(since).Seconds())
 			break
 		}
 	}
-	pg.mu.Unlock()
+}
+
+// One notifier across three serve replicas, as separate OS processes on a
+// three-broker cluster. The outage's firing reaches both endpoints from
+// one replica; then the receivers fail, and that replica is killed with
+// SIGKILL mid-incident. Another replica takes the incident over after the
+// group's session timeout: it does not send the firing again (it read
+// downsignal.notify-state), sends the rest under the same webhook-ids, and
+// each endpoint accepts each webhook-id once, in order, up to the resolve.
+func TestOneNotifierAcrossReplicasSurvivesKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster and five downsignal processes")
+	}
+	r, owner := startReplicated(t)
+	owner.kill(t)
+	killed := time.Now()
+	t.Logf("killed %s (SIGKILL), the replica sending the incident's webhooks", owner.name)
+	r.finish(t, owner, killed)
+	time.Sleep(2 * time.Second) // a repeat would arrive now
+	checkPagedOnceInOrder(t, r.pg, r.endpoints)
 	took := 0.0
-	for _, s := range rest {
+	for _, s := range r.serve {
+		if s == owner {
+			continue
+		}
 		v, status := metric(t, s, "downsignal_webhook_attempts_total")
 		took += v
 		t.Log(status)
@@ -198,11 +221,46 @@ func TestOneNotifierAcrossReplicasSurvivesKill9(t *testing.T) {
 	if took == 0 {
 		t.Error("no surviving replica sent anything: the resolve came from nowhere")
 	}
-	for _, p := range append([]*proc{cluster, ingest, work}, rest...) {
-		if mib, err := p.peakRSS(); err == nil {
+	for _, p := range append(r.others, r.serve...) {
+		if mib, err := p.peakRSS(); err == nil && p != owner {
 			t.Logf("peak RSS %s: %.0f MiB", p.name, mib)
 		}
 	}
+}
+
+// The sending replica is frozen (SIGSTOP, as a stopped container or a
+// paused VM) for longer than the group's session while its receivers
+// fail; another replica takes the incident over and finishes it. When the
+// frozen one wakes (SIGCONT) with retries due, it must send nothing: the
+// group gave its partitions away while it slept.
+func TestFrozenNotifierSendsNothingOnWaking(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster and five downsignal processes")
+	}
+	r, owner := startReplicated(t)
+	before, status := metric(t, owner, "downsignal_webhook_attempts_total")
+	if err := owner.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	frozen := time.Now()
+	woken := false
+	wake := func() {
+		if !woken {
+			woken = true
+			_ = owner.cmd.Process.Signal(syscall.SIGCONT)
+		}
+	}
+	t.Cleanup(wake) // before the SIGTERM of the process's own cleanup
+	t.Logf("froze %s (SIGSTOP) after %s", owner.name, status)
+	r.finish(t, owner, frozen)
+	wake()
+	t.Logf("woke %s (SIGCONT) %.1f s after freezing it", owner.name, time.Since(frozen).Seconds())
+	time.Sleep(8 * time.Second) // its due retries, its heartbeat's failure, a new generation
+	after, status := metric(t, owner, "downsignal_webhook_attempts_total")
+	if after != before {
+		t.Errorf("%s sent %v requests after waking: %s", owner.name, after-before, status)
+	}
+	checkPagedOnceInOrder(t, r.pg, r.endpoints)
 }
 
 // checkPagedOnceInOrder: each endpoint accepted each webhook-id once, the

@@ -72,6 +72,11 @@ type Notifier struct {
 	ready bool
 	owned map[int]bool
 	total int
+	// lastTick is when the watchdog last ran; suspect is set when it
+	// finds it did not run for half a session (the process was frozen or
+	// starved) until the coordinator confirms the generation.
+	lastTick time.Time
+	suspect  bool
 
 	// applied is the offset of downsignal.notify-state after the last
 	// record applied; progress signals it moved.
@@ -94,6 +99,9 @@ func NewNotifier(o NotifierOptions) (*Notifier, error) {
 	if o.HandOver <= 0 {
 		o.HandOver = 30 * time.Second
 	}
+	if o.SessionTimeout <= 0 {
+		o.SessionTimeout = 10 * time.Second
+	}
 	return &Notifier{o: o, progress: make(chan struct{}, 1)}, nil
 }
 
@@ -102,7 +110,10 @@ func NewNotifier(o NotifierOptions) (*Notifier, error) {
 func (n *Notifier) Owns(key string) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.ready && n.total > 0 && n.owned[broker.PartitionOf(key, n.total)]
+	if !n.ready || n.suspect || n.total == 0 || time.Since(n.lastTick) > n.o.SessionTimeout/2 {
+		return false
+	}
+	return n.owned[broker.PartitionOf(key, n.total)]
 }
 
 // Run follows downsignal.notify-state, shares this replica's settles and
@@ -160,7 +171,7 @@ func (n *Notifier) hold(ctx context.Context, a broker.Assignment) {
 	n.setOwned(true, a)
 	n.o.Logger.Info("notifier: sending for these partitions of "+broker.IncidentsTopic, "partitions", a.Partitions, "of", a.Total, "generation", a.Generation)
 	n.o.Outbox.Kick()
-	<-ctx.Done()
+	n.watch(ctx, a)
 	n.setOwned(false, broker.Assignment{})
 	if len(a.Partitions) == 0 {
 		return
@@ -197,10 +208,54 @@ func (n *Notifier) catchUp(ctx context.Context) bool {
 	return true
 }
 
+// watch runs until the generation ends. A process frozen for longer than
+// the session (a stopped container, a paused VM) wakes up still believing
+// it owns its partitions until its next heartbeat fails, while the
+// coordinator may have given them to another member: a gap of more than
+// half a session between the watchdog's ticks makes Owns false until the
+// coordinator confirms the generation (Assignment.Check), or for good if
+// it does not.
+func (n *Notifier) watch(ctx context.Context, a broker.Assignment) {
+	t := time.NewTicker(n.o.SessionTimeout / 10)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !n.tick(time.Now()) || a.Check == nil {
+			continue
+		}
+		if err := a.Check(); err != nil {
+			n.o.Logger.Warn("notifier: this process stalled past its group session; it sends nothing until the group hands out partitions again", "err", err)
+			<-ctx.Done()
+			return
+		}
+		n.mu.Lock()
+		n.suspect = false
+		n.mu.Unlock()
+		n.o.Logger.Info("notifier: this process stalled, and is still the group's member")
+	}
+}
+
+// tick records a watchdog tick and reports whether the one before it was
+// more than half a session ago.
+func (n *Notifier) tick(now time.Time) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	stalled := now.Sub(n.lastTick) > n.o.SessionTimeout/2
+	n.lastTick = now
+	if stalled {
+		n.suspect = true
+	}
+	return stalled
+}
+
 func (n *Notifier) setOwned(ready bool, a broker.Assignment) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.ready, n.total, n.owned = ready, a.Total, map[int]bool{}
+	n.ready, n.total, n.owned, n.lastTick, n.suspect = ready, a.Total, map[int]bool{}, time.Now(), false
 	for _, p := range a.Partitions {
 		n.owned[p] = true
 	}
