@@ -63,10 +63,9 @@ func (a *App) buildWebhooks(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	var notifier *notify.Notifier
 	var owner webhook.Owner
 	if a.notifies() {
-		owner = webhook.OwnerFunc(func(key string) bool { return notifier.Owns(key) })
+		owner = webhook.OwnerFunc(func(key string) bool { return a.notifier.Owns(key) })
 	}
 	a.webhooks, err = webhook.Open(webhook.Options{
 		Path:     filepath.Join(dir, "webhooks.db"),
@@ -89,7 +88,7 @@ func (a *App) buildWebhooks(ctx context.Context, dir string) error {
 		// Added before the dispatcher, so it stops first: on shutdown
 		// the replica stops owning incidents and lets its requests in
 		// flight finish before the dispatcher stops.
-		if notifier, err = a.buildNotifier(metrics); err != nil {
+		if a.notifier, err = a.buildNotifier(metrics); err != nil {
 			a.webhooks.Close()
 			return err
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/downsignal/downsignal/detect"
 	"github.com/downsignal/downsignal/health"
 	"github.com/downsignal/downsignal/index"
+	"github.com/downsignal/downsignal/notify"
 	"github.com/downsignal/downsignal/ingest"
 	"github.com/downsignal/downsignal/ingest/firehose"
 	"github.com/downsignal/downsignal/ingest/firehose/resync"
@@ -48,6 +49,7 @@ type App struct {
 	index    *index.Index
 	alerts   *detect.Engine
 	webhooks *webhook.Dispatcher
+	notifier *notify.Notifier // nil unless a serve replica in a notify group
 	api      *api.Server
 
 	// source follows the post source's health for /v1/status; fed is set

@@ -115,6 +115,10 @@ func (a *App) status(ctx context.Context) health.Status {
 		stream = stream.UTC()
 		st.StreamTime = &stream
 	}
+	if a.notifier != nil {
+		parts, of, sending := a.notifier.Share()
+		st.Notify = &health.NotifyStatus{Group: a.notifier.Group(), Partitions: append([]int{}, parts...), Of: of, Sending: sending}
+	}
 	return st
 }
 

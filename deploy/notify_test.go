@@ -154,10 +154,48 @@ func startReplicated(t *testing.T) (*replicated, *proc) {
 	if owner == nil {
 		t.Fatal("no replica reports a webhook attempt")
 	}
+	checkShares(t, r.serve, owner)
 	if v, status := metric(t, ingest, "downsignal_ingest_produced_total"); v >= float64(r.posts) {
 		t.Logf("the replay had ended when the owner was stopped (%s): mid-incident only for the receivers", status)
 	}
 	return r, owner
+}
+
+// checkShares reads each replica's share of the notify group from
+// /v1/status: together they hold each partition of downsignal.incidents
+// once, and the replica that sent holds some and is sending.
+func checkShares(t *testing.T, serve []*proc, sender *proc) {
+	t.Helper()
+	held := map[int]string{}
+	of := 0
+	for _, s := range serve {
+		var st struct {
+			Notify *struct {
+				Group      string `json:"group"`
+				Partitions []int  `json:"partitions"`
+				Of         int    `json:"of"`
+				Sending    bool   `json:"sending"`
+			} `json:"notify"`
+		}
+		getJSON(t, s, "/v1/status", &st)
+		if st.Notify == nil || st.Notify.Group != "downsignal-notify" {
+			t.Fatalf("%s: /v1/status notify %+v", s.name, st.Notify)
+		}
+		t.Logf("%s: partitions %v of %d, sending %v", s.name, st.Notify.Partitions, st.Notify.Of, st.Notify.Sending)
+		of = st.Notify.Of
+		for _, p := range st.Notify.Partitions {
+			if other, ok := held[p]; ok {
+				t.Errorf("partition %d held by %s and %s", p, other, s.name)
+			}
+			held[p] = s.name
+		}
+		if s == sender && (!st.Notify.Sending || len(st.Notify.Partitions) == 0) {
+			t.Errorf("%s sent webhooks but says %+v", s.name, st.Notify)
+		}
+	}
+	if of != 6 || len(held) != of {
+		t.Errorf("the replicas hold %d partitions of %d, want all 6", len(held), of)
+	}
 }
 
 // finish releases the receivers and waits until each endpoint accepted

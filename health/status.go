@@ -17,6 +17,24 @@ type Status struct {
 	StreamTime *time.Time    `json:"stream_time"`
 	Source     SourceStatus  `json:"source"`
 	Stages     []StageStatus `json:"stages"`
+	// Notify is this serve replica's share of the one notifier; absent in
+	// a process that sends all its webhooks itself.
+	Notify *NotifyStatus `json:"notify,omitempty"`
+}
+
+// NotifyStatus is which incidents' webhooks a serve replica sends.
+type NotifyStatus struct {
+	// Group is the notify consumer group the replicas share.
+	Group string `json:"group"`
+	// Partitions are the partitions of downsignal.incidents the group gave
+	// this replica (an incident's changes are keyed to one of them), of
+	// Of; empty between generations.
+	Partitions []int `json:"partitions"`
+	Of         int   `json:"of"`
+	// Sending is false while the replica has no partitions, is catching
+	// up on settled deliveries, or stalled and waits for the group to
+	// confirm it.
+	Sending bool `json:"sending"`
 }
 
 // StageStatus is how far one consuming stage has read its topic.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -115,6 +116,22 @@ func (n *Notifier) Owns(key string) bool {
 	}
 	return n.owned[broker.PartitionOf(key, n.total)]
 }
+
+// Share returns the partitions of downsignal.incidents this replica
+// holds, of how many, and whether it sends for them now.
+func (n *Notifier) Share() (partitions []int, of int, sending bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for p := range n.owned {
+		partitions = append(partitions, p)
+	}
+	slices.Sort(partitions)
+	sending = n.ready && !n.suspect && len(partitions) > 0 && time.Since(n.lastTick) <= n.o.SessionTimeout/2
+	return partitions, n.total, sending
+}
+
+// Group is the consumer group the notifier takes part in.
+func (n *Notifier) Group() string { return n.o.Group }
 
 // Run follows downsignal.notify-state, shares this replica's settles and
 // takes part in the group until ctx ends.
