@@ -136,12 +136,18 @@ func (n *Notifier) Group() string { return n.o.Group }
 // Run follows downsignal.notify-state, shares this replica's settles and
 // takes part in the group until ctx ends.
 func (n *Notifier) Run(ctx context.Context) error {
+	// Without the state topic a replica could never catch up, so it could
+	// never send: if following it fails for good, everything stops and the
+	// process ends with the error.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	var wg sync.WaitGroup
-	errs := make(chan error, 2)
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		errs <- broker.Tail(ctx, broker.TailOptions{Brokers: n.o.Brokers, Topic: broker.NotifyStateTopic, Logger: n.o.Logger}, n.apply)
+		if err := broker.Tail(ctx, broker.TailOptions{Brokers: n.o.Brokers, Topic: broker.NotifyStateTopic, Logger: n.o.Logger}, n.apply); err != nil {
+			cancel(fmt.Errorf("follow %s: %w", broker.NotifyStateTopic, err))
+		}
 	}()
 	go func() {
 		defer wg.Done()
@@ -150,9 +156,8 @@ func (n *Notifier) Run(ctx context.Context) error {
 	err := broker.Member(ctx, broker.MemberOptions{Brokers: n.o.Brokers, Group: n.o.Group, Topic: broker.IncidentsTopic,
 		SessionTimeout: n.o.SessionTimeout, Logger: n.o.Logger}, n.hold)
 	wg.Wait()
-	close(errs)
-	for e := range errs {
-		err = errors.Join(err, e)
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		err = errors.Join(err, cause)
 	}
 	return err
 }
