@@ -540,8 +540,7 @@ func (a *App) WaitReplayed(ctx context.Context) error {
 			return err
 		}
 		for {
-			committed, err := broker.CommittedOffsets(ctx, a.brokers, hop.group, hop.topic)
-			if err == nil && broker.CaughtUp(committed, end) {
+			if ok, err := broker.GroupReached(ctx, a.brokers, hop.group, hop.topic, end); err == nil && ok {
 				break
 			}
 			select {

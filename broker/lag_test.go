@@ -60,6 +60,17 @@ func TestLagCollectorReportsTheGroupsUncommittedRecords(t *testing.T) {
 		}
 	}
 	want(30)
+	end, err := EndOffsets(ctx, brokers, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reached := func(want bool) {
+		t.Helper()
+		if ok, err := GroupReached(ctx, brokers, "g", topic, end); err != nil || ok != want {
+			t.Errorf("group reached the end: %v %v, want %v", ok, err, want)
+		}
+	}
+	reached(false)
 
 	r := NewReader(ReaderOptions{Brokers: brokers, Topic: topic, GroupID: "g"})
 	fetchCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -74,9 +85,11 @@ func TestLagCollectorReportsTheGroupsUncommittedRecords(t *testing.T) {
 		}
 		if i == 9 {
 			want(20)
+			reached(false)
 		}
 	}
 	want(0)
+	reached(true)
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -258,6 +258,18 @@ func committedOffsets(ctx context.Context, brokers []string, group, topic string
 	return out, nil
 }
 
+// GroupReached reports whether the group's committed offsets on topic
+// reach end (EndOffsets of an earlier moment) in every partition that has
+// records. It asks only for the committed offsets, so polling it costs one
+// request.
+func GroupReached(ctx context.Context, brokers []string, group, topic string, end map[int]int64) (bool, error) {
+	committed, err := committedOffsets(ctx, brokers, group, topic, end)
+	if err != nil {
+		return false, err
+	}
+	return CaughtUp(committed, end), nil
+}
+
 // CaughtUp reports whether committed offsets reach end in every partition
 // that has records.
 func CaughtUp(committed, end map[int]int64) bool {
