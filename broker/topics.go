@@ -202,6 +202,29 @@ func EndOffsets(ctx context.Context, brokers []string, topic string) (map[int]in
 	return out, nil
 }
 
+// OffsetRange returns the first offset still in a partition of topic
+// (retention and compaction move it) and the offset the next record will
+// get. first == end: the partition holds nothing to read, whatever it held.
+func OffsetRange(ctx context.Context, brokers []string, topic string, partition int) (first, end int64, err error) {
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	res, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{
+		Topics: map[string][]kafka.OffsetRequest{topic: {kafka.FirstOffsetOf(partition), kafka.LastOffsetOf(partition)}},
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("list offsets %s/%d: %w", topic, partition, err)
+	}
+	for _, p := range res.Topics[topic] {
+		if p.Partition != partition {
+			continue
+		}
+		if p.Error != nil {
+			return 0, 0, fmt.Errorf("list offsets %s/%d: %w", topic, partition, p.Error)
+		}
+		return p.FirstOffset, p.LastOffset, nil
+	}
+	return 0, 0, fmt.Errorf("list offsets %s/%d: partition missing", topic, partition)
+}
+
 // Reachable dials the first broker that answers, for readiness checks.
 func Reachable(ctx context.Context, brokers []string) error {
 	var d net.Dialer

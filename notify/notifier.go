@@ -209,18 +209,21 @@ func (n *Notifier) hold(ctx context.Context, a broker.Assignment) {
 }
 
 // catchUp waits until every settle shared before now has been applied, so
-// a new owner never sends what an earlier one settled.
+// a new owner never sends what an earlier one settled. A topic whose
+// records all left it (retention, after a quiet week) has nothing to wait
+// for; otherwise its last record is still there (compaction keeps the
+// newest record of each key), and applying it reaches the end.
 func (n *Notifier) catchUp(ctx context.Context) bool {
-	var end int64
+	var first, end int64
 	err := broker.Retry(ctx, broker.RetryOptions{What: "read the end of " + broker.NotifyStateTopic, Logger: n.o.Logger}, func(ctx context.Context) error {
-		ends, err := broker.EndOffsets(ctx, n.o.Brokers, broker.NotifyStateTopic)
-		end = ends[0]
+		var err error
+		first, end, err = broker.OffsetRange(ctx, n.o.Brokers, broker.NotifyStateTopic, 0)
 		return err
 	})
 	if err != nil {
 		return false
 	}
-	for n.applied.Load() < end {
+	for first < end && n.applied.Load() < end {
 		select {
 		case <-ctx.Done():
 			return false

@@ -20,6 +20,7 @@ import (
 	"github.com/downsignal/downsignal/broker"
 	"github.com/downsignal/downsignal/detect"
 	"github.com/downsignal/downsignal/notify"
+	"github.com/downsignal/downsignal/record"
 	"github.com/downsignal/downsignal/webhook"
 )
 
@@ -264,4 +265,45 @@ func checkOnceInOrder(t *testing.T, rc *receiver) {
 		last[q.endpoint] = q.seq
 	}
 	t.Logf("requests: %+v", rc.got)
+}
+
+// After a quiet week every settle has left downsignal.notify-state by
+// retention: a replica given partitions has nothing to catch up on and
+// must send, not wait for records that are gone.
+func TestNotifierSendsAfterTheStateTopicExpired(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the broker's retention")
+	}
+	e, err := broker.StartEmbedded(broker.EmbeddedOptions{DataDir: t.TempDir(), Addr: "127.0.0.1:0", RetentionCheck: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	brokers := []string{e.Addr()}
+	if err := broker.EnsureTopics(context.Background(), brokers, broker.Topics(broker.TopicOptions{Partitions: 3, Retention: time.Second})); err != nil {
+		t.Fatal(err)
+	}
+	old := record.Settle{V: record.SettleVersion, DeliveryID: "msg_old", EndpointID: "cfg_old", Type: detect.EventFiring,
+		Subject: "old-incident", Seq: 1, Status: "delivered", At: time.Now().Add(-time.Hour).UTC()}
+	recs, err := broker.Encode(nil, &old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod := broker.NewProducer(broker.WriterOptions{Brokers: brokers, Topic: broker.NotifyStateTopic})
+	if err := prod.Produce(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	prod.Close()
+	waitUntil(t, 30*time.Second, "retention empties the state topic", func() bool {
+		first, end, err := broker.OffsetRange(context.Background(), brokers, broker.NotifyStateTopic, 0)
+		return err == nil && end == 1 && first == end
+	})
+
+	rc := &receiver{}
+	srv := httptest.NewServer(rc)
+	t.Cleanup(srv.Close)
+	r := startReplica(t, "r1", brokers, []webhook.ConfigEndpoint{{Name: "ops", URL: srv.URL + "/ops", Format: "native", Secret: "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}})
+	waitUntil(t, 60*time.Second, "the only replica owns the incident", func() bool { return r.n.Owns("microsoft-365-20260122T1931") })
+	r.log.add("microsoft-365-20260122T1931", detect.EventFiring)
+	waitUntil(t, 30*time.Second, "the firing is sent", func() bool { _, ok := rc.seen("/ops", detect.EventFiring); return ok == 1 })
 }
