@@ -13,7 +13,6 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/ipfs/go-cid"
 	"github.com/multiformats/go-multihash"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/downsignal/downsignal/ingest/firehose"
 	"github.com/downsignal/downsignal/ingest/firehose/verify"
@@ -55,11 +54,8 @@ func TestFirehoseSurvivesBadInput(t *testing.T) {
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
 	alice := ingesttest.MustAccount(t, "did:plc:alice")
-	reg := prometheus.NewRegistry()
-
 	var c ingesttest.Collector
-	ingesttest.RunSource(t, newFirehose(t, relay, firehose.Options{MaxFrameBytes: 64 << 10, Metrics: newMetrics(reg)}), 0, &c)
-	ingesttest.WaitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
+	reg := connect(t, relay, firehose.Options{MaxFrameBytes: 64 << 10}, &c)
 	first := ingesttest.Posts(t, relay, alice, "3a", 1)
 	ingesttest.WaitFor(t, "the first post", 5*time.Second, func() bool { return len(c.Events()) == 1 })
 
@@ -134,11 +130,8 @@ func TestFirehoseVerification(t *testing.T) {
 		}
 		dir.Insert(id)
 	}
-	reg := prometheus.NewRegistry()
-
 	var c ingesttest.Collector
-	ingesttest.RunSource(t, newFirehose(t, relay, firehose.Options{Verifier: verify.New(dir), Metrics: newMetrics(reg)}), 0, &c)
-	ingesttest.WaitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
+	reg := connect(t, relay, firehose.Options{Verifier: verify.New(dir)}, &c)
 	want := ingesttest.Posts(t, relay, alice, "3a", 3)
 	want = append(want, ingesttest.Posts(t, relay, mallory, "3m", 1)...)
 	ingesttest.Posts(t, relay, impostor, "3x", 1)
@@ -165,10 +158,8 @@ func TestFirehoseRefusesFutureCommitTimes(t *testing.T) {
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
 	alice := ingesttest.MustAccount(t, "did:plc:alice")
-	reg := prometheus.NewRegistry()
 	var c ingesttest.Collector
-	ingesttest.RunSource(t, newFirehose(t, relay, firehose.Options{Metrics: newMetrics(reg)}), 0, &c)
-	ingesttest.WaitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
+	reg := connect(t, relay, firehose.Options{}, &c)
 
 	relay.SetClock(func() time.Time { return time.UnixMicro(99999999999999999) })
 	if _, err := relay.Create(alice, ingesttest.Post{RKey: "3fut", Text: "Outlook down, from the future"}); err != nil {

@@ -21,6 +21,18 @@ func newMetrics(reg prometheus.Registerer) *firehose.Metrics {
 	return firehose.NewMetrics(reg, ingest.NewMetrics(reg))
 }
 
+// connect runs a firehose source on relay from the live end into c, its
+// metrics in a registry of its own, and waits until the relay sees it. It
+// returns the registry.
+func connect(t *testing.T, relay *ingesttest.Relay, o firehose.Options, c *ingesttest.Collector) *prometheus.Registry {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	o.Metrics = newMetrics(reg)
+	ingesttest.RunSource(t, newFirehose(t, relay, o), 0, c)
+	ingesttest.WaitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
+	return reg
+}
+
 func newFirehose(t *testing.T, relay *ingesttest.Relay, o firehose.Options) *firehose.Source {
 	t.Helper()
 	o.URL = relay.URL()
@@ -156,11 +168,8 @@ func TestFirehoseReconnectsAfterTheRelayDropsUs(t *testing.T) {
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
 	alice := ingesttest.MustAccount(t, "did:plc:alice")
-	reg := prometheus.NewRegistry()
-
 	var c ingesttest.Collector
-	ingesttest.RunSource(t, newFirehose(t, relay, firehose.Options{Metrics: newMetrics(reg)}), 0, &c)
-	ingesttest.WaitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
+	reg := connect(t, relay, firehose.Options{}, &c)
 	want := ingesttest.Posts(t, relay, alice, "3a", 3)
 	ingesttest.WaitFor(t, "3 posts", 5*time.Second, func() bool { return len(c.Events()) == 3 })
 
@@ -185,11 +194,8 @@ func TestFirehoseStallWatchdogReconnects(t *testing.T) {
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
 	alice := ingesttest.MustAccount(t, "did:plc:alice")
-	reg := prometheus.NewRegistry()
-
 	var c ingesttest.Collector
-	ingesttest.RunSource(t, newFirehose(t, relay, firehose.Options{StallTimeout: 150 * time.Millisecond, Metrics: newMetrics(reg)}), 0, &c)
-	ingesttest.WaitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
+	reg := connect(t, relay, firehose.Options{StallTimeout: 150 * time.Millisecond}, &c)
 	ingesttest.Posts(t, relay, alice, "3a", 1)
 	ingesttest.WaitFor(t, "the first post", 5*time.Second, func() bool { return c.LastCursor() == 1 })
 	// The relay keeps the connection open and sends nothing.
@@ -257,11 +263,8 @@ func TestFirehoseConsumerTooSlowIsRecovered(t *testing.T) {
 	relay := ingesttest.NewRelay()
 	defer relay.Close()
 	alice := ingesttest.MustAccount(t, "did:plc:alice")
-	reg := prometheus.NewRegistry()
-
 	var c ingesttest.Collector
-	ingesttest.RunSource(t, newFirehose(t, relay, firehose.Options{Metrics: newMetrics(reg)}), 0, &c)
-	ingesttest.WaitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
+	reg := connect(t, relay, firehose.Options{}, &c)
 	want := ingesttest.Posts(t, relay, alice, "3a", 3)
 	ingesttest.WaitFor(t, "3 posts", 5*time.Second, func() bool { return len(c.Events()) == 3 })
 	relay.Fail("ConsumerTooSlow", "Stream consumer too slow")
@@ -283,13 +286,10 @@ func TestFirehoseSlowReaderIsDroppedAndCatchesUp(t *testing.T) {
 	defer relay.Close()
 	relay.SetQueueLimit(20)
 	alice := ingesttest.MustAccount(t, "did:plc:alice")
-	reg := prometheus.NewRegistry()
-
 	// emit blocks: Kafka is slow and the stage's buffer is full, so the
 	// source stops reading and the relay's queue for us fills up.
 	c := ingesttest.Collector{Block: make(chan struct{})}
-	ingesttest.RunSource(t, newFirehose(t, relay, firehose.Options{Metrics: newMetrics(reg)}), 0, &c)
-	ingesttest.WaitFor(t, "a client", 5*time.Second, func() bool { return relay.Clients() == 1 })
+	connect(t, relay, firehose.Options{}, &c)
 	long := strings.Repeat("an outage post that takes room in the socket buffers ", 40)
 	var want []string
 	for i := 0; relay.Clients() == 1; i++ {
