@@ -125,29 +125,41 @@ func (c *Consumer[T]) decode(batch []kafka.Message, out []record.Delivery[T]) []
 }
 
 func (c *Consumer[T]) fetch(ctx context.Context, out chan<- kafka.Message) error {
-	backoff := 100 * time.Millisecond
 	for {
-		m, err := c.o.Reader.FetchMessage(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, io.EOF) {
-				return fmt.Errorf("fetch: reader closed: %w", err)
-			}
-			c.log.Warn("fetch failed; retrying", "err", err, "retry_in", backoff)
-			if !sleep(ctx, jitter(backoff)) {
-				return nil
-			}
-			backoff = min(backoff*2, 5*time.Second)
-			continue
+		m, err := fetchRetrying(ctx, c.o.Reader, c.log)
+		if err != nil || ctx.Err() != nil {
+			return err
 		}
-		backoff = 100 * time.Millisecond
 		select {
 		case out <- m:
 		case <-ctx.Done():
 			return nil
 		}
+	}
+}
+
+// fetchRetrying fetches the next record, retrying failures (a broker
+// restarting, a rebalance) with backoff until ctx ends; then it returns a
+// zero record and nil. A closed reader is an error.
+func fetchRetrying(ctx context.Context, r interface {
+	FetchMessage(context.Context) (kafka.Message, error)
+}, log *slog.Logger, attrs ...any) (kafka.Message, error) {
+	backoff := 100 * time.Millisecond
+	for {
+		m, err := r.FetchMessage(ctx)
+		switch {
+		case err == nil:
+			return m, nil
+		case ctx.Err() != nil:
+			return kafka.Message{}, nil
+		case errors.Is(err, io.EOF):
+			return kafka.Message{}, fmt.Errorf("fetch: reader closed: %w", err)
+		}
+		log.Warn("fetch failed; retrying", append(attrs, "err", err, "retry_in", backoff)...)
+		if !sleep(ctx, jitter(backoff)) {
+			return kafka.Message{}, nil
+		}
+		backoff = min(backoff*2, 5*time.Second)
 	}
 }
 

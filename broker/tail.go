@@ -2,9 +2,7 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
@@ -30,9 +28,8 @@ type TailRecord struct {
 // Tail reads one partition from its first offset and follows it until ctx
 // ends, handing records to handle in batches, in order. It belongs to no
 // consumer group and commits nothing: it is for small state topics every
-// process reads whole at start (downsignal.notify-state). A handle error
-// is logged and the same batch is handed again after a pause, so handle
-// must be idempotent.
+// process reads whole at start (downsignal.notify-state). A failing
+// handle gets the same batch again (Retry), so it must be idempotent.
 func Tail(ctx context.Context, o TailOptions, handle func(ctx context.Context, recs []TailRecord) error) error {
 	if o.Batch <= 0 {
 		o.Batch = 500
@@ -54,35 +51,21 @@ func Tail(ctx context.Context, o TailOptions, handle func(ctx context.Context, r
 		ErrorLogger:    errorLogger(o.Logger),
 	})
 	defer r.Close()
-	backoff := 100 * time.Millisecond
 	for {
-		m, err := r.FetchMessage(ctx)
+		m, err := fetchRetrying(ctx, r, o.Logger, "topic", o.Topic)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, io.EOF) {
-				return fmt.Errorf("tail %s: reader closed: %w", o.Topic, err)
-			}
-			o.Logger.Warn("tail fetch failed; retrying", "topic", o.Topic, "err", err, "retry_in", backoff)
-			if !sleep(ctx, jitter(backoff)) {
-				return nil
-			}
-			backoff = min(2*backoff, 5*time.Second)
-			continue
+			return fmt.Errorf("tail %s: %w", o.Topic, err)
 		}
-		backoff = 100 * time.Millisecond
+		if ctx.Err() != nil {
+			return nil
+		}
 		batch := []TailRecord{{Offset: m.Offset, Key: m.Key, Value: m.Value}}
 		batch = fill(ctx, r, batch, o.Batch)
-		for {
-			err := handle(ctx, batch)
-			if err == nil {
-				break
-			}
-			o.Logger.Error("tail: handle records; retrying", "topic", o.Topic, "from", batch[0].Offset, "records", len(batch), "err", err)
-			if !sleep(ctx, jitter(time.Second)) {
-				return nil
-			}
+		what := fmt.Sprintf("handle %d records of %s from offset %d", len(batch), o.Topic, batch[0].Offset)
+		if err := Retry(ctx, RetryOptions{What: what, Logger: o.Logger}, func(ctx context.Context) error {
+			return handle(ctx, batch)
+		}); err != nil {
+			return nil // shutting down: read again at the next start
 		}
 	}
 }
