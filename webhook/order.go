@@ -145,7 +145,7 @@ func supersedeReason(tx *bolt.Tx, del *Delivery) (string, error) {
 // again that it is still pending, filed at filedAt and the head. It
 // reports whether it did.
 func (d *Dispatcher) supersede(id string, filedAt time.Time) (bool, error) {
-	done := false
+	var moot *Delivery
 	err := d.db.Update(func(tx *bolt.Tx) error {
 		del, err := getDelivery(tx, id)
 		if err != nil || del == nil || del.Status != StatusPending || !del.NextAttempt.Equal(filedAt) ||
@@ -156,15 +156,20 @@ func (d *Dispatcher) supersede(id string, filedAt time.Time) (bool, error) {
 		if err != nil || why == "" {
 			return err
 		}
-		del.Status, del.Error, done = StatusSuperseded, why, true
-		return putDelivery(tx, del, filedAt)
+		del.Status, del.Error = StatusSuperseded, why
+		if err := putDelivery(tx, del, filedAt); err != nil {
+			return err
+		}
+		moot = del
+		return nil
 	})
-	if done {
-		d.announce(&Delivery{Shared: true, Status: StatusSuperseded})
-		d.m.superseded()
-		d.log.Debug("delivery superseded", "delivery", id)
+	if err != nil || moot == nil {
+		return false, err
 	}
-	return done, err
+	d.announce(moot)
+	d.m.superseded()
+	d.log.Debug("delivery superseded", "delivery", id)
+	return true, nil
 }
 
 // rebuildQueues makes the queues exactly the pending deliveries of the
