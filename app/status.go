@@ -117,7 +117,7 @@ func (a *App) status(ctx context.Context) health.Status {
 	}
 	if a.notifier != nil {
 		parts, of, sending := a.notifier.Share()
-		st.Notify = &health.NotifyStatus{Group: a.notifier.Group(), Partitions: append([]int{}, parts...), Of: of, Sending: sending}
+		st.Notify = &health.NotifyStatus{Group: a.notifier.Group(), Partitions: parts, Of: of, Sending: sending}
 	}
 	return st
 }

@@ -71,7 +71,7 @@ type Notifier struct {
 
 	mu    sync.Mutex
 	ready bool
-	owned map[int]bool
+	parts []int // the generation's partitions, in order
 	total int
 	// lastTick is when the watchdog last ran; suspect is set when it
 	// finds it did not run for half a session (the process was frozen or
@@ -111,10 +111,7 @@ func NewNotifier(o NotifierOptions) (*Notifier, error) {
 func (n *Notifier) Owns(key string) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if !n.ready || n.suspect || n.total == 0 || time.Since(n.lastTick) > n.o.SessionTimeout/2 {
-		return false
-	}
-	return n.owned[broker.PartitionOf(key, n.total)]
+	return n.sending() && slices.Contains(n.parts, broker.PartitionOf(key, n.total))
 }
 
 // Share returns the partitions of downsignal.incidents this replica
@@ -122,12 +119,15 @@ func (n *Notifier) Owns(key string) bool {
 func (n *Notifier) Share() (partitions []int, of int, sending bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	for p := range n.owned {
-		partitions = append(partitions, p)
-	}
-	slices.Sort(partitions)
-	sending = n.ready && !n.suspect && len(partitions) > 0 && time.Since(n.lastTick) <= n.o.SessionTimeout/2
-	return partitions, n.total, sending
+	return slices.Clone(n.parts), n.total, n.sending() && len(n.parts) > 0
+}
+
+// sending reports whether the replica may send for its partitions: it
+// caught up, and its watchdog ran within half a session and was not
+// found stalled since the coordinator last confirmed it. The caller holds
+// mu.
+func (n *Notifier) sending() bool {
+	return n.ready && !n.suspect && n.total > 0 && time.Since(n.lastTick) <= n.o.SessionTimeout/2
 }
 
 // Group is the consumer group the notifier takes part in.
@@ -280,10 +280,7 @@ func (n *Notifier) tick(now time.Time) bool {
 func (n *Notifier) setOwned(ready bool, a broker.Assignment) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.ready, n.total, n.owned, n.lastTick, n.suspect = ready, a.Total, map[int]bool{}, time.Now(), false
-	for _, p := range a.Partitions {
-		n.owned[p] = true
-	}
+	n.ready, n.total, n.parts, n.lastTick, n.suspect = ready, a.Total, a.Partitions, time.Now(), false
 	n.o.Metrics.setOwned(len(a.Partitions))
 }
 
