@@ -151,13 +151,9 @@ func PartitionOf(key string, n int) int {
 func partitionCount(ctx context.Context, brokers []string, topic string) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
-	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil {
-		return 0, fmt.Errorf("metadata %s: %w", topic, err)
+	parts, err := partitionsOf(ctx, &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}, topic)
+	if err == nil && len(parts) == 0 {
+		err = fmt.Errorf("metadata %s: no partitions", topic)
 	}
-	if len(meta.Topics) != 1 || meta.Topics[0].Error != nil || len(meta.Topics[0].Partitions) == 0 {
-		return 0, fmt.Errorf("metadata %s: topic missing or without partitions", topic)
-	}
-	return len(meta.Topics[0].Partitions), nil
+	return len(parts), err
 }

@@ -172,18 +172,12 @@ func SetRetention(ctx context.Context, brokers []string, specs []TopicSpec) erro
 // position reaches these offsets.
 func EndOffsets(ctx context.Context, brokers []string, topic string) (map[int]int64, error) {
 	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
-	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	parts, err := partitionsOf(ctx, client, topic)
 	if err != nil {
-		return nil, fmt.Errorf("metadata %s: %w", topic, err)
+		return nil, err
 	}
-	if len(meta.Topics) != 1 || meta.Topics[0].Error != nil {
-		if len(meta.Topics) == 1 {
-			return nil, fmt.Errorf("metadata %s: %w", topic, meta.Topics[0].Error)
-		}
-		return nil, fmt.Errorf("metadata %s: topic missing", topic)
-	}
-	reqs := make([]kafka.OffsetRequest, 0, len(meta.Topics[0].Partitions))
-	for _, p := range meta.Topics[0].Partitions {
+	reqs := make([]kafka.OffsetRequest, 0, len(parts))
+	for _, p := range parts {
 		reqs = append(reqs, kafka.LastOffsetOf(p.ID))
 	}
 	res, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{
@@ -223,6 +217,21 @@ func OffsetRange(ctx context.Context, brokers []string, topic string, partition 
 		return p.FirstOffset, p.LastOffset, nil
 	}
 	return 0, 0, fmt.Errorf("list offsets %s/%d: partition missing", topic, partition)
+}
+
+// partitionsOf asks the cluster for topic's partitions.
+func partitionsOf(ctx context.Context, client *kafka.Client, topic string) ([]kafka.Partition, error) {
+	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return nil, fmt.Errorf("metadata %s: %w", topic, err)
+	}
+	if len(meta.Topics) != 1 || meta.Topics[0].Error != nil {
+		if len(meta.Topics) == 1 {
+			return nil, fmt.Errorf("metadata %s: %w", topic, meta.Topics[0].Error)
+		}
+		return nil, fmt.Errorf("metadata %s: topic missing", topic)
+	}
+	return meta.Topics[0].Partitions, nil
 }
 
 // Reachable dials the first broker that answers, for readiness checks.
