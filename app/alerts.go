@@ -83,8 +83,7 @@ func (a *App) buildWebhooks(ctx context.Context, dir string) error {
 	metrics := notify.NewMetrics(a.o.Registry)
 	if owner == nil {
 		metrics.SendsAll(max(a.o.TopicPartitions, 1))
-	}
-	if owner != nil {
+	} else {
 		// Added before the dispatcher, so it stops first: on shutdown
 		// the replica stops owning incidents and lets its requests in
 		// flight finish before the dispatcher stops.
