@@ -164,26 +164,10 @@ func TestFiveEndpointsGetEachIncidentInOrder(t *testing.T) {
 // superseded, and returns them.
 func settled(t *testing.T, d *webhook.Dispatcher, endpoint string, n int) []webhook.Delivery {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		dels, err := d.Deliveries(endpoint, "", 500)
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := 0
-		for _, del := range dels {
-			if del.Status == webhook.StatusDelivered || del.Status == webhook.StatusSuperseded {
-				done++
-			}
-		}
-		if done == n && len(dels) == n {
-			return dels
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("endpoint %s: %d of %d deliveries settled: %+v", endpoint, done, n, dels)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return waitDeliveries(t, d, endpoint, 60*time.Second, func(dels []webhook.Delivery) (bool, string) {
+		done := count(dels, webhook.StatusDelivered, webhook.StatusSuperseded)
+		return done == n && len(dels) == n, fmt.Sprintf("%d of %d deliveries settled", done, n)
+	})
 }
 
 // The receiver fails the firing twice while updates pile up: the updates
@@ -277,7 +261,7 @@ func TestNothingFollowsTheResolve(t *testing.T) {
 	src.add(life[1]) // fails, and the schedule has no retry
 	waitStatus(t, d, ep.ID, webhook.StatusFailed)
 	src.add(life[2])
-	dels := waitAll2(t, d, ep.ID, 2)
+	dels := waitAll(t, d, ep.ID, 2)
 	mu.Lock()
 	failUpdates = false
 	mu.Unlock()
@@ -309,18 +293,6 @@ func TestNothingFollowsTheResolve(t *testing.T) {
 	if n := len(rc.requests()); n != 3 {
 		t.Errorf("receiver got %d requests, want 3: firing, the failed update, the resolve", n)
 	}
-}
-
-// waitAll2 waits until the endpoint has n delivered deliveries and returns
-// its whole log.
-func waitAll2(t *testing.T, d *webhook.Dispatcher, endpoint string, n int) []webhook.Delivery {
-	t.Helper()
-	waitAll(t, d, endpoint, n)
-	dels, err := d.Deliveries(endpoint, "", 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dels
 }
 
 // A store written before deliveries had a subject: its pending deliveries

@@ -3,11 +3,13 @@ package webhook_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -279,22 +281,45 @@ func TestReceiverAnswering500IsRetriedUntil2xx(t *testing.T) {
 	}
 }
 
-func waitStatus(t *testing.T, d *webhook.Dispatcher, endpoint, status string) webhook.Delivery {
+// waitDeliveries polls the endpoint's delivery log (newest first) until
+// done says it holds, failing the test after within with done's account
+// of what it saw; it returns the log.
+func waitDeliveries(t *testing.T, d *webhook.Dispatcher, endpoint string, within time.Duration, done func([]webhook.Delivery) (bool, string)) []webhook.Delivery {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(within)
 	for {
-		dels, err := d.Deliveries(endpoint, "", 10)
+		dels, err := d.Deliveries(endpoint, "", 500)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(dels) > 0 && dels[0].Status == status {
-			return dels[0]
+		ok, saw := done(dels)
+		if ok {
+			return dels
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("deliveries %+v, want the latest %s", dels, status)
+			t.Fatalf("endpoint %s after %s: %s: %+v", endpoint, within, saw, dels)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// count counts the deliveries in one of statuses.
+func count(dels []webhook.Delivery, statuses ...string) int {
+	n := 0
+	for _, del := range dels {
+		if slices.Contains(statuses, del.Status) {
+			n++
+		}
+	}
+	return n
+}
+
+// waitStatus waits until the endpoint's latest delivery is status.
+func waitStatus(t *testing.T, d *webhook.Dispatcher, endpoint, status string) webhook.Delivery {
+	t.Helper()
+	return waitDeliveries(t, d, endpoint, 10*time.Second, func(dels []webhook.Delivery) (bool, string) {
+		return len(dels) > 0 && dels[0].Status == status, "want the latest " + status
+	})[0]
 }
 
 func TestReceiverTimingOutIsRetried(t *testing.T) {
@@ -459,20 +484,14 @@ func TestPendingDeliveriesSurviveRestart(t *testing.T) {
 	}
 }
 
-func waitAll(t *testing.T, d *webhook.Dispatcher, endpoint string, n int) {
+// waitAll waits until the endpoint has n delivered deliveries and returns
+// its whole log.
+func waitAll(t *testing.T, d *webhook.Dispatcher, endpoint string, n int) []webhook.Delivery {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		dels, _ := d.Deliveries(endpoint, webhook.StatusDelivered, 100)
-		if len(dels) == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			all, _ := d.Deliveries(endpoint, "", 100)
-			t.Fatalf("endpoint %s: %d delivered, want %d: %+v", endpoint, len(dels), n, all)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return waitDeliveries(t, d, endpoint, 15*time.Second, func(dels []webhook.Delivery) (bool, string) {
+		got := count(dels, webhook.StatusDelivered)
+		return got == n, fmt.Sprintf("%d delivered, want %d", got, n)
+	})
 }
 
 func TestRedeliverAndReplayFailures(t *testing.T) {
@@ -529,19 +548,10 @@ func TestRedeliverAndReplayFailures(t *testing.T) {
 
 func waitStatusOf(t *testing.T, d *webhook.Dispatcher, endpoint, id, status string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		dels, _ := d.Deliveries(endpoint, "", 100)
-		for _, del := range dels {
-			if del.ID == id && del.Status == status {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("delivery %s never %s", id, status)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitDeliveries(t, d, endpoint, 10*time.Second, func(dels []webhook.Delivery) (bool, string) {
+		return slices.ContainsFunc(dels, func(del webhook.Delivery) bool { return del.ID == id && del.Status == status }),
+			"delivery " + id + " never " + status
+	})
 }
 
 // A rebuilt detector store numbers its events from 1 again and replays the
