@@ -88,36 +88,31 @@ func Member(ctx context.Context, o MemberOptions, hold func(ctx context.Context,
 		return fmt.Errorf("group %s: %w", o.Group, err)
 	}
 	defer cg.Close()
-	backoff := time.Second
 	for {
+		// The group waits JoinGroupBackoff after a failed generation
+		// before it reports the failure here and joins again.
 		gen, err := cg.Next(ctx)
 		switch {
 		case ctx.Err() != nil || errors.Is(err, kafka.ErrGroupClosed):
 			return nil
 		case err != nil:
-			o.Logger.Warn("group generation failed; joining again", "group", o.Group, "err", err, "retry_in", backoff)
-			if !sleep(ctx, jitter(backoff)) {
-				return nil
-			}
-			backoff = min(2*backoff, 10*time.Second)
+			o.Logger.Warn("group generation failed; joining again", "group", o.Group, "err", err)
 			continue
 		}
-		backoff = time.Second
 		a := Assignment{Generation: gen.ID, MemberID: gen.MemberID}
-		for _, p := range gen.Assignments[o.Topic] {
-			a.Partitions = append(a.Partitions, p.ID)
-		}
-		slices.Sort(a.Partitions)
-		if len(a.Partitions) > 0 {
-			fence := map[string]map[int]int64{o.Topic: {a.Partitions[0]: 0}}
-			a.Check = func() error { return gen.CommitOffsets(fence) }
-		}
-		a.Total, err = partitionCount(ctx, o.Brokers, o.Topic)
-		if err != nil {
+		if a.Total, err = partitionCount(ctx, o.Brokers, o.Topic); err != nil {
 			// Without the count no key can be placed: hold nothing this
 			// generation rather than guess.
 			o.Logger.Warn("group generation without the topic's partition count", "group", o.Group, "err", err)
-			a.Partitions = nil
+		} else {
+			for _, p := range gen.Assignments[o.Topic] {
+				a.Partitions = append(a.Partitions, p.ID)
+			}
+			slices.Sort(a.Partitions)
+		}
+		if len(a.Partitions) > 0 {
+			fence := map[string]map[int]int64{o.Topic: {a.Partitions[0]: 0}}
+			a.Check = func() error { return gen.CommitOffsets(fence) }
 		}
 		done := make(chan struct{})
 		gen.Start(func(gctx context.Context) {
